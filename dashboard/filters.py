@@ -1,0 +1,66 @@
+"""The global filters every page honours, as one frozen (hashable, cache-key-safe) value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Period and customer scope of a view.
+
+    Parameters
+    ----------
+    start, end:
+        The period, both days inclusive.
+    regions, channels:
+        Customer regions and acquisition channels to include; an empty tuple means all.
+    segments:
+        Segment numbers (of the saved segment run ``segment_run_id``) to include; empty = all.
+    segment_run_id:
+        The saved segmentation the segment filter refers to (None when there is none).
+    allowed_regions:
+        Row-level access: regions the signed-in user may see; None = no restriction. Always
+        intersected with ``regions`` by the query layer, so no page can widen it.
+    """
+
+    start: date
+    end: date
+    regions: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    segments: tuple[int, ...] = ()
+    segment_run_id: int | None = None
+    allowed_regions: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError(f"period end {self.end} is before its start {self.start}")
+
+    @property
+    def days(self) -> int:
+        """Length of the period in days (inclusive)."""
+        return (self.end - self.start).days + 1
+
+    def previous_period(self) -> Filters:
+        """The period of the same length that ends the day before this one starts."""
+        end = self.start - timedelta(days=1)
+        return replace(self, start=end - timedelta(days=self.days - 1), end=end)
+
+    def effective_regions(self) -> tuple[str, ...] | None:
+        """Regions to restrict to (None = all), after row-level access is applied."""
+        if self.allowed_regions is None:
+            return self.regions or None
+        if not self.regions:
+            return self.allowed_regions
+        return tuple(r for r in self.regions if r in self.allowed_regions)
+
+    def describe(self) -> str:
+        """One line saying what the view covers, for captions and exports."""
+        parts = [f"{self.start:%d %b %Y} – {self.end:%d %b %Y}"]
+        regions = self.effective_regions()
+        parts.append("regions: " + (", ".join(regions) if regions else "all"))
+        parts.append("channels: " + (", ".join(self.channels) if self.channels else "all"))
+        if self.segments:
+            parts.append("segments: " + ", ".join(str(s) for s in self.segments))
+        return " · ".join(parts)
