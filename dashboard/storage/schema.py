@@ -191,3 +191,63 @@ LOAD_ORDER = [
 def primary_key_columns(table: Table) -> list[str]:
     """Names of the primary-key columns of ``table``."""
     return [c.name for c in table.primary_key.columns]
+
+
+# --- Tables the app writes: stored model runs (fit on an explicit action, read by pages) ---
+
+clv_runs = Table(
+    "clv_runs",
+    APP,
+    Column("run_id", Integer, primary_key=True, autoincrement=False),
+    Column("fitted_at", DateTime, nullable=False, comment="When the models were fitted."),
+    Column("calibration_end", Date, nullable=False,
+           comment="Last day of the data the models were fitted on."),
+    Column("settings", Text, nullable=False,
+           comment="JSON: horizon, margin, discount rate, time unit, holdout length."),
+    Column("params", Text, nullable=False, comment="JSON: BG/NBD and Gamma-Gamma parameters."),
+    Column("diagnostics", Text, nullable=False,
+           comment="JSON: log-likelihoods and holdout accuracy figures."),
+)
+
+customer_clv = Table(
+    "customer_clv",
+    APP,
+    Column("run_id", Integer, primary_key=True, autoincrement=False),
+    Column("customer_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("frequency", Integer, nullable=False, comment="Repeat purchase days."),
+    Column("recency", Float, nullable=False, comment="Weeks from first to last purchase."),
+    Column("T", Float, nullable=False, comment="Weeks from first purchase to calibration end."),
+    Column("monetary_value", Float, nullable=False, comment="Mean repeat-order margin."),
+    Column("probability_alive", Float, nullable=False, info={"min": 0, "max": 1}),
+    Column("expected_purchases_12m", Float, nullable=False,
+           comment="Expected purchases in the next 12 months."),
+    Column("clv", Float, nullable=False, comment="Discounted lifetime value over the horizon.",
+           info={"unit": MONEY}),
+)
+
+segment_runs = Table(
+    "segment_runs",
+    APP,
+    Column("run_id", Integer, primary_key=True, autoincrement=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("as_of", Date, nullable=False, comment="Date the customer features were computed at."),
+    Column("n_segments", Integer, nullable=False),
+    Column("settings", Text, nullable=False, comment="JSON: features, algorithm, seed, k range."),
+    Column("quality", Text, nullable=False, comment="JSON: selection criterion per k, chosen k."),
+)
+
+segment_assignments = Table(
+    "segment_assignments",
+    APP,
+    Column("run_id", Integer, primary_key=True, autoincrement=False),
+    Column("customer_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("segment", Integer, nullable=False, comment="Segment number, 1 = most valuable."),
+)
+
+segment_names = Table(
+    "segment_names",
+    APP,
+    Column("run_id", Integer, primary_key=True, autoincrement=False),
+    Column("segment", Integer, primary_key=True, autoincrement=False),
+    Column("name", String(100), nullable=False, comment="Plain-language name (user-editable)."),
+)
