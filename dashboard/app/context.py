@@ -1,0 +1,214 @@
+"""App glue: the one module that holds Streamlit caches, the store connection and the filters.
+
+Every page starts with ``ctx = page_setup(...)``: it opens (and on first run builds) the store,
+renders the global filters in the sidebar and returns what the page needs. Pages then call
+``load(query_or_metric, ctx, ...)`` which caches by (store URL, data version, filters, args).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
+
+from dashboard.domain.periods import DEFAULT_PRESET, PRESETS, preset_period
+from dashboard.filters import Filters
+from dashboard.storage import queries
+from dashboard.storage.engine import StoreError, StoreLocation, make_engine, resolve_url
+
+#: Size of the demo portfolio built on first run of the embedded store (override with
+#: DASHBOARD_DEMO_CUSTOMERS).
+DEFAULT_DEMO_CUSTOMERS = 20_000
+
+
+@dataclass(frozen=True)
+class PageContext:
+    """What a page needs to load data: where the store is, its version and the filters."""
+
+    url: str
+    version: str
+    filters: Filters
+    bounds: queries.DataBounds
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _engine(url: str):
+    return make_engine(url)
+
+
+@st.cache_resource(show_spinner=False)
+def _build_lock() -> threading.Lock:
+    # One demo build at a time per process, even when several sessions open the app at once.
+    return threading.Lock()
+
+
+@st.cache_data(ttl=30, max_entries=8, show_spinner=False)
+def _data_version(url: str) -> str:
+    return queries.data_version(_engine(url))
+
+
+@st.cache_data(ttl=3600, max_entries=8, show_spinner=False)
+def _bounds(url: str, version: str) -> queries.DataBounds:
+    return queries.data_bounds(_engine(url))
+
+
+@st.cache_data(ttl=3600, max_entries=512, show_spinner=False)
+def _cached_call(target: str, url: str, version: str, args: tuple, kwargs: tuple) -> Any:
+    module_name, _, function_name = target.rpartition(".")
+    function = getattr(importlib.import_module(module_name), function_name)
+    return function(_engine(url), *args, **dict(kwargs))
+
+
+def engine_for(ctx: PageContext):
+    """The (cached, shared) engine of the page's store, for an explicit write action."""
+    return _engine(ctx.url)
+
+
+def load(function: Callable[..., Any], ctx: PageContext, *args: Any, **kwargs: Any) -> Any:
+    """Call ``function(engine, *args, **kwargs)`` through the cache; stop the page on DB errors.
+
+    ``function`` must be a module-level function of ``dashboard`` taking the engine first;
+    arguments must be hashable (the filters are a frozen dataclass).
+    """
+    target = f"{function.__module__}.{function.__name__}"
+    try:
+        return _cached_call(target, ctx.url, ctx.version, args, tuple(sorted(kwargs.items())))
+    except (SQLAlchemyError, StoreError) as exc:
+        _stop_with_store_error(StoreLocation(ctx.url, "current"), exc)
+
+
+def clear_caches() -> None:
+    """Forget cached data (after an explicit write such as a model fit)."""
+    _data_version.clear()
+    _bounds.clear()
+    _cached_call.clear()
+
+
+def _stop_with_store_error(location: StoreLocation, exc: Exception) -> None:
+    detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
+    st.error(
+        f"**The database cannot be read.** URL: `{location.display_url}` "
+        f"(from {location.source}).\n\n{detail}\n\n"
+        "Check that the database is running and reachable, and that `DASHBOARD_DB_URL` or "
+        "`[connections.portfolio] url` in `.streamlit/secrets.toml` is right. "
+        "`python -m dashboard check` tells what the store lacks.",
+        icon="🛑",
+    )
+    st.stop()
+
+
+def _build_demo_with_progress(engine, location: StoreLocation) -> None:
+    from dashboard.storage.demo import build_demo
+
+    n_customers = int(os.environ.get("DASHBOARD_DEMO_CUSTOMERS", DEFAULT_DEMO_CUSTOMERS))
+    with _build_lock():
+        if not queries.missing_contract_tables(engine) and queries.data_bounds(engine).customers:
+            return  # another session built it while this one waited
+        st.info(
+            f"First run: building a demo portfolio of {n_customers:,} customers in "
+            f"`{location.display_url}`. This takes a few seconds and happens once.",
+            icon="🏗️",
+        )
+        bar = st.progress(0.0, text="Generating customers…")
+        build_demo(
+            engine,
+            n_customers=n_customers,
+            replace=True,
+            progress=lambda fraction, message: bar.progress(min(max(fraction, 0.0), 1.0),
+                                                            text=message),
+        )
+        bar.empty()
+    clear_caches()
+
+
+def open_store() -> tuple[StoreLocation, str]:
+    """Resolve and open the store; build the demo on first run of the embedded default.
+
+    Stops the page with a plain message when the store cannot be reached or lacks tables.
+    Returns the location and the current data version.
+    """
+    try:
+        location = resolve_url()
+        engine = _engine(location.url)
+        missing = queries.missing_contract_tables(engine)
+        if location.is_default and (missing or not queries.data_bounds(engine).customers):
+            _build_demo_with_progress(engine, location)
+            missing = queries.missing_contract_tables(engine)
+    except (SQLAlchemyError, StoreError, OSError) as exc:
+        _stop_with_store_error(locals().get("location") or StoreLocation("?", "unknown"), exc)
+    if missing:
+        st.error(
+            f"**The store at `{location.display_url}` lacks these tables or views:** "
+            f"{', '.join(missing)}.\n\nCreate them as described in `docs/data-contract.md`, "
+            "or build the demo portfolio with `python -m dashboard demo --db URL`. "
+            "`python -m dashboard check --db URL` lists everything that is missing.",
+            icon="🧩",
+        )
+        st.stop()
+    try:
+        version = _data_version(location.url)
+    except SQLAlchemyError as exc:
+        _stop_with_store_error(location, exc)
+    return location, version
+
+
+def _sidebar_filters(bounds: queries.DataBounds) -> Filters:
+    """The global filters, bound to the URL so that a link keeps the view."""
+    sidebar = st.sidebar
+    sidebar.header("Filters")
+    preset = sidebar.selectbox(
+        "Period", PRESETS, index=PRESETS.index(DEFAULT_PRESET), key="period",
+        bind="query-params", persist_state="session",
+        help="Periods end on the latest order date in the store "
+             f"({bounds.last_order:%d %b %Y}), not today.",
+    )
+    first, last = bounds.first_order, bounds.last_order
+    if preset == "Custom":
+        default_start, _ = preset_period(DEFAULT_PRESET, last, first)
+        start = sidebar.date_input("From", value=default_start, min_value=first, max_value=last,
+                                   key="from", bind="query-params", persist_state="session")
+        end = sidebar.date_input("To", value=last, min_value=first, max_value=last,
+                                 key="to", bind="query-params", persist_state="session")
+        if end < start:
+            sidebar.warning("'To' is before 'From': showing the single day 'From'.")
+            end = start
+    else:
+        start, end = preset_period(preset, last, first)
+    regions = sidebar.multiselect(
+        "Region", bounds.regions, key="region", bind="query-params", persist_state="session",
+        placeholder="All regions")
+    channels = sidebar.multiselect(
+        "Acquisition channel", bounds.channels, key="channel", bind="query-params",
+        persist_state="session", placeholder="All channels")
+    return Filters(start=start, end=end, regions=tuple(regions), channels=tuple(channels))
+
+
+def page_setup(title: str, intro: str | None = None) -> PageContext:
+    """Common start of every page: title, store, global filters, scope caption."""
+    st.title(title)
+    if intro:
+        st.caption(intro)
+    location, version = open_store()
+    bounds = _bounds(location.url, version)
+    if bounds.is_empty:
+        st.info("The store has no orders yet, so there is nothing to show. Load data with "
+                "`python -m dashboard import` or build the demo with `python -m dashboard demo`.")
+        st.stop()
+    filters = _sidebar_filters(bounds)
+    st.sidebar.caption(
+        f"Store: `{location.display_url}` · data {bounds.first_order:%d %b %Y} – "
+        f"{bounds.last_order:%d %b %Y} · {bounds.customers:,} customers")
+    st.caption(f"**Showing** {filters.describe()}")
+    return PageContext(location.url, version, filters, bounds)
+
+
+
+def coming_soon(description: str) -> None:
+    """Placeholder for a page still being built: what it will show, and no invented numbers."""
+    st.info(f"**Coming soon.** This page will show: {description}", icon="🚧")

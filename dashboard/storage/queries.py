@@ -1,0 +1,222 @@
+"""Queries the pages need, as functions ``(engine, filters) -> DataFrame`` (SQLAlchemy Core).
+
+Aggregation happens in the database; only the few rows a page shows come back to pandas.
+Every value reaches the database as a bound parameter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pandas as pd
+from sqlalchemy import Engine, case, distinct, func, literal, select, union_all
+from sqlalchemy.sql import Select
+
+from dashboard.filters import Filters
+from dashboard.storage.engine import existing_tables, read_data_version
+from dashboard.storage.schema import (
+    CONTRACT_TABLES,
+    customers,
+    orders,
+    referrals,
+    service_contacts,
+    surveys,
+)
+from dashboard.storage.sql import between, customer_scope, month_start
+
+#: Window that defines an "active" customer (METRICS.md): an order in the 12 months to the end.
+ACTIVE_WINDOW_DAYS = 365
+
+
+def _frame(engine: Engine, statement: Select) -> pd.DataFrame:
+    with engine.connect() as conn:
+        result = conn.execute(statement)
+        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def missing_contract_tables(engine: Engine) -> list[str]:
+    """Contract tables (or views) the store lacks, in load order."""
+    present = existing_tables(engine)
+    return [name for name in CONTRACT_TABLES if name not in present]
+
+
+def data_version(engine: Engine) -> str:
+    """A string that changes whenever the data changes: the stored version, else a fingerprint.
+
+    Warehouses exposed through views have no version table; there the row counts and the
+    latest dates of the fact tables serve as the fingerprint (cheap aggregates).
+    """
+    stored = read_data_version(engine)
+    if stored:
+        return stored
+    statement = select(
+        select(func.count()).select_from(customers).scalar_subquery(),
+        select(func.count()).select_from(orders).scalar_subquery(),
+        select(func.max(orders.c.ordered_at)).scalar_subquery(),
+        select(func.count()).select_from(service_contacts).scalar_subquery(),
+        select(func.count()).select_from(surveys).scalar_subquery(),
+    )
+    with engine.connect() as conn:
+        row = conn.execute(statement).one()
+    return "fp:" + ":".join(str(v) for v in row)
+
+
+@dataclass(frozen=True)
+class DataBounds:
+    """What the store holds: first and last order dates and the filter choices."""
+
+    first_order: date | None
+    last_order: date | None
+    regions: tuple[str, ...]
+    channels: tuple[str, ...]
+    customers: int
+
+    @property
+    def is_empty(self) -> bool:
+        return self.customers == 0 or self.last_order is None
+
+
+def _as_date(value: object) -> date | None:
+    if value is None:
+        return None
+    return pd.Timestamp(value).date()
+
+
+def data_bounds(engine: Engine) -> DataBounds:
+    """Date range of the orders and the distinct regions and channels (for the filters)."""
+    with engine.connect() as conn:
+        first, last = conn.execute(
+            select(func.min(orders.c.ordered_at), func.max(orders.c.ordered_at))
+        ).one()
+        regions = conn.execute(
+            select(customers.c.region).distinct().order_by(customers.c.region)
+        ).scalars()
+        regions = tuple(str(r) for r in regions if r is not None)
+        channels = conn.execute(
+            select(customers.c.acquisition_channel).distinct()
+            .order_by(customers.c.acquisition_channel)
+        ).scalars()
+        channels = tuple(str(c) for c in channels if c is not None)
+        n_customers = conn.execute(select(func.count()).select_from(customers)).scalar_one()
+    return DataBounds(_as_date(first), _as_date(last), regions, channels, int(n_customers))
+
+
+def period_totals(engine: Engine, filters: Filters) -> pd.DataFrame:
+    """Raw aggregates behind the headline figures, one row per period (current, previous).
+
+    Columns: ``period`` ("current"/"previous"), ``start``, ``end``, ``customers`` (acquired on or
+    before the end), ``new_customers`` (acquired in the period), ``active_customers`` (an order
+    in the 365 days to the end), ``orders``, ``revenue``, ``order_cost``, ``contacts``,
+    ``service_cost``, ``fcr_contacts``, ``handle_seconds``, ``csat_answers``, ``csat_top2``,
+    ``csat_sum``, ``nps_answers``, ``promoters``, ``detractors``, ``referrals``. Money in
+    currency units.
+    """
+    periods = [("current", filters), ("previous", filters.previous_period())]
+    rows = [_one_period(engine, name, f) for name, f in periods]
+    return pd.DataFrame(rows)
+
+
+def _one_period(engine: Engine, name: str, f: Filters) -> dict[str, object]:
+    active_from = f.end - timedelta(days=ACTIVE_WINDOW_DAYS - 1)
+    in_period = between(orders.c.ordered_at, f.start, f.end)
+    order_stats = select(
+        func.count(case((in_period, 1))).label("orders"),
+        func.coalesce(func.sum(case((in_period, orders.c.revenue))), 0.0).label("revenue"),
+        func.coalesce(func.sum(case((in_period, orders.c.cost))), 0.0).label("order_cost"),
+        func.count(
+            distinct(case((between(orders.c.ordered_at, active_from, f.end), orders.c.customer_id)))
+        ).label("active_customers"),
+    ).where(
+        orders.c.ordered_at >= min(active_from, f.start),
+        orders.c.ordered_at <= f.end,
+        customer_scope(f, orders.c.customer_id),
+    )
+    customer_stats = select(
+        func.count().label("customers"),
+        func.count(case((customers.c.acquired_at >= f.start, 1))).label("new_customers"),
+    ).where(customers.c.acquired_at <= f.end, customer_scope(f))
+    contact_stats = select(
+        func.count().label("contacts"),
+        func.coalesce(func.sum(service_contacts.c.cost), 0.0).label("service_cost"),
+        func.count(case((service_contacts.c.first_contact_resolved, 1))).label("fcr_contacts"),
+        func.coalesce(func.sum(service_contacts.c.handle_seconds), 0).label("handle_seconds"),
+    ).where(
+        between(service_contacts.c.opened_at, f.start, f.end),
+        customer_scope(f, service_contacts.c.customer_id),
+    )
+    survey_stats = select(
+        func.count(surveys.c.csat).label("csat_answers"),
+        func.count(case((surveys.c.csat >= 4, 1))).label("csat_top2"),
+        func.coalesce(func.sum(surveys.c.csat), 0).label("csat_sum"),
+        func.count(surveys.c.nps).label("nps_answers"),
+        func.count(case((surveys.c.nps >= 9, 1))).label("promoters"),
+        func.count(case((surveys.c.nps <= 6, 1))).label("detractors"),
+    ).where(
+        between(surveys.c.answered_at, f.start, f.end),
+        customer_scope(f, surveys.c.customer_id),
+    )
+    referral_stats = select(func.count().label("referrals")).where(
+        between(referrals.c.referred_at, f.start, f.end),
+        customer_scope(f, referrals.c.referrer_id),
+    )
+    row: dict[str, object] = {"period": name, "start": f.start, "end": f.end}
+    with engine.connect() as conn:
+        for statement in (order_stats, customer_stats, contact_stats, survey_stats,
+                          referral_stats):
+            result = conn.execute(statement)
+            row.update(dict(zip(result.keys(), result.one(), strict=True)))
+    return row
+
+
+def monthly_activity(engine: Engine, filters: Filters) -> pd.DataFrame:
+    """Revenue, gross margin, service cost and contacts per calendar month of the period.
+
+    Columns: ``month`` (first day), ``revenue``, ``gross_margin``, ``orders``, ``contacts``,
+    ``service_cost``. Months without activity are absent (the domain layer fills them).
+    """
+    order_month = month_start(orders.c.ordered_at).label("month")
+    by_order = (
+        select(
+            order_month,
+            func.sum(orders.c.revenue).label("revenue"),
+            func.sum(orders.c.revenue - orders.c.cost).label("gross_margin"),
+            func.count().label("orders"),
+            literal(0).label("contacts"),
+            literal(0.0).label("service_cost"),
+        )
+        .where(between(orders.c.ordered_at, filters.start, filters.end),
+               customer_scope(filters, orders.c.customer_id))
+        .group_by(order_month)
+    )
+    contact_month = month_start(service_contacts.c.opened_at).label("month")
+    by_contact = (
+        select(
+            contact_month,
+            literal(0.0).label("revenue"),
+            literal(0.0).label("gross_margin"),
+            literal(0).label("orders"),
+            func.count().label("contacts"),
+            func.sum(service_contacts.c.cost).label("service_cost"),
+        )
+        .where(between(service_contacts.c.opened_at, filters.start, filters.end),
+               customer_scope(filters, service_contacts.c.customer_id))
+        .group_by(contact_month)
+    )
+    both = union_all(by_order, by_contact).subquery()
+    statement = (
+        select(
+            both.c.month,
+            func.sum(both.c.revenue).label("revenue"),
+            func.sum(both.c.gross_margin).label("gross_margin"),
+            func.sum(both.c.orders).label("orders"),
+            func.sum(both.c.contacts).label("contacts"),
+            func.sum(both.c.service_cost).label("service_cost"),
+        )
+        .group_by(both.c.month)
+        .order_by(both.c.month)
+    )
+    frame = _frame(engine, statement)
+    if not frame.empty:
+        frame["month"] = pd.to_datetime(frame["month"])
+    return frame

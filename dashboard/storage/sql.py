@@ -1,0 +1,70 @@
+"""Portable SQL building blocks shared by the query modules (SQLAlchemy Core only).
+
+Date bounds are always computed in Python and passed as bound parameters, so the SQL itself
+never needs dialect-specific date arithmetic; only truncation to a month differs per dialect.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Date, and_, exists, select, true
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
+
+from dashboard.filters import Filters
+from dashboard.storage.schema import customers, segment_assignments
+
+
+class month_start(FunctionElement):  # noqa: N801 - reads like the SQL function it is
+    """First day of the month of a date column, as a DATE, on every supported dialect."""
+
+    type = Date()
+    inherit_cache = True
+    name = "month_start"
+
+
+@compiles(month_start)
+def _month_start_default(element: month_start, compiler: Any, **kw: Any) -> str:
+    (arg,) = list(element.clauses)
+    return f"CAST(date_trunc('month', {compiler.process(arg, **kw)}) AS DATE)"
+
+
+@compiles(month_start, "sqlite")
+def _month_start_sqlite(element: month_start, compiler: Any, **kw: Any) -> str:
+    (arg,) = list(element.clauses)
+    return f"date({compiler.process(arg, **kw)}, 'start of month')"
+
+
+def between(column: ColumnElement, start: date, end: date) -> ColumnElement[bool]:
+    """``start <= column <= end`` with both bounds bound as parameters (days inclusive)."""
+    return and_(column >= start, column <= end)
+
+
+def customer_scope(filters: Filters, customer_id: ColumnElement | None = None) -> ColumnElement:
+    """Condition restricting rows to the customers in the filters' scope.
+
+    With ``customer_id`` (a column of another table) the condition is an EXISTS on customers,
+    so any fact table can be scoped without a join; without it, it applies to ``customers``.
+    """
+    conditions: list[ColumnElement[bool]] = []
+    regions = filters.effective_regions()
+    if regions is not None:
+        conditions.append(customers.c.region.in_(list(regions)))
+    if filters.channels:
+        conditions.append(customers.c.acquisition_channel.in_(list(filters.channels)))
+    if filters.segments and filters.segment_run_id is not None:
+        conditions.append(
+            exists().where(
+                segment_assignments.c.run_id == filters.segment_run_id,
+                segment_assignments.c.customer_id == customers.c.customer_id,
+                segment_assignments.c.segment.in_(list(filters.segments)),
+            )
+        )
+    if customer_id is None:
+        return and_(true(), *conditions)
+    if not conditions:
+        return true()
+    return customer_id.in_(select(customers.c.customer_id).where(*conditions))

@@ -1,0 +1,43 @@
+"""Overview: the headline figures of the portfolio for the period and filters."""
+
+import streamlit as st
+
+from dashboard.app.context import load, page_setup
+from dashboard.charts.overview import build_monthly_trend
+from dashboard.domain import metrics
+from dashboard.storage import queries
+
+ctx = page_setup(
+    "Portfolio overview",
+    "The portfolio's headline figures for the period, each against the previous period of "
+    "the same length. Hover over ⓘ for each definition.",
+)
+totals = load(queries.period_totals, ctx, ctx.filters)
+if not metrics.period_has_data(totals):
+    st.info("No customers, orders, contacts or surveys match these filters. Widen the period "
+            "or clear the region and channel filters in the sidebar.", icon="🔎")
+    st.stop()
+
+previous = ctx.filters.previous_period()
+st.caption(f"Changes compare with {previous.start:%d %b %Y} – {previous.end:%d %b %Y}. "
+           "Money in currency units.")
+kpis = metrics.headline_kpis(totals)
+for row_start in range(0, len(kpis), 4):
+    for column, kpi in zip(st.columns(4), kpis[row_start : row_start + 4], strict=False):
+        column.metric(
+            kpi.label,
+            metrics.format_value(kpi.value, kpi.kind),
+            delta=metrics.format_change(kpi),
+            delta_color="normal" if kpi.higher_is_better else "inverse",
+            help=kpi.definition,
+            border=True,
+        )
+
+monthly = metrics.fill_months(load(queries.monthly_activity, ctx, ctx.filters),
+                              ctx.filters.start, ctx.filters.end)
+st.plotly_chart(
+    build_monthly_trend(monthly, title="Revenue, gross margin and service cost by month"),
+    width="stretch",
+)
+st.caption("Months are calendar months; the first and last may be partial when the period "
+           "starts or ends mid-month.")
