@@ -11,7 +11,6 @@ from datetime import date, timedelta
 
 import pandas as pd
 from sqlalchemy import Engine, case, distinct, func, literal, select, union_all
-from sqlalchemy.sql import Select
 
 from dashboard.filters import Filters
 from dashboard.storage.engine import existing_tables, read_data_version
@@ -23,16 +22,10 @@ from dashboard.storage.schema import (
     service_contacts,
     surveys,
 )
-from dashboard.storage.sql import between, customer_scope, month_start
+from dashboard.storage.sql import between, customer_scope, month_start, read_frame
 
 #: Window that defines an "active" customer (METRICS.md): an order in the 12 months to the end.
 ACTIVE_WINDOW_DAYS = 365
-
-
-def _frame(engine: Engine, statement: Select) -> pd.DataFrame:
-    with engine.connect() as conn:
-        result = conn.execute(statement)
-        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
 def missing_contract_tables(engine: Engine) -> list[str]:
@@ -216,7 +209,7 @@ def monthly_activity(engine: Engine, filters: Filters) -> pd.DataFrame:
         .group_by(both.c.month)
         .order_by(both.c.month)
     )
-    frame = _frame(engine, statement)
+    frame = read_frame(engine, statement)
     if not frame.empty:
         frame["month"] = pd.to_datetime(frame["month"])
     return frame

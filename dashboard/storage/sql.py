@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Date, and_, exists, select, true
+import pandas as pd
+from sqlalchemy import Date, Engine, Select, and_, exists, select, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
@@ -68,3 +69,10 @@ def customer_scope(filters: Filters, customer_id: ColumnElement | None = None) -
     if not conditions:
         return true()
     return customer_id.in_(select(customers.c.customer_id).where(*conditions))
+
+
+def read_frame(engine: Engine, statement: Select) -> pd.DataFrame:
+    """Run ``statement`` and return its rows as a DataFrame (column names from the query)."""
+    with engine.connect() as conn:
+        result = conn.execute(statement)
+        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
