@@ -1,6 +1,7 @@
-"""A tiny hand-built portfolio whose figures are worked out by hand in tests/README.md terms.
+"""A tiny hand-built portfolio; the tests work out every expected figure from it by hand.
 
-Period under test: 2024-04-01 – 2024-06-30 (91 days); previous: 2024-01-01 – 2024-03-31 (91 days, 2024 is a leap year).
+Period under test: 2024-04-01 – 2024-06-30 (91 days); previous: 2024-01-01 – 2024-03-31
+(91 days: 2024 is a leap year).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.charts.theme import apply_theme, PALETTE
+from dashboard.charts.theme import PALETTE, apply_theme
 
 
 def build_monthly_trend(monthly: pd.DataFrame, *, title: str) -> go.Figure:

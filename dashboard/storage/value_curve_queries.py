@@ -1,0 +1,189 @@
+"""Queries behind the value curves and win/loss: expectations vs delivery, by customer group.
+
+Groups are the latest saved segments when a segment run exists, else a customer column
+(region or acquisition channel). Aggregation happens in the database.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
+from sqlalchemy import Engine, String, case, cast, func, literal, select
+
+from dashboard.filters import Filters
+from dashboard.storage.engine import existing_tables
+from dashboard.storage.schema import (
+    customers,
+    opportunities,
+    orders,
+    segment_assignments,
+    segment_names,
+    segment_runs,
+    value_ratings,
+)
+from dashboard.storage.sql import between, customer_scope, month_start, read_frame
+
+GROUPINGS = {"segment": "Segment", "region": "Region", "acquisition_channel": "Channel"}
+
+
+def latest_segment_run(engine: Engine) -> int | None:
+    """Id of the latest saved segment run, or None when segmentation has not been run."""
+    if "segment_runs" not in existing_tables(engine):
+        return None
+    with engine.connect() as conn:
+        return conn.execute(select(func.max(segment_runs.c.run_id))).scalar_one_or_none()
+
+
+def available_groupings(engine: Engine) -> tuple[str, ...]:
+    """Groupings that can be used now: segments only once a segment run is saved."""
+    names = ("region", "acquisition_channel")
+    return (("segment",) + names) if latest_segment_run(engine) is not None else names
+
+
+def _group_column(engine: Engine, grouping: str):
+    """(label expression, extra join or None) for a grouping of customers."""
+    if grouping == "segment":
+        run_id = latest_segment_run(engine)
+        if run_id is None:
+            raise ValueError("no saved segment run: run the segmentation first")
+        label = func.coalesce(segment_names.c.name,
+                              literal("Segment ") + cast(segment_assignments.c.segment, String))
+        join = (
+            segment_assignments.outerjoin(
+                segment_names,
+                (segment_names.c.run_id == segment_assignments.c.run_id)
+                & (segment_names.c.segment == segment_assignments.c.segment),
+            ),
+            segment_assignments.c.run_id == run_id,
+        )
+        return label, join
+    if grouping not in ("region", "acquisition_channel"):
+        raise ValueError(f"unknown grouping {grouping!r}; choose one of {sorted(GROUPINGS)}")
+    return customers.c[grouping], None
+
+
+def value_curve_ratings(engine: Engine, filters: Filters, grouping: str) -> pd.DataFrame:
+    """Mean importance and performance per group and attribute, with the value at stake.
+
+    Uses each customer's latest rating of each attribute on or before the period's end.
+    Columns: ``group``, ``attribute``, ``customers`` (raters), ``importance``, ``performance``
+    (means on the 1-10 scale), ``group_raters`` (customers who rated anything in the group),
+    ``group_margin_12m`` (gross margin of the group's raters in the 365 days to the period's
+    end, currency units: the value of the customers affected).
+    """
+    ranked = (
+        select(
+            value_ratings.c.customer_id,
+            value_ratings.c.attribute,
+            value_ratings.c.importance,
+            value_ratings.c.performance,
+            func.row_number().over(
+                partition_by=(value_ratings.c.customer_id, value_ratings.c.attribute),
+                order_by=value_ratings.c.rated_at.desc(),
+            ).label("rank"),
+        )
+        .where(value_ratings.c.rated_at <= filters.end,
+               customer_scope(filters, value_ratings.c.customer_id))
+        .subquery("ranked")
+    )
+    latest = select(ranked).where(ranked.c.rank == 1).subquery("latest")
+    margin = (
+        select(orders.c.customer_id,
+               func.sum(orders.c.revenue - orders.c.cost).label("margin_12m"))
+        .where(between(orders.c.ordered_at, filters.end - timedelta(days=364), filters.end),
+               customer_scope(filters, orders.c.customer_id))
+        .group_by(orders.c.customer_id)
+        .subquery("margin")
+    )
+    group, join = _group_column(engine, grouping)
+    source = latest.join(customers, customers.c.customer_id == latest.c.customer_id)
+    conditions = []
+    if join is not None:
+        assignments, condition = join
+        source = source.join(assignments,
+                             segment_assignments.c.customer_id == latest.c.customer_id)
+        conditions.append(condition)
+    per_attribute = (
+        select(
+            group.label("group"),
+            latest.c.attribute,
+            func.count().label("customers"),
+            func.avg(latest.c.importance).label("importance"),
+            func.avg(latest.c.performance).label("performance"),
+        )
+        .select_from(source)
+        .where(*conditions)
+        .group_by(group, latest.c.attribute)
+    )
+    raters = select(latest.c.customer_id).distinct().subquery("raters")
+    group_value_source = (
+        raters.join(customers, customers.c.customer_id == raters.c.customer_id)
+        .outerjoin(margin, margin.c.customer_id == raters.c.customer_id)
+    )
+    if join is not None:
+        group_value_source = group_value_source.join(
+            join[0], segment_assignments.c.customer_id == raters.c.customer_id)
+    per_group = (
+        select(
+            group.label("group"),
+            func.count().label("group_raters"),
+            func.coalesce(func.sum(margin.c.margin_12m), 0.0).label("group_margin_12m"),
+        )
+        .select_from(group_value_source)
+        .where(*conditions)
+        .group_by(group)
+    )
+    curves = read_frame(engine, per_attribute)
+    groups = read_frame(engine, per_group)
+    if curves.empty:
+        return curves.assign(group_raters=pd.Series(dtype="int64"),
+                             group_margin_12m=pd.Series(dtype="float64"))
+    return (curves.merge(groups, on="group", how="left")
+            .sort_values(["group", "attribute"]).reset_index(drop=True))
+
+
+def win_loss(engine: Engine, filters: Filters, grouping: str) -> pd.DataFrame:
+    """Closed and open opportunities per closing month, group, outcome and loss reason.
+
+    Opportunities closed in the period count by their closing month; open ones by their opening
+    month. Prospects (no customer) form the group "Prospects" and are included only when no
+    region, channel or segment filter is set (they belong to no region or segment yet).
+    Columns: ``month``, ``group``, ``outcome``, ``loss_reason``, ``opportunities``, ``amount``.
+    """
+    when = func.coalesce(opportunities.c.closed_at, opportunities.c.opened_at)
+    month = month_start(when).label("month")
+    group, join = _group_column(engine, grouping)
+    customer_filtered = bool(filters.effective_regions() is not None or filters.channels
+                             or filters.segments)
+    prospects_group = case((opportunities.c.customer_id.is_(None), literal("Prospects")),
+                           else_=group)
+    source = opportunities.outerjoin(customers,
+                                     customers.c.customer_id == opportunities.c.customer_id)
+    conditions = [between(when, filters.start, filters.end)]
+    if join is not None:
+        source = source.outerjoin(
+            join[0],
+            (segment_assignments.c.customer_id == opportunities.c.customer_id) & join[1],
+        )
+    if customer_filtered:
+        conditions.append(customer_scope(filters, opportunities.c.customer_id))
+    statement = (
+        select(
+            month,
+            prospects_group.label("group"),
+            opportunities.c.outcome,
+            opportunities.c.loss_reason,
+            func.count().label("opportunities"),
+            func.sum(opportunities.c.amount).label("amount"),
+        )
+        .select_from(source)
+        .where(*conditions)
+        .group_by(month, prospects_group, opportunities.c.outcome, opportunities.c.loss_reason)
+        .order_by(month)
+    )
+    frame = read_frame(engine, statement)
+    if not frame.empty:
+        frame["month"] = pd.to_datetime(frame["month"])
+        frame["group"] = frame["group"].fillna("Unassigned")
+    return frame
