@@ -473,13 +473,13 @@ class BetaGeoModel(BaseEstimator):
         r, alpha, a, b = self._params()
         with np.errstate(divide="ignore", invalid="ignore"):
             log_odds = (
-                np.log(a)
-                - np.log(b + x - 1)
-                + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+                np.log(a) - np.log(b + x - 1) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
             )
         return np.where(x > 0, log_odds, -np.inf)
 
-    def probability_alive(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> FloatArray:
+    def probability_alive(
+        self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    ) -> FloatArray:
         """Probability that each customer is still alive at the end of observation.
 
         ``P(alive | x, t_x, T) = 1 / (1 + [x > 0] a / (b + x - 1) ((alpha + T) /

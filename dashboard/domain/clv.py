@@ -1,0 +1,53 @@
+"""Customer lifetime value: the public API of the lifetime-value engine.
+
+A pure library on numpy/scipy in the shape of ``lifetimes`` and PyMC-Marketing's ``clv``:
+
+>>> summary = rfm_summary(orders, "customer_id", "ordered_at", "revenue",
+...                       observation_period_end="2024-12-31", time_unit="W")
+>>> bgnbd = BetaGeoModel().fit(summary["frequency"], summary["recency"], summary["T"])
+>>> gamma_gamma = GammaGammaModel().fit(summary["frequency"], summary["monetary_value"])
+>>> clv = customer_lifetime_value(bgnbd, gamma_gamma, summary["frequency"],
+...                               summary["recency"], summary["T"],
+...                               summary["monetary_value"], margin=0.3)
+
+Definitions, units and the CDNOW reproduction are in ``docs/clv.md``.
+"""
+
+from __future__ import annotations
+
+from dashboard.domain.clv_data import (
+    DAYS_PER_MONTH,
+    TIME_UNIT_DAYS,
+    calibration_holdout_split,
+    rfm_summary,
+)
+from dashboard.domain.clv_holdout import HoldoutComparison, holdout_comparison
+from dashboard.domain.clv_models import (
+    BetaGeoModel,
+    GammaGammaModel,
+    ModelConvergenceError,
+    ModelIdentificationError,
+    NotFittedError,
+)
+from dashboard.domain.clv_value import (
+    WEEKS_PER_MONTH,
+    customer_lifetime_value,
+    monthly_discount_rate,
+)
+
+__all__ = [
+    "DAYS_PER_MONTH",
+    "TIME_UNIT_DAYS",
+    "WEEKS_PER_MONTH",
+    "BetaGeoModel",
+    "GammaGammaModel",
+    "HoldoutComparison",
+    "ModelConvergenceError",
+    "ModelIdentificationError",
+    "NotFittedError",
+    "calibration_holdout_split",
+    "customer_lifetime_value",
+    "holdout_comparison",
+    "monthly_discount_rate",
+    "rfm_summary",
+]
