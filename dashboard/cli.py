@@ -1,0 +1,696 @@
+"""The command line: ``python -m dashboard <command> ...`` (documented in docs/cli.md).
+
+Commands: ``demo``, ``import``, ``check``, ``contract-doc``. Each has one small ``cmd_*``
+function that takes the parsed arguments and returns an exit code; ``build_parser`` wires them
+up. To add a command (``fit``, ``segment``): write ``_add_<name>(subparsers)`` that declares its
+arguments (use ``parents=[_store_options()]`` for ``--db``) and calls
+``set_defaults(handler=cmd_<name>)``, then append it to ``COMMANDS``.
+
+Errors are one message on stderr (what, where, how to fix) and an exit code, never a
+traceback (set ``DASHBOARD_DEBUG=1`` to see one for an unexpected error):
+
+- 0: done; the store meets the contract;
+- 1: the data is the problem: import rejected, contract not met, demo refused;
+- 2: the command cannot run: wrong arguments, unreadable file, database unreachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+
+from dashboard.storage.check import FAMILY_LABELS, check_store, type_family
+from dashboard.storage.engine import (
+    ENV_VAR,
+    PROJECT_ROOT,
+    SECRETS_CONNECTION,
+    StoreError,
+    StoreLocation,
+    make_engine,
+    resolve_url,
+)
+from dashboard.storage.importer import (
+    ImportRejected,
+    UnknownTableError,
+    contract_table,
+    import_csv,
+)
+from dashboard.storage.schema import APP, CONTRACT_TABLES, LOAD_ORDER, primary_key_columns
+
+EXIT_OK = 0
+EXIT_DATA = 1
+EXIT_USAGE = 2
+
+#: At most this many import problems are printed; the rest are counted.
+MAX_ISSUES_SHOWN = 50
+
+DEFAULT_DOC_PATH = PROJECT_ROOT / "docs" / "data-contract.md"
+
+_SOURCE_LABELS = {
+    "argument": "--db",
+    "environment": ENV_VAR,
+    "secrets": f".streamlit/secrets.toml [connections.{SECRETS_CONNECTION}]",
+    "default": "the built-in default",
+}
+
+
+class CliError(Exception):
+    """A failure to report as one message with an exit code."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+# --------------------------------------------------------------------------------------------
+# The store
+
+
+def _location(args: argparse.Namespace) -> StoreLocation:
+    location = resolve_url(args.db)
+    args.location = location  # so main() can name it if the database fails later
+    return location
+
+
+def _duckdb_path(location: StoreLocation) -> Path | None:
+    try:
+        url = make_url(location.url)
+    except ArgumentError:
+        return None
+    if url.get_backend_name() != "duckdb" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database)
+
+
+def _open_store(args: argparse.Namespace, *, must_exist: bool = False) -> Engine:
+    """Engine for ``--db`` (or the resolved default); ``must_exist`` refuses a new DuckDB file."""
+    location = _location(args)
+    path = _duckdb_path(location)
+    if must_exist and path is not None and not path.exists():
+        raise CliError(
+            f"There is no DuckDB file at {path} (URL from {_SOURCE_LABELS[location.source]}). "
+            "Check the path, or build a demo store with 'python -m dashboard demo'."
+        )
+    return make_engine(location.url)
+
+
+def _describe(location: StoreLocation) -> str:
+    return f"{location.display_url} (from {_SOURCE_LABELS[location.source]})"
+
+
+# --------------------------------------------------------------------------------------------
+# Commands
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Build the demo portfolio and print the row count of each table."""
+    try:
+        from dashboard.storage.demo import DemoError, build_demo
+    except ModuleNotFoundError as exc:
+        if exc.name != "dashboard.storage.demo":
+            raise
+        raise CliError(
+            "The demo builder (dashboard/storage/demo.py) is not part of this checkout yet; "
+            "update the checkout and try again."
+        ) from exc
+    engine = _open_store(args)
+    print(
+        f"Building a demo portfolio of {args.customers:,} customers (seed {args.seed}) in "
+        f"{_describe(args.location)}",
+        flush=True,
+    )
+
+    def progress(fraction: float, message: str) -> None:
+        print(f"[{fraction:4.0%}] {message}", flush=True)
+
+    try:
+        counts = build_demo(
+            engine,
+            n_customers=args.customers,
+            seed=args.seed,
+            replace=args.replace,
+            progress=progress,
+        )
+    except DemoError as exc:
+        raise CliError(str(exc), EXIT_DATA) from exc
+    width = max((len(name) for name in counts), default=0)
+    print("Rows written:")
+    for name, count in counts.items():
+        print(f"  {name:<{width}}  {count:>12,}")
+    return EXIT_OK
+
+
+def _print_rejection(exc: ImportRejected, table: str, file: str) -> None:
+    issues = exc.issues
+    lines = [
+        f"error: nothing was imported into {table}: {file} has {len(issues)} problem(s). "
+        "Rows are numbered as in a spreadsheet: the header is row 1."
+    ]
+    lines += [f"  {issue}" for issue in issues[:MAX_ISSUES_SHOWN]]
+    if len(issues) > MAX_ISSUES_SHOWN:
+        lines.append(f"  ... and {len(issues) - MAX_ISSUES_SHOWN:,} more problem(s).")
+    lines.append("Fix the file and run the import again.")
+    print("\n".join(lines), file=sys.stderr)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Validate a CSV file and, when it has no problem, append it to a contract table."""
+    try:
+        table = contract_table(args.table)
+    except UnknownTableError as exc:
+        raise CliError(str(exc)) from exc
+    path = Path(args.file)
+    if not path.is_file():
+        reason = "is a directory" if path.is_dir() else "does not exist"
+        raise CliError(f"Cannot import {path}: the file {reason}. Give the path of a CSV file.")
+    engine = _open_store(args)
+    try:
+        result = import_csv(engine, table.name, path, update=args.update)
+    except ImportRejected as exc:
+        _print_rejection(exc, table.name, str(path))
+        return EXIT_DATA
+    except OSError as exc:
+        raise CliError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
+    print(
+        f"Imported {result.file} into {result.table} ({_describe(args.location)}): "
+        f"{result.rows_in_file:,} row(s) in the file, {result.inserted:,} added, "
+        f"{result.replaced:,} replaced, {result.skipped_identical:,} already in the store "
+        "with identical values (skipped)."
+    )
+    if not result.changed:
+        print("Nothing changed, so the data version was left as it was.")
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Report whether the database meets the data contract."""
+    engine = _open_store(args, must_exist=True)
+    print(f"Checking {_describe(args.location)} against the data contract.")
+    try:
+        report = check_store(engine, args.location)
+    except StoreError as exc:
+        raise CliError(str(exc)) from exc
+    for name, rows in report.row_counts.items():
+        print(f"  {name}: {rows:,} rows")
+    for finding in report.findings:
+        print(finding)
+    print(report.verdict())
+    return EXIT_OK if report.ok else EXIT_DATA
+
+
+def cmd_contract_doc(args: argparse.Namespace) -> int:
+    """Write (or, with ``--check``, compare) the generated data-contract documentation."""
+    document = render_contract_doc()
+    if args.output == "-":
+        sys.stdout.write(document)
+        return EXIT_OK
+    path = Path(args.output)
+    if args.check:
+        current = path.read_text(encoding="utf-8") if path.is_file() else None
+        if current != document:
+            raise CliError(
+                f"{path} is out of date with dashboard/storage/schema.py; regenerate it with "
+                "'python -m dashboard contract-doc' and commit it.",
+                EXIT_DATA,
+            )
+        print(f"{path} is up to date.")
+        return EXIT_OK
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(document, encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"Cannot write {path}: {exc.strerror or exc}.") from exc
+    print(f"Wrote {path}")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------------------------
+# Parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _store_options() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument(
+        "--db",
+        metavar="URL",
+        help=f"SQLAlchemy database URL (default: {ENV_VAR}, then .streamlit/secrets.toml "
+        f"[connections.{SECRETS_CONNECTION}] url, then data/portfolio.duckdb)",
+    )
+    return options
+
+
+def _add_demo(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "demo",
+        parents=[_store_options()],
+        help="build the demo portfolio",
+        description="Build a synthetic customer portfolio in the store.",
+    )
+    parser.add_argument(
+        "--customers",
+        type=_positive_int,
+        default=20_000,
+        metavar="N",
+        help="number of customers (default: 20000)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=42,
+        metavar="S",
+        help="random seed; the same seed builds the same data (default: 42)",
+    )
+    parser.add_argument(
+        "--replace", action="store_true", help="replace the data already in the store"
+    )
+    parser.set_defaults(handler=cmd_demo)
+
+
+def _add_import(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "import",
+        parents=[_store_options()],
+        help="import a CSV file into a table",
+        description="Validate every row of a UTF-8 CSV file against the data contract; "
+        "write nothing if any row has a problem, else append it in one transaction. Rows "
+        "already stored with identical values are skipped.",
+        epilog=f"Tables, in the order to import them: {', '.join(LOAD_ORDER)}.",
+    )
+    parser.add_argument("table", metavar="TABLE", help="contract table to import into")
+    parser.add_argument("file", metavar="FILE.csv", help="CSV file with a header row")
+    parser.add_argument(
+        "--update",
+        action="store_true",
+        help="replace stored rows whose key is in the file with other values "
+        "(default: that is an error)",
+    )
+    parser.set_defaults(handler=cmd_import)
+
+
+def _add_check(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "check",
+        parents=[_store_options()],
+        help="check a database against the data contract",
+        description="Check tables or views, columns, types, keys, references and value "
+        "ranges. Exit 0 when the contract is met, 1 when not, 2 when the database cannot be "
+        "reached.",
+    )
+    parser.set_defaults(handler=cmd_check)
+
+
+def _add_contract_doc(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "contract-doc",
+        help="generate docs/data-contract.md from the schema",
+        description="Generate the data-contract documentation from dashboard/storage/schema.py.",
+    )
+    parser.add_argument(
+        "--output",
+        default=str(DEFAULT_DOC_PATH),
+        metavar="PATH",
+        help="file to write, or - for standard output (default: docs/data-contract.md)",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if the file differs from the schema",
+    )
+    parser.set_defaults(handler=cmd_contract_doc)
+
+
+#: Subcommand registrars, in the order ``--help`` lists them.
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _add_demo,
+    _add_import,
+    _add_check,
+    _add_contract_doc,
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="python -m dashboard",
+        description="Customer-portfolio dashboard: build, import and check its data.",
+        epilog="Exit codes: 0 done, 1 data problem (import rejected, contract not met), "
+        "2 cannot run (arguments, file, database). See docs/cli.md.",
+    )
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for register in COMMANDS:
+        register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (see the module docstring)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error argparse already printed
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    if getattr(args, "handler", None) is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return args.handler(args)
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OperationalError as exc:
+        where = getattr(args, "location", None)
+        shown = _describe(where) if where else "the database"
+        print(
+            f"error: cannot use {shown}: {_first_line(exc)}. Check the URL and that the "
+            "database is running and not locked by another process.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    except SQLAlchemyError as exc:
+        where = getattr(args, "location", None)
+        shown = _describe(where) if where else "the database"
+        print(
+            f"error: the database {shown} reported: {_first_line(exc)}. Run "
+            "'python -m dashboard check' to compare it with the data contract.",
+            file=sys.stderr,
+        )
+        return EXIT_DATA
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # never a traceback for the user, unless asked for
+        if os.environ.get("DASHBOARD_DEBUG"):
+            raise
+        print(
+            f"error: unexpected {type(exc).__name__}: {exc}. This is a bug; run again with "
+            "DASHBOARD_DEBUG=1 to see the traceback and report it.",
+            file=sys.stderr,
+        )
+        return EXIT_DATA
+
+
+# --------------------------------------------------------------------------------------------
+# The data-contract document
+
+#: What each table is for (used when the schema's table has no ``comment``).
+TABLE_PURPOSES = {
+    "customers": "One row per customer: who they are, where they were won and what winning "
+    "them cost. Every other table refers to it.",
+    "orders": "One row per order: revenue and cost, the basis of gross margin, purchase "
+    "frequency and lifetime value.",
+    "service_contacts": "One row per service contact (phone, e-mail, chat): handle time, "
+    "first-contact resolution and the cost to serve.",
+    "surveys": "One row per survey answer: satisfaction (CSAT) and likelihood to recommend "
+    "(NPS), either after a service contact or as a relationship survey.",
+    "referrals": "One row per referral a customer made, with the customer it brought in when "
+    "it converted.",
+    "value_ratings": "What customers expect (importance) and what they get (performance), per "
+    "attribute: one row per customer, rating date and attribute.",
+    "opportunities": "The sales pipeline: one row per opportunity with a customer or a "
+    "prospect, its outcome and value, and why it was lost.",
+}
+
+#: Example source for each view in "Pointing the app at your warehouse": (source relation,
+#: {column: SQL expression}). Columns not listed fall back to ``src.<column>``.
+WAREHOUSE_EXAMPLES: dict[str, tuple[str, dict[str, str]]] = {
+    "customers": (
+        "crm.accounts",
+        {
+            "customer_id": "CAST(src.account_id AS bigint)",
+            "name": "src.account_name",
+            "region": "src.sales_region",
+            "acquisition_channel": "coalesce(src.lead_source, 'unknown')",
+            "acquired_at": "CAST(src.created_at AS date)",
+            "acquisition_cost": "coalesce(src.acquisition_cost, 0)",
+        },
+    ),
+    "orders": (
+        "erp.sales_orders",
+        {
+            "order_id": "src.order_id",
+            "customer_id": "src.account_id",
+            "ordered_at": "CAST(src.order_date AS date)",
+            "revenue": "src.net_amount",
+            "cost": "src.cogs + src.shipping_cost",
+        },
+    ),
+    "service_contacts": (
+        "support.tickets",
+        {
+            "contact_id": "src.ticket_id",
+            "customer_id": "src.account_id",
+            "agent_id": "CAST(src.assignee_id AS varchar)",
+            "opened_at": "CAST(src.created_at AS date)",
+            "channel": "lower(src.channel)",
+            "handle_seconds": "CAST(src.handle_minutes * 60 AS integer)",
+            "first_contact_resolved": "src.reopen_count = 0",
+            "cost": "src.handle_minutes * 0.85",
+        },
+    ),
+    "surveys": (
+        "cx.survey_responses",
+        {
+            "survey_id": "src.response_id",
+            "customer_id": "src.account_id",
+            "answered_at": "CAST(src.submitted_at AS date)",
+            "csat": "src.csat_score",
+            "nps": "src.nps_score",
+            "contact_id": "src.ticket_id",
+        },
+    ),
+    "referrals": (
+        "crm.referrals",
+        {
+            "referral_id": "src.referral_id",
+            "referrer_id": "src.referring_account_id",
+            "referred_customer_id": "src.converted_account_id",
+            "referred_at": "CAST(src.created_at AS date)",
+        },
+    ),
+    "value_ratings": (
+        "cx.attribute_ratings",
+        {
+            "customer_id": "src.account_id",
+            "rated_at": "CAST(src.rated_at AS date)",
+            "attribute": "src.attribute",
+            "importance": "src.importance",
+            "performance": "src.performance",
+        },
+    ),
+    "opportunities": (
+        "crm.opportunities",
+        {
+            "opportunity_id": "src.opportunity_id",
+            "customer_id": "src.account_id",
+            "opened_at": "CAST(src.created_at AS date)",
+            "closed_at": "CAST(src.closed_at AS date)",
+            "outcome": "CASE WHEN src.stage = 'Closed Won' THEN 'won' "
+            "WHEN src.stage = 'Closed Lost' THEN 'lost' ELSE 'open' END",
+            "amount": "coalesce(src.amount, 0)",
+            "loss_reason": "CASE WHEN src.stage = 'Closed Lost' THEN src.loss_reason END",
+        },
+    ),
+}
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _type_text(column) -> str:
+    family = type_family(column.type)
+    label = FAMILY_LABELS[family]
+    length = getattr(column.type, "length", None)
+    if family == "text" and length:
+        return f"{label} (up to {length} characters)"
+    return label
+
+
+def _rule_text(column) -> str:
+    info = column.info
+    if "allowed" in info:
+        return ", ".join(f"`{value}`" for value in info["allowed"])
+    low, high = info.get("min"), info.get("max")
+    if low is not None and high is not None:
+        return f"{low} to {high}"
+    if low is not None:
+        return f"≥ {low}"
+    if high is not None:
+        return f"≤ {high}"
+    return ""
+
+
+def _table_section(table) -> list[str]:
+    purpose = table.comment or TABLE_PURPOSES.get(table.name, "")
+    keys = ", ".join(f"`{name}`" for name in primary_key_columns(table))
+    lines = [f"## {table.name}", "", purpose, "", f"Primary key: {keys} (unique, never null).", ""]
+    lines.append("| Column | Type | Unit | Meaning | Allowed values | Nullable | References |")
+    lines.append("|---|---|---|---|---|---|---|")
+    for column in table.columns:
+        nullable = "yes" if column.nullable and not column.primary_key else "no"
+        reference = column.info.get("references")
+        cells = [
+            f"`{column.name}`",
+            _type_text(column),
+            column.info.get("unit", ""),
+            column.comment or "",
+            _rule_text(column),
+            nullable,
+            f"`{reference}`" if reference else "",
+        ]
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return lines + [""]
+
+
+def _view_example(name: str) -> list[str]:
+    source, expressions = WAREHOUSE_EXAMPLES.get(name, (f"source.{name}", {}))
+    table = CONTRACT_TABLES[name]
+    selected = [
+        (expressions.get(column.name, f"src.{column.name}"), column.name)
+        for column in table.columns
+    ]
+    width = max(len(expression) for expression, _ in selected)
+    lines = [f"CREATE VIEW portfolio.{name} AS", "SELECT"]
+    for i, (expression, column_name) in enumerate(selected):
+        comma = "," if i < len(selected) - 1 else ""
+        if len(expression) > 60:
+            lines.append(f"    {expression}")
+            lines.append(f"    {'':<{min(width, 60)}} AS {column_name}{comma}")
+        else:
+            lines.append(f"    {expression:<{min(width, 60)}} AS {column_name}{comma}")
+    lines.append(f"FROM {source} AS src;")
+    return lines
+
+
+def render_contract_doc() -> str:
+    """The data-contract documentation (Markdown), generated from ``schema.CONTRACT``.
+
+    Deterministic: the same schema always gives the same text, so the committed
+    docs/data-contract.md can be compared with it in a test.
+    """
+    tables = [CONTRACT_TABLES[name] for name in LOAD_ORDER]
+    tables += [t for name, t in CONTRACT_TABLES.items() if name not in LOAD_ORDER]
+    app_tables = ", ".join(f"`{name}`" for name in APP.tables)
+    lines = [
+        "# Data contract",
+        "",
+        "<!-- Generated by `python -m dashboard contract-doc` from dashboard/storage/schema.py."
+        " Do not edit by hand: change the schema and regenerate. -->",
+        "",
+        "These are the tables the dashboard reads. Each may be a real table or a view over your "
+        "own warehouse, in the database's default schema. The same definitions drive "
+        "`python -m dashboard check` (does a database meet the contract?) and "
+        "`python -m dashboard import` (validate a CSV file before loading it), so this page, "
+        "the check and the import never disagree.",
+        "",
+        "Conventions:",
+        "",
+        "- **Types** are compared by family: integer, float-or-numeric (an integer column also "
+        "satisfies it), text, date, boolean. A timestamp where a date is expected is an error: "
+        "cast it with `CAST(... AS date)`.",
+        "- **Amounts** (unit: currency units) are in one currency across all tables, net of tax.",
+        "- **Ranges** are inclusive. **Allowed values** are case-sensitive.",
+        "- **Nullable = no** means every row must have a value; primary keys are unique.",
+        "- **References** are logical foreign keys: every non-null value must exist in the "
+        "referenced column. No physical constraint is needed (views cannot have one); "
+        "`check` counts the rows that do not resolve.",
+        "",
+        "Load (or import) the tables in this order, so that references resolve:",
+        "",
+    ]
+    lines += [f"{i}. [{t.name}](#{t.name})" for i, t in enumerate(tables, 1)]
+    lines.append("")
+    for table in tables:
+        lines += _table_section(table)
+    lines += [
+        "## Pointing the app at your warehouse",
+        "",
+        "The app does not need a copy of your data: it can read views over the tables you "
+        "already have. For PostgreSQL:",
+        "",
+        "**1. Create the views** in a schema of their own (here `portfolio`), one per table "
+        "above, with exactly the column names and types of the contract. Cast where your "
+        "types differ, map your codes to the allowed values, and keep one row per key. The "
+        "source tables and columns below are examples; use yours.",
+        "",
+        "```sql",
+        "CREATE SCHEMA portfolio;",
+        "",
+    ]
+    for table in tables:
+        lines += _view_example(table.name)
+        lines.append("")
+    lines += [
+        "-- The dashboard's database user reads the views (PostgreSQL checks the view owner's",
+        "-- rights on the source tables) and creates the app's own tables in the same schema.",
+        "GRANT USAGE, CREATE ON SCHEMA portfolio TO dashboard;",
+        "GRANT SELECT ON ALL TABLES IN SCHEMA portfolio TO dashboard;",
+        "```",
+        "",
+        f"The app keeps a few tables of its own next to the views ({app_tables}: the data "
+        "version, fitted models and segment runs), which is why its user may create tables in "
+        "the schema. The app's queries run against the views, so index the source columns "
+        "used as keys and dates, or use materialized views for large sources.",
+        "",
+        "**2. Give the app the URL.** Make `portfolio` the default schema with the `options` "
+        "parameter (`-csearch_path=portfolio`, URL-encoded), then either set an environment "
+        "variable:",
+        "",
+        "```sh",
+        f"export {ENV_VAR}='postgresql+psycopg://dashboard:PASSWORD@warehouse.example.com:5432/"
+        "analytics?options=-csearch_path%3Dportfolio'",
+        "```",
+        "",
+        "or put it in `.streamlit/secrets.toml` (never commit that file; "
+        "`.streamlit/secrets.toml.example` shows the shape):",
+        "",
+        "```toml",
+        f"[connections.{SECRETS_CONNECTION}]",
+        'url = "postgresql+psycopg://dashboard:PASSWORD@warehouse.example.com:5432/analytics'
+        '?options=-csearch_path%3Dportfolio"',
+        "```",
+        "",
+        f"The URL is taken from `--db` (command line only), then `{ENV_VAR}`, then "
+        "`secrets.toml`, then the built-in DuckDB file `data/portfolio.duckdb`.",
+        "",
+        "**3. Check it:**",
+        "",
+        "```sh",
+        "python -m dashboard check",
+        "```",
+        "",
+        "lists every missing table or column, wrong type, null or duplicate key, reference "
+        "that does not resolve and value out of range, with counts and an example, and exits "
+        "0 when the contract is met (1 when not, 2 when the database cannot be reached). "
+        "All counting happens in the database. See [cli.md](cli.md) for the other commands.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+__all__ = ["CliError", "build_parser", "main", "render_contract_doc"]
