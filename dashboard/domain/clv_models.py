@@ -154,6 +154,11 @@ def _distinct_rows(
     return [column[first] for column in columns], counts, key
 
 
+def _wsum(weights: FloatArray, values: FloatArray) -> float:
+    """``sum(weights * values)`` without BLAS (whose threads only slow down a 1-D dot)."""
+    return float(np.einsum("i,i->", weights, values))
+
+
 def _codes(values: FloatArray) -> tuple[NDArray[np.intp], FloatArray]:
     codes, uniques = pd.factorize(values)
     return codes, np.asarray(uniques, dtype=np.float64)
@@ -324,7 +329,7 @@ class BetaGeoModel(BaseEstimator):
         result = _minimize(objective, starts, self.tol, self.max_iter, ["r", "alpha", "a", "b"])
         r, alpha, a, b = np.exp(result.x)
         self.params_ = {"r": float(r), "alpha": float(alpha), "a": float(a), "b": float(b)}
-        self.log_likelihood_ = float(np.dot(w, self._log_likelihood_rows(x, t_x, big_t)))
+        self.log_likelihood_ = float(_wsum(w, self._log_likelihood_rows(x, t_x, big_t)))
         self.n_customers_ = float(w.sum())
         self.n_distinct_rows_ = int(x.shape[0])
         self.n_iter_ = int(result.nit)
@@ -366,13 +371,12 @@ class BetaGeoModel(BaseEstimator):
         w0_total = w0.sum()
 
         rep = ~zero
-        xr, wr = x[rep], w[rep]
+        xr, wr, tr, txr = x[rep], w[rep], T[rep], t_x[rep]
         ix, x_values = _codes(xr)
-        it, t_values = _codes(T[rep])
-        itx, tx_values = _codes(t_x[rep])
         # Sums of weights per distinct x: the x-only terms are weighted sums over them.
         wx = np.bincount(ix, weights=wr, minlength=x_values.shape[0])
         w_total_rep = wr.sum()
+        wr_x = wr * xr
 
         def objective(log_params: FloatArray) -> tuple[float, FloatArray]:
             r, alpha, a, b = np.exp(log_params)
@@ -382,35 +386,44 @@ class BetaGeoModel(BaseEstimator):
             d_a1_r = digamma(r + x_values) - digamma(r) + np.log(alpha)
             d_a2_a = digamma(a + b) - digamma(a + b + x_values)
             d_a2_b = d_a2_a + digamma(b + x_values) - digamma(b)
-            ln_b_x1 = np.log(b + x_values - 1)
 
-            # Repeat buyers: ln(A3 + A4), both in log space, combined stably.
-            s = r + xr
-            ln_alpha_t = np.log(alpha + t_values)[it]
-            ln_alpha_tx = np.log(alpha + tx_values)[itx]
-            ln_a3 = -s * ln_alpha_t
-            ln_a4 = np.log(a) - ln_b_x1[ix] - s * ln_alpha_tx
-            ln_a34 = np.logaddexp(ln_a3, ln_a4)
-            share4 = np.exp(ln_a4 - ln_a34)  # A4 / (A3 + A4); A3's share is 1 - share4
-            share3 = 1.0 - share4
+            # Repeat buyers: ln(A3 + A4) = ln A3 + softplus(d), d = ln A4 - ln A3, computed
+            # as max(d, 0) + log1p(exp(-|d|)) so neither term over- or underflows.
+            # (Plain ufuncs and einsum, not np.dot: BLAS threads cost more than they save.)
+            ln_alpha_t = np.log(alpha + tr)
+            ln_alpha_tx = np.log(alpha + txr)
+            gap = ln_alpha_t - ln_alpha_tx  # >= 0 since t_x <= T
+            b_x1 = b + xr - 1
+            d = np.log(a) - np.log(b_x1) + (r + xr) * gap
+            e = np.exp(-np.abs(d))
+            share4 = np.maximum(e, d > 0) / (1.0 + e)  # A4 / (A3 + A4)
+            softplus = np.maximum(d, 0.0) + np.log1p(e)
 
-            ll = np.dot(wx, ln_a1 + ln_a2) + np.dot(wr, ln_a34)
-            g_r = np.dot(wx, d_a1_r) - np.dot(wr, share3 * ln_alpha_t + share4 * ln_alpha_tx)
-            g_alpha = w_total_rep * r / alpha - np.dot(
-                wr, s * (share3 / np.exp(ln_alpha_t) + share4 / np.exp(ln_alpha_tx))
+            ll = (
+                _wsum(wx, ln_a1 + ln_a2)
+                - r * _wsum(wr, ln_alpha_t)
+                - _wsum(wr_x, ln_alpha_t)
+                + _wsum(wr, softplus)
             )
-            g_a = np.dot(wx, d_a2_a) + np.dot(wr, share4) / a
-            g_b = np.dot(wx, d_a2_b) - np.dot(wr, share4 / (b + xr - 1))
+            # d ln(A3 + A4) / d theta = share3 * d ln A3 + share4 * d ln A4
+            inv_t = 1.0 / (alpha + tr)
+            inv_tx = 1.0 / (alpha + txr)
+            g_r = _wsum(wx, d_a1_r) - _wsum(wr, ln_alpha_t) + _wsum(wr, share4 * gap)
+            alpha_terms = inv_t + share4 * (inv_tx - inv_t)
+            g_alpha = w_total_rep * r / alpha - r * _wsum(wr, alpha_terms)
+            g_alpha -= _wsum(wr_x, alpha_terms)
+            g_a = _wsum(wx, d_a2_a) + _wsum(wr, share4) / a
+            g_b = _wsum(wx, d_a2_b) - _wsum(wr, share4 / b_x1)
 
             # Customers without repeat purchases.
             ln_ratio0 = np.log(alpha) - np.log(alpha + t0_values)
-            ll += r * np.dot(w0, ln_ratio0)
-            g_r += np.dot(w0, ln_ratio0)
-            g_alpha += r * (w0_total / alpha - np.dot(w0, 1.0 / (alpha + t0_values)))
+            ll += r * _wsum(w0, ln_ratio0)
+            g_r += _wsum(w0, ln_ratio0)
+            g_alpha += r * (w0_total / alpha - _wsum(w0, 1.0 / (alpha + t0_values)))
 
             theta = np.array([r, alpha, a, b])
             grad = np.array([g_r, g_alpha, g_a, g_b]) * theta  # chain rule to log-params
-            value = -ll / total + penalizer * np.dot(log_params, log_params)
+            value = -ll / total + penalizer * _wsum(log_params, log_params)
             gradient = -grad / total + 2.0 * penalizer * log_params
             if not np.isfinite(value):
                 return np.inf, np.zeros(4)
@@ -418,7 +431,7 @@ class BetaGeoModel(BaseEstimator):
 
         # Start: r = 1 and alpha matching the observed purchase rate; a, b giving a mean
         # dropout probability of 1/3.
-        rate = max(np.dot(w, x), 1.0) / max(np.dot(w, T), 1e-12)
+        rate = max(_wsum(w, x), 1.0) / max(_wsum(w, T), 1e-12)
         start = np.log(np.array([1.0, 1.0 / rate, 1.0, 2.0]))
         return objective, np.clip(start, -_AT_BOUND + 1, _AT_BOUND - 1)
 
@@ -445,7 +458,7 @@ class BetaGeoModel(BaseEstimator):
         big_t = _as_float_array(T, "T").ravel()
         _check_history(x, t_x, big_t)
         w = _check_weights(weights, x.shape[0])
-        return float(np.dot(w, self._log_likelihood_rows(x, t_x, big_t)))
+        return float(_wsum(w, self._log_likelihood_rows(x, t_x, big_t)))
 
     # ---- predictions ------------------------------------------------------------------
 
@@ -705,7 +718,7 @@ class GammaGammaModel(BaseEstimator):
         result = _minimize(objective, starts, self.tol, self.max_iter, ["p", "q", "v"])
         p, q, v = np.exp(result.x)
         self.params_ = {"p": float(p), "q": float(q), "v": float(v)}
-        self.log_likelihood_ = float(np.dot(w, self._log_likelihood_rows(x, m)))
+        self.log_likelihood_ = float(_wsum(w, self._log_likelihood_rows(x, m)))
         self.n_customers_ = float(w.sum())
         self.n_distinct_rows_ = int(x.shape[0])
         self.n_iter_ = int(result.nit)
@@ -719,39 +732,41 @@ class GammaGammaModel(BaseEstimator):
         ix, x_values = _codes(x)
         wx = np.bincount(ix, weights=w, minlength=x_values.shape[0])
         ln_m = np.log(m)
-        # Data-only sums, computed once.
-        sum_x_ln_xm = np.dot(w, x * (ln_m + np.log(x)))
-        sum_ln_m = np.dot(w, ln_m)
+        xm = x * m
         wx_x = w * x
+        # Data-only sums, computed once.
+        sum_x_ln_xm = _wsum(w, x * (ln_m + np.log(x)))
+        sum_ln_m = _wsum(w, ln_m)
 
         def objective(log_params: FloatArray) -> tuple[float, FloatArray]:
             p, q, v = np.exp(log_params)
             px = p * x_values
-            ln_v_xm = np.log(v + x * m)
-            inv_v_xm = 1.0 / (v + x * m)
+            ln_v_xm = np.log(v + xm)
+            sum_w_ln = _wsum(w, ln_v_xm)
+            sum_wx_ln = _wsum(wx_x, ln_v_xm)
             ll = (
-                np.dot(wx, gammaln(px + q) - gammaln(px))
+                _wsum(wx, gammaln(px + q) - gammaln(px))
                 - total * gammaln(q)
                 + total * q * np.log(v)
                 + p * sum_x_ln_xm
                 - sum_ln_m
-                - np.dot(w * (p * x + q), ln_v_xm)
+                - p * sum_wx_ln
+                - q * sum_w_ln
             )
             psi_pxq = digamma(px + q)
-            g_p = np.dot(wx * x_values, psi_pxq - digamma(px)) + sum_x_ln_xm
-            g_p -= np.dot(wx_x, ln_v_xm)
-            g_q = np.dot(wx, psi_pxq) - total * digamma(q) + total * np.log(v)
-            g_q -= np.dot(w, ln_v_xm)
-            g_v = total * q / v - np.dot(w * (p * x + q), inv_v_xm)
+            inv_v_xm = 1.0 / (v + xm)
+            g_p = _wsum(wx * x_values, psi_pxq - digamma(px)) + sum_x_ln_xm - sum_wx_ln
+            g_q = _wsum(wx, psi_pxq) - total * digamma(q) + total * np.log(v) - sum_w_ln
+            g_v = total * q / v - p * _wsum(wx_x, inv_v_xm) - q * _wsum(w, inv_v_xm)
             grad = np.array([g_p, g_q, g_v]) * np.array([p, q, v])
-            value = -ll / total + penalizer * np.dot(log_params, log_params)
+            value = -ll / total + penalizer * _wsum(log_params, log_params)
             if not np.isfinite(value):
                 return np.inf, np.zeros(3)
             return float(value), -grad / total + 2.0 * penalizer * log_params
 
         # Start from the method of moments on the customer means (q from their spread).
-        mean_m = np.dot(w, m) / total
-        var_m = max(np.dot(w, (m - mean_m) ** 2) / total, 1e-12 * mean_m**2)
+        mean_m = _wsum(w, m) / total
+        var_m = max(_wsum(w, (m - mean_m) ** 2) / total, 1e-12 * mean_m**2)
         q0 = float(np.clip(2.0 + mean_m**2 / var_m, 2.5, 50.0))
         p0 = 2.0
         v0 = mean_m * (q0 - 1.0) / p0
@@ -778,7 +793,7 @@ class GammaGammaModel(BaseEstimator):
         x, m = x.ravel(), m.ravel()
         w = _check_weights(weights, x.shape[0])
         keep = x > 0
-        return float(np.dot(w[keep], self._log_likelihood_rows(x[keep], m[keep])))
+        return float(_wsum(w[keep], self._log_likelihood_rows(x[keep], m[keep])))
 
     def expected_spend(self, frequency: ArrayLike, monetary_value: ArrayLike) -> FloatArray:
         """Expected value of each customer's future purchases, given their past spend.
