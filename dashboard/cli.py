@@ -184,7 +184,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CliError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
     print(
-        f"Imported {result.file} into {result.table} ({_describe(args.location)}): "
+        f"Imported {result.file} into {result.table} in {_describe(args.location)}: "
         f"{result.rows_in_file:,} row(s) in the file, {result.inserted:,} added, "
         f"{result.replaced:,} replaced, {result.skipped_identical:,} already in the store "
         "with identical values (skipped)."
@@ -203,7 +203,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     except StoreError as exc:
         raise CliError(str(exc)) from exc
     for name, rows in report.row_counts.items():
-        print(f"  {name}: {rows:,} rows")
+        print(f"  {name}: {rows:,} row{'' if rows == 1 else 's'}")
     for finding in report.findings:
         print(finding)
     print(report.verdict())

@@ -80,11 +80,11 @@ def type_family(sql_type: sqltypes.TypeEngine) -> str:
         return "boolean"
     if isinstance(sql_type, sqltypes.Integer):
         return "integer"
-    if isinstance(sql_type, sqltypes.Numeric):
-        scale = getattr(sql_type, "scale", None)
-        if not isinstance(sql_type, sqltypes.Float) and scale == 0:
-            return "integer"  # NUMERIC(18, 0) holds whole numbers
+    if isinstance(sql_type, sqltypes.Float):  # not a Numeric subclass since SQLAlchemy 2.1
         return "float"
+    if isinstance(sql_type, sqltypes.Numeric):
+        # NUMERIC(18, 0) holds whole numbers
+        return "integer" if getattr(sql_type, "scale", None) == 0 else "float"
     if isinstance(sql_type, sqltypes.DateTime):
         return "timestamp"
     if isinstance(sql_type, sqltypes.Date):
@@ -212,7 +212,8 @@ def _store_columns(conn: Connection, name: str) -> dict[str, _StoreColumn]:
             for c in reflected
         }
     except (SQLAlchemyError, NotImplementedError):
-        pass
+        # The failed reflection query aborted the (read-only) transaction; start a new one.
+        conn.rollback()
     info = table(
         "columns",
         column("table_schema"),
@@ -345,7 +346,7 @@ class _TableCheck:
         result = {label: row[name] for label, name, _ in checks}
         for expected in self.contract.columns:
             name, info = expected.name, expected.info
-            unit = f" {info['unit']}" if "unit" in info else ""
+            unit = f" ({info['unit']})" if "unit" in info else ""
             nulls = int(result.get(f"{name}:nulls") or 0)
             if nulls:
                 kind = "null_key" if expected.primary_key else "null_value"
@@ -530,13 +531,13 @@ def check_store(engine: Engine, location: StoreLocation | None = None) -> CheckR
                 checker = _TableCheck(conn, CONTRACT_TABLES[name], present)
                 try:
                     checker.run()
+                    row_counts[name] = checker.rows
                 except SQLAlchemyError as exc:
                     conn.rollback()
                     checker.add(
                         ERROR, None, "query_failed", f"could not be checked: {_first_line(exc)}"
                     )
                 findings.extend(checker.findings)
-                row_counts[name] = checker.rows
             if "dataset_info" in APP.tables and "dataset_info" not in present:
                 findings.append(
                     Finding(

@@ -139,7 +139,7 @@ class ImportRejected(ValueError):
         super().__init__(f"{len(self.issues)} problem(s) found; nothing was imported")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CsvContent:
     """A CSV file read as text: one string per cell, before any type conversion.
 
@@ -171,7 +171,7 @@ class StoreLookup:
     existing_rows: Mapping[tuple[Any, ...], tuple[Any, ...]]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _Plan:
     """The rows of a valid file split by what happens to them."""
 
@@ -449,7 +449,7 @@ def _typed_series(column, values: list[Any]) -> pd.Series:
 # Validation (pure)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ParsedFrame:
     """A file's rows converted to the contract's types, with the problems found doing so.
 
@@ -457,7 +457,7 @@ class ParsedFrame:
     ``valid`` marks rows without any problem; ``row_numbers`` are spreadsheet row numbers.
     """
 
-    table: str
+    table: Table
     file: str
     values: pd.DataFrame
     row_numbers: tuple[int, ...]
@@ -551,7 +551,7 @@ def parse_frame(
     values: dict[str, pd.Series] = {}
     if not any(name in table.columns for name in columns):
         valid[:] = False
-        return ParsedFrame(table.name, file, pd.DataFrame(), rows, valid, tuple(issues))
+        return ParsedFrame(table, file, pd.DataFrame(), rows, valid, tuple(issues))
     position = {name: i for i, name in enumerate(columns)}
     for column in table.columns:
         if column.name not in position:
@@ -585,7 +585,7 @@ def parse_frame(
             parsed[i] = value
         values[column.name] = _typed_series(column, parsed)
     typed = pd.DataFrame(values)
-    return ParsedFrame(table.name, file, typed, rows, valid, tuple(issues))
+    return ParsedFrame(table, file, typed, rows, valid, tuple(issues))
 
 
 def _key_text(names: Sequence[str], key: Sequence[Any]) -> str:
@@ -635,7 +635,7 @@ def _check_rows(
     update: bool,
 ) -> tuple[list[ImportIssue], _Plan]:
     """References, duplicate keys in the file, and keys already stored with other values."""
-    table = contract_table(parsed.table)
+    table = parsed.table
     file, rows, values = parsed.file, parsed.row_numbers, parsed.values
     issues: list[ImportIssue] = []
     valid = parsed.valid.copy()
@@ -692,6 +692,8 @@ def _check_rows(
         if stored is None:
             keep[i] = True
             continue
+        if not parsed.valid[i]:
+            continue  # its cells already have issues; a comparison would only add noise
         incoming = records[i]
         differences = [
             f"{name}: store {_show(_plain(old))}, file {_show(_plain(new))}"
@@ -798,7 +800,7 @@ def lookup_store(conn: Connection, parsed: ParsedFrame, tables: Collection[str])
     tables:
         Tables and views present in the store (look-ups into absent ones find nothing).
     """
-    table = contract_table(parsed.table)
+    table = parsed.table
     values = parsed.values
     known: dict[str, set[Any]] = {}
     if values.empty:

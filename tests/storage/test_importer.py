@@ -1,0 +1,461 @@
+"""CSV import: every validation case, idempotent re-import, all-or-nothing writes.
+
+Runs against DuckDB in ``tmp_path`` and, when ``DASHBOARD_TEST_PG_URL`` is set, against
+PostgreSQL in a throw-away schema that is dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import BigInteger, Column, MetaData, Table, func, select, text
+from sqlalchemy.engine import make_url
+
+from dashboard.storage import importer
+from dashboard.storage.engine import (
+    StoreError,
+    existing_tables,
+    make_engine,
+    read_data_version,
+)
+from dashboard.storage.importer import (
+    ImportIssue,
+    ImportRejected,
+    UnknownTableError,
+    import_csv,
+    parse_frame,
+    read_csv_bytes,
+    validate_frame,
+)
+from dashboard.storage.schema import CONTRACT_TABLES, customers, orders, value_ratings
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "import"
+PG_URL = os.environ.get("DASHBOARD_TEST_PG_URL")
+
+
+@pytest.fixture(params=["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request, tmp_path):
+    """URL of an empty store: a DuckDB file, or a fresh PostgreSQL schema."""
+    if request.param == "duckdb":
+        yield f"duckdb:///{tmp_path / 'store.duckdb'}"
+        return
+    if not PG_URL:
+        pytest.skip("set DASHBOARD_TEST_PG_URL to a PostgreSQL URL to run the PostgreSQL tests")
+    schema = f"test_import_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(store_url):
+    engine = make_engine(store_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def store_with_customers(engine):
+    import_csv(engine, "customers", DATA / "customers_good.csv")
+    return engine
+
+
+def count(engine, table: Table) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(table)).scalar_one()
+
+
+def rejected(engine, table: str, path: Path, **kwargs) -> list[ImportIssue]:
+    with pytest.raises(ImportRejected) as caught:
+        import_csv(engine, table, path, **kwargs)
+    return list(caught.value.issues)
+
+
+def find(issues: list[ImportIssue], row: int | None, column: str | None) -> ImportIssue:
+    matches = [i for i in issues if i.row == row and i.column == column]
+    assert matches, f"no issue at row {row}, column {column} in {issues}"
+    return matches[0]
+
+
+# ------------------------------------------------------------------------------------------
+# Writing, re-importing
+
+
+def test_good_file_is_imported_and_creates_the_schema(engine):
+    result = import_csv(engine, "customers", DATA / "customers_good.csv")
+
+    assert (result.inserted, result.skipped_identical, result.replaced) == (3, 0, 0)
+    assert set(CONTRACT_TABLES) <= existing_tables(engine)
+    assert count(engine, customers) == 3
+    assert result.data_version == read_data_version(engine)
+    with engine.connect() as conn:
+        row = conn.execute(select(customers).where(customers.c.customer_id == 2)).one()
+    assert row.name == "Bakery Bros, Ltd"  # quoted comma
+    assert row.acquired_at == date(2024, 2, 1)
+    assert row.acquisition_cost == 80.0
+
+
+def test_reimporting_the_same_file_adds_nothing(store_with_customers):
+    engine = store_with_customers
+    import_csv(engine, "orders", DATA / "orders_good.csv")
+    version = read_data_version(engine)
+
+    again = import_csv(engine, "orders", DATA / "orders_good.csv")
+
+    # 1234567.89 comes back from DuckDB's single-precision FLOAT as 1234567.875: still equal.
+    assert (again.inserted, again.skipped_identical, again.replaced) == (0, 4, 0)
+    assert not again.changed and again.data_version is None
+    assert read_data_version(engine) == version
+    assert count(engine, orders) == 4
+
+
+def test_reimport_with_a_composite_key(store_with_customers):
+    engine = store_with_customers
+    import_csv(engine, "value_ratings", DATA / "value_ratings_good.csv")
+    again = import_csv(engine, "value_ratings", DATA / "value_ratings_good.csv")
+    assert again.skipped_identical == 4
+    assert count(engine, value_ratings) == 4
+
+
+def test_same_key_with_other_values_is_an_error_naming_the_key(store_with_customers):
+    issues = rejected(store_with_customers, "customers", DATA / "customers_changed.csv")
+
+    (issue,) = issues
+    assert (issue.row, issue.column) == (2, "customer_id")
+    assert "customer_id=1 is already in the store with different values" in issue.reason
+    assert "name: store 'Ann Archer', file 'Ann Archer-Smith'" in issue.reason
+    assert "--update" in issue.reason
+
+
+def test_update_replaces_the_stored_row(store_with_customers):
+    engine = store_with_customers
+    before = read_data_version(engine)
+    result = import_csv(engine, "customers", DATA / "customers_changed.csv", update=True)
+
+    assert (result.inserted, result.replaced) == (0, 1)
+    assert count(engine, customers) == 3
+    with engine.connect() as conn:
+        name = conn.execute(
+            select(customers.c.name).where(customers.c.customer_id == 1)
+        ).scalar_one()
+    assert name == "Ann Archer-Smith"
+    assert read_data_version(engine) != before
+
+
+def test_a_failed_write_leaves_the_store_unchanged(store_with_customers, monkeypatch):
+    """Update deletes, then inserts: if the insert fails, the delete is rolled back too."""
+    engine = store_with_customers
+
+    def broken_insert(*args, **kwargs):
+        raise importer.SQLAlchemyError("disk full")
+
+    monkeypatch.setattr(importer, "bulk_insert", broken_insert)
+    with pytest.raises(StoreError, match="nothing was imported: disk full"):
+        import_csv(engine, "customers", DATA / "customers_changed.csv", update=True)
+    with engine.connect() as conn:
+        name = conn.execute(
+            select(customers.c.name).where(customers.c.customer_id == 1)
+        ).scalar_one()
+    assert name == "Ann Archer"
+
+
+def test_importing_into_a_view_is_refused(store_with_customers):
+    engine = store_with_customers
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE orders"))
+        conn.execute(
+            text(
+                "CREATE VIEW orders AS SELECT customer_id AS order_id, customer_id, "
+                "acquired_at AS ordered_at, acquisition_cost AS revenue, "
+                "acquisition_cost AS cost FROM customers"
+            )
+        )
+    with pytest.raises(StoreError, match="orders is a view"):
+        import_csv(engine, "orders", DATA / "orders_good.csv")
+
+
+# ------------------------------------------------------------------------------------------
+# Validation: each case names file, row, column and reason, and writes nothing
+
+
+def test_wrong_types_bad_dates_nulls_and_ranges(engine):
+    path = DATA / "customers_bad_types.csv"
+    issues = rejected(engine, "customers", path)
+
+    assert all(issue.file == str(path) for issue in issues)
+    assert "'abc' is not a whole number" in find(issues, 2, "customer_id").reason
+    assert (
+        "'15/02/2024' is not a date in the form YYYY-MM-DD" in find(issues, 3, "acquired_at").reason
+    )
+    assert "'2024-02-30' is not a valid calendar date" in find(issues, 4, "acquired_at").reason
+    assert "no thousands separators" in find(issues, 4, "acquisition_cost").reason
+    assert "empty, but this column is required" in find(issues, 5, "name").reason
+    assert (
+        "-5 is below the minimum 0 (currency units)" in find(issues, 5, "acquisition_cost").reason
+    )
+    assert len(issues) == 6
+    assert existing_tables(engine) == set()  # not even the schema was left behind
+
+
+def test_issue_reads_as_file_row_column_reason():
+    issue = ImportIssue("orders.csv", 3, "customer_id", "'abc' is not a whole number")
+    assert str(issue) == "orders.csv, row 3, column customer_id: 'abc' is not a whole number"
+    assert str(ImportIssue("x.csv", None, None, "the file is empty")) == "x.csv: the file is empty"
+
+
+def test_missing_required_column(store_with_customers):
+    issues = rejected(store_with_customers, "orders", DATA / "orders_missing_column.csv")
+    issue = find(issues, 1, "ordered_at")
+    assert "required column is missing from the header" in issue.reason
+    assert count(store_with_customers, orders) == 0
+
+
+def test_unknown_extra_column_is_an_error(store_with_customers):
+    issues = rejected(store_with_customers, "orders", DATA / "orders_extra_column.csv")
+    assert "orders has no such column" in find(issues, 1, "coupon").reason
+    assert count(store_with_customers, orders) == 0
+
+
+def test_misspelt_column_gets_a_suggestion():
+    frame = pd.DataFrame(
+        {
+            "order_id": ["1"],
+            "customerid": ["1"],
+            "ordered_at": ["2024-01-01"],
+            "revenue": ["1"],
+            "cost": ["1"],
+        }
+    )
+    issues = validate_frame("orders", frame, {"customers.customer_id": {1}})
+    assert "did you mean 'customer_id'?" in find(issues, 1, "customerid").reason
+    assert find(issues, 1, "customer_id")  # and the required one is reported missing
+
+
+def test_unknown_customer(store_with_customers):
+    path = DATA / "orders_unknown_customer.csv"
+    issues = rejected(store_with_customers, "orders", path)
+
+    (issue,) = issues
+    assert (issue.file, issue.row, issue.column) == (str(path), 3, "customer_id")
+    assert "no customers.customer_id = 99 in the store" in issue.reason
+    assert count(store_with_customers, orders) == 0  # row 2 was fine, but nothing is written
+
+
+def test_unknown_customer_in_an_empty_store(engine):
+    issues = rejected(engine, "orders", DATA / "orders_good.csv")
+    assert [i.row for i in issues] == [2, 3, 4, 5]
+    assert existing_tables(engine) == set()
+
+
+def test_references_resolve_against_the_rows_of_the_same_file():
+    """A table that refers to itself: a key defined further down the file counts."""
+    people = Table(
+        "people",
+        MetaData(),
+        Column("person_id", BigInteger, primary_key=True, info={"min": 1}),
+        Column("mentor_id", BigInteger, info={"references": "people.person_id"}),
+    )
+    frame = pd.DataFrame({"person_id": ["1", "2", "3"], "mentor_id": ["3", "", "7"]})
+
+    issues = validate_frame(people, frame, {"people.person_id": {7}})
+    assert issues == []
+    issues = validate_frame(people, frame, {})
+    assert [(i.row, i.column) for i in issues] == [(4, "mentor_id")]
+    assert "no people.person_id = 7 in the store or this file" in issues[0].reason
+
+
+def test_duplicate_keys_within_the_file(store_with_customers):
+    issues = rejected(store_with_customers, "orders", DATA / "orders_duplicate_keys.csv")
+    (issue,) = issues
+    assert (issue.row, issue.column) == (4, "order_id")
+    assert "duplicate key order_id=30: already on row 2" in issue.reason
+
+
+def test_allowed_values_ranges_and_booleans(store_with_customers):
+    issues = rejected(store_with_customers, "service_contacts", DATA / "service_contacts_rules.csv")
+
+    assert "did you mean 'phone'? Values are case-sensitive" in find(issues, 2, "channel").reason
+    assert "'fax' is not one of: phone, email, chat" in find(issues, 3, "channel").reason
+    assert "90000 is above the maximum 86400 (seconds)" in find(issues, 3, "handle_seconds").reason
+    assert "'maybe' is not a boolean" in find(issues, 3, "first_contact_resolved").reason
+    assert len(issues) == 4
+
+
+def test_boolean_spellings(store_with_customers):
+    import_csv(store_with_customers, "service_contacts", DATA / "service_contacts_good.csv")
+    from dashboard.storage.schema import service_contacts
+
+    with store_with_customers.connect() as conn:
+        resolved = (
+            conn.execute(
+                select(service_contacts.c.first_contact_resolved).order_by(
+                    service_contacts.c.contact_id
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert resolved == [True, False, True, False, True, False]
+
+
+def test_nulls_in_required_columns_and_optional_columns_left_out(store_with_customers):
+    issues = rejected(store_with_customers, "surveys", DATA / "surveys_nullable.csv")
+
+    # Rows 2-3 are fine: csat/nps may be empty and contact_id (nullable) is not in the header.
+    assert {i.row for i in issues} == {4}
+    assert (
+        "the value is empty, but this column is required" in find(issues, 4, "customer_id").reason
+    )
+    assert "6 is above the maximum 5 (1-5 scale)" in find(issues, 4, "csat").reason
+    assert "11 is above the maximum 10 (0-10 scale)" in find(issues, 4, "nps").reason
+
+
+def test_empty_file(engine):
+    (issue,) = rejected(engine, "customers", DATA / "customers_empty.csv")
+    assert issue.row is None
+    assert "the file is empty" in issue.reason
+    assert "customer_id,name,region" in issue.reason  # says what the header should be
+
+
+def test_header_only_file(engine):
+    (issue,) = rejected(engine, "customers", DATA / "customers_header_only.csv")
+    assert "header but no data rows" in issue.reason
+    assert existing_tables(engine) == set()
+
+
+def test_non_utf8_file(engine):
+    (issue,) = rejected(engine, "customers", DATA / "customers_latin1.csv")
+    assert issue.row == 2
+    assert "not UTF-8" in issue.reason
+    assert "byte offset 76" in issue.reason  # the 0xFC of "Müller"
+    assert "0xFC" in issue.reason and "Windows-1252" in issue.reason
+
+
+def test_utf8_with_bom_and_crlf_is_fine(engine):
+    import_csv(engine, "customers", DATA / "customers_bom_crlf.csv")
+    with engine.connect() as conn:
+        assert conn.execute(select(customers.c.name)).scalar_one() == "Zoë Ünal"
+
+
+def test_rows_with_the_wrong_number_of_values(engine):
+    issues = rejected(engine, "customers", DATA / "customers_ragged.csv")
+    # Row 3 ends in a trailing comma, which is tolerated.
+    (issue,) = issues
+    assert issue.row == 2
+    assert "has 7 values but the header has 6 columns" in issue.reason
+
+
+def test_semicolon_separated_file_gets_a_hint(engine):
+    issues = rejected(engine, "customers", DATA / "customers_semicolon.csv")
+    assert any("separated by ';'" in issue.reason for issue in issues)
+
+
+def test_unknown_table_lists_the_valid_ones(engine):
+    with pytest.raises(UnknownTableError) as caught:
+        import_csv(engine, "custmers", DATA / "customers_good.csv")
+    message = str(caught.value)
+    assert "Did you mean 'customers'?" in message
+    assert "customers, orders, service_contacts, surveys, referrals" in message
+
+
+# ------------------------------------------------------------------------------------------
+# The pure functions the app can use
+
+
+def test_parse_frame_converts_to_contract_types():
+    content = read_csv_bytes((DATA / "orders_good.csv").read_bytes(), "orders.csv")
+    parsed = parse_frame("orders", content.frame, file="orders.csv")
+
+    assert parsed.issues == ()
+    assert parsed.values["order_id"].tolist() == [10, 11, 12, 13]
+    assert parsed.values["ordered_at"].iloc[0] == date(2024, 2, 1)
+    assert parsed.values["revenue"].iloc[1] == pytest.approx(99.9)
+
+
+def test_validate_frame_accepts_typed_cells_and_counts_rows_from_two():
+    frame = pd.DataFrame(
+        {
+            "order_id": [1, 2],
+            "customer_id": [5, 6],
+            "ordered_at": [pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-02 13:00")],
+            "revenue": [10.0, float("nan")],
+            "cost": [1.5, 2],
+        }
+    )
+    issues = validate_frame(orders, frame, {"customers.customer_id": {5, 6}}, file="upload")
+
+    assert [(i.file, i.row, i.column) for i in issues] == [
+        ("upload", 3, "ordered_at"),
+        ("upload", 3, "revenue"),
+    ]
+    assert "has a time of day" in issues[0].reason
+    assert "empty, but this column is required" in issues[1].reason
+
+
+def test_validate_frame_tells_identical_from_conflicting_stored_rows():
+    frame = pd.DataFrame(
+        {
+            "order_id": ["1", "2"],
+            "customer_id": ["5", "5"],
+            "ordered_at": ["2024-01-01"] * 2,
+            "revenue": ["10", "10"],
+            "cost": ["1", "1"],
+        }
+    )
+    stored = {
+        (1,): (1, 5, date(2024, 1, 1), 10.0, 1.0),
+        (2,): (2, 5, date(2024, 1, 1), 12.0, 1.0),
+    }
+    known = {"customers.customer_id": {5}}
+
+    issues = validate_frame("orders", frame, known, existing_rows=stored)
+    assert [(i.row, i.column) for i in issues] == [(3, "order_id")]
+    assert "revenue: store '12.0', file '10.0'" in issues[0].reason
+    assert validate_frame("orders", frame, known, existing_rows=stored, update=True) == []
+
+
+def test_integer_column_rules():
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["7.0", "0", "1 000", "99999999999999999999"],
+            "name": ["a"] * 4,
+            "region": ["r"] * 4,
+            "acquisition_channel": ["c"] * 4,
+            "acquired_at": ["2024-01-01"] * 4,
+            "acquisition_cost": ["1"] * 4,
+        }
+    )
+    issues = validate_frame("customers", frame)
+    reasons = {i.row: i.reason for i in issues}
+    assert 2 not in reasons  # "7.0" is the whole number 7
+    assert "0 is below the minimum 1" in reasons[3]
+    assert "without thousands separators" in reasons[4]
+    assert "too large" in reasons[5]
+
+
+def test_text_longer_than_the_column_allows():
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["1"],
+            "name": ["x" * 201],
+            "region": ["r"],
+            "acquisition_channel": ["c"],
+            "acquired_at": ["2024-01-01"],
+            "acquisition_cost": ["1"],
+        }
+    )
+    (issue,) = validate_frame("customers", frame)
+    assert issue.column == "name"
+    assert "201 characters long; at most 200" in issue.reason
