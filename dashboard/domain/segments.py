@@ -1,0 +1,620 @@
+"""Customer segmentation: features, a scikit-learn pipeline, stable labels and profiles.
+
+The model is a :class:`sklearn.pipeline.Pipeline` of a :class:`ColumnTransformer` (signed log
+for skewed money and counts, median imputation for missing answers, standard scaling) and a
+:class:`~sklearn.cluster.KMeans` clusterer. :class:`CustomerSegmenter` chooses the number of
+segments over 2-10 by the mean silhouette on a seeded sample (the stated criterion), unless the
+user fixes it. It fits on a seeded sample of at most ``fit_sample_size`` customers and assigns
+everyone in batches, so a million customers take seconds.
+
+Labels are made stable in two steps (:func:`stable_labels`): without an earlier run, segment 1
+is the most valuable, 2 the next, and so on; with an earlier run, each new cluster takes the
+number of the earlier segment most of its customers came from (optimal one-to-one matching of
+customer overlap), and only clusters with no such predecessor get fresh numbers, in value order.
+
+Nothing here touches a database or Streamlit: ``dashboard.storage.segment_store`` feeds the
+frames in and stores the results.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linear_sum_assignment
+from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.cluster import KMeans
+from sklearn.compose import ColumnTransformer
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.impute import SimpleImputer
+from sklearn.metrics import silhouette_score
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+#: Days per year used to turn counts into yearly rates.
+DAYS_PER_YEAR = 365.25
+#: Shortest tenure used as the denominator of yearly rates: a customer won last week with one
+#: order is not "52 orders a year".
+MIN_RATE_TENURE_DAYS = 90
+#: Window that defines an active customer (METRICS.md): an order in the 365 days to the as-of.
+ACTIVE_WINDOW_DAYS = 365
+#: Range of the number of segments searched when it is chosen automatically.
+K_RANGE = (2, 10)
+
+#: Features the clusterer uses: name -> (label, unit, kind). ``kind`` picks the transform:
+#: ``money`` and ``count`` are skewed (signed log), ``score`` is bounded (as is).
+CLUSTER_FEATURES: dict[str, tuple[str, str, str]] = {
+    "recency_days": ("Recency", "days since the last order", "count"),
+    "orders_per_year": ("Frequency", "orders per year of tenure", "count"),
+    "average_order_value": ("Average order value", "currency units", "money"),
+    "gross_margin": ("Gross margin to date", "currency units", "money"),
+    "tenure_days": ("Tenure", "days since acquisition", "score"),
+    "acquisition_cost": ("Acquisition cost", "currency units", "money"),
+    "latest_csat": ("Latest CSAT", "1-5 scale", "score"),
+    "latest_nps": ("Latest NPS answer", "0-10 scale", "score"),
+    "contacts_per_year": ("Service contacts", "per year of tenure", "count"),
+    "fcr_share": ("First-contact resolution", "share of contacts, 0-1", "score"),
+    "referrals_made": ("Referrals made", "count to date", "count"),
+}
+
+#: Figures shown in profiles but not clustered on: name -> (label, unit, kind). Lifetime value
+#: is left out of the clusterer on purpose: it is a function of recency, frequency and spend,
+#: which are already in, and it cannot be computed at the previous period's end for migration.
+PROFILE_ONLY_FEATURES: dict[str, tuple[str, str, str]] = {
+    "lifetime_value": ("Lifetime value", "currency units (value engine)", "money"),
+    "contribution_12m": (
+        "12-month contribution",
+        "gross margin - service cost, 365 days, currency units",
+        "money",
+    ),
+    "service_cost_per_year": ("Service cost", "currency units per year of tenure", "money"),
+    "active_share": ("Active", "share with an order in the last 365 days", "score"),
+}
+
+ALL_FEATURES = {**CLUSTER_FEATURES, **PROFILE_ONLY_FEATURES}
+
+
+class SegmentationError(ValueError):
+    """The customers cannot be segmented as asked; the message says why."""
+
+
+# --------------------------------------------------------------------------------------------
+# Features
+# --------------------------------------------------------------------------------------------
+
+
+def customer_features(
+    summary: pd.DataFrame, as_of: date, lifetime_value: pd.Series | None = None
+) -> pd.DataFrame:
+    """Per-customer segmentation features at ``as_of`` from a customer summary.
+
+    Parameters
+    ----------
+    summary:
+        Frame of :func:`dashboard.storage.customer_queries.customer_summary` for a period of
+        the 365 days ending at ``as_of`` (lifetime-to-date columns up to ``as_of``; the
+        ``*_period`` columns give the 12-month contribution).
+    as_of:
+        Date the features are computed at.
+    lifetime_value:
+        Predicted lifetime value per customer id (currency units), when the value engine has
+        run; customers it lacks get a missing value.
+
+    Returns
+    -------
+    DataFrame indexed by ``customer_id`` with the columns of :data:`CLUSTER_FEATURES` and
+    :data:`PROFILE_ONLY_FEATURES` (``lifetime_value`` all missing without the value engine).
+    Undefined figures are missing, not zero: latest CSAT/NPS without an answer, first-contact
+    resolution without a contact.
+    """
+    as_of_ts = pd.Timestamp(as_of)
+    frame = summary.set_index("customer_id")
+    acquired = pd.to_datetime(frame["acquired_at"])
+    last_order = pd.to_datetime(frame["last_order"])
+    tenure_days = (as_of_ts - acquired).dt.days.clip(lower=0).astype(float)
+    rate_years = np.maximum(tenure_days, MIN_RATE_TENURE_DAYS) / DAYS_PER_YEAR
+    orders = frame["orders"].astype(float)
+    contacts = frame["contacts"].astype(float)
+    # Without an order, recency counts from acquisition: the customer has been silent that long.
+    recency = (as_of_ts - last_order.fillna(acquired)).dt.days.clip(lower=0).astype(float)
+    features = pd.DataFrame(
+        {
+            "recency_days": recency,
+            "orders_per_year": orders / rate_years,
+            "average_order_value": (
+                frame["revenue"].astype(float) / orders.where(orders > 0)
+            ).fillna(0.0),
+            "gross_margin": frame["gross_margin"].astype(float),
+            "tenure_days": tenure_days,
+            "acquisition_cost": frame["acquisition_cost"].astype(float),
+            "latest_csat": pd.to_numeric(frame["latest_csat"]).astype(float),
+            "latest_nps": pd.to_numeric(frame["latest_nps"]).astype(float),
+            "contacts_per_year": contacts / rate_years,
+            "fcr_share": frame["fcr_contacts"].astype(float) / contacts.where(contacts > 0),
+            "referrals_made": frame["referrals_made"].astype(float),
+            "lifetime_value": np.nan,
+            "contribution_12m": frame["gross_margin_period"].astype(float)
+            - frame["service_cost_period"].astype(float),
+            "service_cost_per_year": frame["service_cost"].astype(float) / rate_years,
+            "active_share": (recency < ACTIVE_WINDOW_DAYS)
+            .astype(float)
+            .where(last_order.notna(), 0.0),
+        },
+        index=frame.index,
+    )
+    if lifetime_value is not None:
+        features["lifetime_value"] = lifetime_value.reindex(features.index).astype(float)
+    return features.sort_index()
+
+
+# --------------------------------------------------------------------------------------------
+# The model
+# --------------------------------------------------------------------------------------------
+
+
+def signed_log1p(values: np.ndarray) -> np.ndarray:
+    """sign(x) * log(1 + |x|): tames skewed money and counts, keeps the sign of losses."""
+    values = np.asarray(values, dtype=float)
+    return np.sign(values) * np.log1p(np.abs(values))
+
+
+def _preprocessor(features: Iterable[str]) -> ColumnTransformer:
+    features = list(features)
+    skewed = [f for f in features if ALL_FEATURES[f][2] in ("money", "count")]
+    bounded = [f for f in features if ALL_FEATURES[f][2] == "score"]
+    skewed_steps = Pipeline(
+        [
+            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+            ("log", FunctionTransformer(signed_log1p, feature_names_out="one-to-one")),
+            ("scale", StandardScaler()),
+        ]
+    )
+    bounded_steps = Pipeline(
+        [
+            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+            ("scale", StandardScaler()),
+        ]
+    )
+    return ColumnTransformer(
+        [("skewed", skewed_steps, skewed), ("bounded", bounded_steps, bounded)],
+        verbose_feature_names_out=False,
+    )
+
+
+def segmentation_pipeline(
+    n_segments: int,
+    features: Iterable[str] = tuple(CLUSTER_FEATURES),
+    *,
+    n_init: int = 4,
+    random_state: int = 0,
+) -> Pipeline:
+    """The preprocessing and clustering pipeline for ``n_segments`` segments (unfitted)."""
+    return Pipeline(
+        [
+            ("prepare", _preprocessor(features)),
+            ("cluster", KMeans(n_clusters=n_segments, n_init=n_init, random_state=random_state)),
+        ]
+    )
+
+
+class CustomerSegmenter(ClusterMixin, BaseEstimator):
+    """Segments customers with a scikit-learn pipeline; picks the number of segments.
+
+    Parameters
+    ----------
+    n_segments:
+        Number of segments; None chooses it over ``k_range`` by the highest mean silhouette.
+    k_range:
+        Smallest and largest number of segments tried (inclusive).
+    features:
+        Columns of the input used by the clusterer (default :data:`CLUSTER_FEATURES`).
+    fit_sample_size:
+        Customers the pipeline is fitted on (a seeded random sample when there are more).
+    silhouette_sample_size:
+        Customers the silhouette is measured on (a seeded sample of the fit sample).
+    n_init:
+        K-means restarts per number of segments (the best is kept).
+    random_state:
+        Seed of every random choice: same data and settings, same segments.
+
+    Attributes
+    ----------
+    pipeline_:
+        The fitted :class:`~sklearn.pipeline.Pipeline` (``prepare`` then ``cluster``).
+    n_segments_:
+        Number of segments used.
+    silhouette_by_k_:
+        Mean silhouette (-1 to 1, higher = better separated) for each number tried.
+    silhouette_:
+        Mean silhouette of the chosen number (None when undefined, e.g. one segment).
+    label_map_:
+        Cluster index -> segment number; identity + 1 until :meth:`set_labels` is called.
+    notes_:
+        Plain-language notes about adjustments (fewer customers than segments, ...).
+    """
+
+    def __init__(
+        self,
+        n_segments: int | None = None,
+        k_range: tuple[int, int] = K_RANGE,
+        features: tuple[str, ...] = tuple(CLUSTER_FEATURES),
+        fit_sample_size: int = 60_000,
+        silhouette_sample_size: int = 6_000,
+        n_init: int = 4,
+        random_state: int = 0,
+    ) -> None:
+        self.n_segments = n_segments
+        self.k_range = k_range
+        self.features = features
+        self.fit_sample_size = fit_sample_size
+        self.silhouette_sample_size = silhouette_sample_size
+        self.n_init = n_init
+        self.random_state = random_state
+
+    def fit(self, X: pd.DataFrame, y: object = None) -> CustomerSegmenter:
+        """Fit the pipeline on (a sample of) the customers in ``X``; return self."""
+        features = list(self.features)
+        missing = [f for f in features if f not in X.columns]
+        if missing:
+            raise SegmentationError(f"the features lack these columns: {', '.join(missing)}")
+        if len(X) == 0:
+            raise SegmentationError("there are no customers to segment")
+        rng = np.random.default_rng(self.random_state)
+        sample = X[features]
+        if len(sample) > self.fit_sample_size:
+            rows = np.sort(rng.choice(len(sample), self.fit_sample_size, replace=False))
+            sample = sample.iloc[rows]
+        self.notes_: list[str] = []
+        prepare = _preprocessor(features).fit(sample)
+        prepared = prepare.transform(sample)
+        distinct = _count_distinct_rows(prepared, limit=self.k_range[1] + 1)
+        low, high = self.k_range
+        if self.n_segments is not None:
+            wanted = int(self.n_segments)
+            if wanted < 1:
+                raise SegmentationError("the number of segments must be at least 1")
+            candidates = [min(wanted, distinct)]
+            if candidates[0] < wanted:
+                self.notes_.append(
+                    f"{wanted} segments were asked for but the customers have only "
+                    f"{distinct} distinct profiles, so {candidates[0]} segments were made."
+                )
+        else:
+            high_possible = min(high, distinct, len(sample) - 1)
+            candidates = list(range(low, high_possible + 1))
+            if not candidates:
+                candidates = [max(1, min(distinct, len(sample)))]
+                self.notes_.append(
+                    f"Only {len(sample)} customers with {distinct} distinct profiles: "
+                    f"{candidates[0]} segment(s) made, the silhouette is not defined."
+                )
+        silhouette_rows = _silhouette_rows(len(prepared), self.silhouette_sample_size, rng)
+        self.silhouette_by_k_: dict[int, float] = {}
+        fitted: dict[int, KMeans] = {}
+        for k in candidates:
+            model = KMeans(n_clusters=k, n_init=self.n_init, random_state=self.random_state)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                labels = model.fit_predict(prepared)
+            fitted[k] = model
+            score = _silhouette(prepared[silhouette_rows], labels[silhouette_rows])
+            if score is not None:
+                self.silhouette_by_k_[k] = score
+        if self.n_segments is None and self.silhouette_by_k_:
+            # Highest silhouette; ties go to the smaller number (simpler to act on).
+            chosen = max(self.silhouette_by_k_, key=lambda k: (self.silhouette_by_k_[k], -k))
+        else:
+            chosen = candidates[0]
+        self.n_segments_ = chosen
+        self.silhouette_ = self.silhouette_by_k_.get(chosen)
+        self.pipeline_ = Pipeline([("prepare", prepare), ("cluster", fitted[chosen])])
+        self.label_map_ = {i: i + 1 for i in range(chosen)}
+        return self
+
+    def predict_clusters(self, X: pd.DataFrame, batch_size: int = 250_000) -> np.ndarray:
+        """Raw cluster index (0 to k-1) of each customer, computed in batches."""
+        columns = list(self.features)
+        parts = [
+            self.pipeline_.predict(X.iloc[start : start + batch_size][columns])
+            for start in range(0, len(X), batch_size)
+        ]
+        return np.concatenate(parts) if parts else np.array([], dtype=int)
+
+    def predict(self, X: pd.DataFrame, batch_size: int = 250_000) -> np.ndarray:
+        """Segment number of each customer (after :meth:`set_labels`)."""
+        clusters = self.predict_clusters(X, batch_size)
+        lookup = np.array([self.label_map_[i] for i in range(self.n_segments_)])
+        return lookup[clusters] if len(clusters) else clusters
+
+    def set_labels(self, label_map: dict[int, int]) -> CustomerSegmenter:
+        """Fix the segment number of each cluster index (see :func:`stable_labels`)."""
+        if sorted(label_map) != list(range(self.n_segments_)):
+            raise SegmentationError("the label map must give a number to every cluster")
+        self.label_map_ = dict(label_map)
+        return self
+
+    def standardized(self, X: pd.DataFrame) -> pd.DataFrame:
+        """The prepared (transformed, scaled) features the clusterer sees, one column each."""
+        prepare = self.pipeline_.named_steps["prepare"]
+        values = prepare.transform(X[list(self.features)])
+        return pd.DataFrame(values, index=X.index, columns=prepare.get_feature_names_out())
+
+
+def _count_distinct_rows(values: np.ndarray, limit: int) -> int:
+    """Number of distinct rows, counted up to ``limit`` (enough to cap the segment number)."""
+    if len(values) == 0:
+        return 0
+    rounded = np.round(values, 9)
+    distinct = np.unique(rounded[: min(len(rounded), 200_000)], axis=0)
+    return int(min(len(distinct), limit))
+
+
+def _silhouette_rows(n: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    if n <= size:
+        return np.arange(n)
+    return np.sort(rng.choice(n, size, replace=False))
+
+
+def _silhouette(values: np.ndarray, labels: np.ndarray) -> float | None:
+    n_labels = len(np.unique(labels))
+    if n_labels < 2 or n_labels > len(values) - 1:
+        return None
+    return float(silhouette_score(values, labels))
+
+
+# --------------------------------------------------------------------------------------------
+# Stable labels
+# --------------------------------------------------------------------------------------------
+
+
+def value_order(clusters: np.ndarray, value: pd.Series) -> list[int]:
+    """Cluster indices from the most to the least valuable (mean value per customer).
+
+    Ties (and missing values) are broken by the cluster index, so the order is deterministic.
+    """
+    frame = pd.DataFrame({"cluster": clusters, "value": value.to_numpy(dtype=float)})
+    means = frame.groupby("cluster")["value"].mean().fillna(-np.inf)
+    return sorted(means.index, key=lambda c: (-means[c], c))
+
+
+def stable_labels(
+    clusters: np.ndarray,
+    customer_ids: np.ndarray,
+    value: pd.Series,
+    previous: pd.Series | None = None,
+    min_overlap: float = 0.5,
+) -> tuple[dict[int, int], dict[int, int]]:
+    """Segment number of each cluster: by value, or inherited from the previous run.
+
+    Parameters
+    ----------
+    clusters:
+        Cluster index (0 to k-1) per customer.
+    customer_ids:
+        Customer id per row of ``clusters``.
+    value:
+        Value per customer (same rows), for the value order.
+    previous:
+        The previous run's segment number per customer id (None for a first run).
+    min_overlap:
+        A cluster inherits an earlier segment's number only when at least this share of its
+        customers that were in the previous run came from that segment.
+
+    Returns
+    -------
+    (label_map, inherited): cluster index -> segment number, and cluster index -> previous
+    segment number for the clusters that inherited one.
+    """
+    order = value_order(clusters, value)
+    if previous is None or previous.empty:
+        return {c: rank + 1 for rank, c in enumerate(order)}, {}
+    frame = pd.DataFrame(
+        {"cluster": clusters, "previous": previous.reindex(customer_ids).to_numpy()}
+    ).dropna()
+    if frame.empty:
+        return {c: rank + 1 for rank, c in enumerate(order)}, {}
+    overlap = pd.crosstab(frame["cluster"], frame["previous"].astype(int))
+    rows, cols = linear_sum_assignment(-overlap.to_numpy())
+    inherited: dict[int, int] = {}
+    for r, c in zip(rows, cols, strict=True):
+        cluster, old = int(overlap.index[r]), int(overlap.columns[c])
+        known = overlap.iloc[r].sum()
+        if known and overlap.iloc[r, c] / known >= min_overlap:
+            inherited[cluster] = old
+    used = set(inherited.values())
+    free = (n for n in range(1, len(order) + len(used) + 1) if n not in used)
+    label_map = dict(inherited)
+    for cluster in order:
+        if cluster not in label_map:
+            label_map[cluster] = next(free)
+    return dict(sorted(label_map.items())), inherited
+
+
+# --------------------------------------------------------------------------------------------
+# Profiles
+# --------------------------------------------------------------------------------------------
+
+
+def segment_profiles(features: pd.DataFrame, segments: pd.Series) -> pd.DataFrame:
+    """How each segment differs from all customers, feature by feature.
+
+    Parameters
+    ----------
+    features:
+        Frame of :func:`customer_features` (index ``customer_id``).
+    segments:
+        Segment number per customer id.
+
+    Returns
+    -------
+    Long frame with ``segment`` (0 = all customers), ``feature``, ``customers``, ``mean``
+    (natural units, missing values left out) and ``difference``: the segment's mean minus the
+    mean of all customers, in standard deviations of all customers, computed on the signed
+    log of skewed money and counts so that a few very large customers do not dominate.
+    Features with no value at all (lifetime value without the value engine) are left out.
+    """
+    columns = [c for c in ALL_FEATURES if c in features.columns and features[c].notna().any()]
+    natural = features[columns].astype(float)
+    transformed = natural.copy()
+    for column in columns:
+        if ALL_FEATURES[column][2] in ("money", "count"):
+            transformed[column] = signed_log1p(natural[column].to_numpy())
+    centre = transformed.mean()
+    spread = transformed.std(ddof=0).replace(0.0, np.nan)
+    labels = segments.reindex(natural.index)
+    rows = []
+    groups = [(0, natural.index)] + [
+        (int(s), natural.index[labels.to_numpy() == s]) for s in sorted(labels.dropna().unique())
+    ]
+    for segment, index in groups:
+        means = natural.loc[index].mean()
+        differences = ((transformed.loc[index].mean() - centre) / spread).fillna(0.0)
+        for column in columns:
+            rows.append(
+                {
+                    "segment": segment,
+                    "feature": column,
+                    "customers": len(index),
+                    "mean": float(means[column]) if pd.notna(means[column]) else np.nan,
+                    "difference": float(differences[column]),
+                }
+            )
+    return pd.DataFrame(rows, columns=["segment", "feature", "customers", "mean", "difference"])
+
+
+# --------------------------------------------------------------------------------------------
+# The whole run
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SegmentationResult:
+    """A segmentation of the customers at ``as_of``, ready to store.
+
+    Attributes
+    ----------
+    as_of:
+        Date the features were computed at.
+    assignments:
+        Segment number per customer id at ``as_of`` (index ``customer_id``).
+    snapshots:
+        Earlier period end -> segment number per customer id at that date, with the same
+        fitted pipeline (for migration).
+    profiles:
+        Frame of :func:`segment_profiles`.
+    n_segments:
+        Number of segments.
+    silhouette_by_k:
+        Mean silhouette per number of segments tried (the selection criterion).
+    silhouette:
+        Mean silhouette of the segments made (None when undefined).
+    chosen_automatically:
+        True when the number of segments was chosen by the criterion, False when fixed.
+    inherited:
+        Segment number -> the previous run's number it continues (matched customers).
+    value_measure:
+        Column of the features that ranks segments by value.
+    settings:
+        Settings that reproduce the run (features, algorithm, seed, k range, sample sizes).
+    notes:
+        Plain-language notes about adjustments made.
+    """
+
+    as_of: date
+    assignments: pd.Series
+    snapshots: dict[date, pd.Series]
+    profiles: pd.DataFrame
+    n_segments: int
+    silhouette_by_k: dict[int, float]
+    silhouette: float | None
+    chosen_automatically: bool
+    inherited: dict[int, int]
+    value_measure: str
+    settings: dict = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+
+def value_measure(features: pd.DataFrame) -> str:
+    """The value that ranks segments: lifetime value when known for most customers, else the
+    12-month contribution (gross margin - service cost in the 365 days to the as-of)."""
+    if "lifetime_value" in features and features["lifetime_value"].notna().mean() >= 0.5:
+        return "lifetime_value"
+    return "contribution_12m"
+
+
+def segment_customers(
+    features: pd.DataFrame,
+    as_of: date,
+    *,
+    n_segments: int | None = None,
+    previous: pd.Series | None = None,
+    earlier: dict[date, pd.DataFrame] | None = None,
+    random_state: int = 0,
+    fit_sample_size: int = 60_000,
+    silhouette_sample_size: int = 6_000,
+) -> SegmentationResult:
+    """Segment the customers: fit, number the segments stably, assign earlier dates, profile.
+
+    Parameters
+    ----------
+    features:
+        Frame of :func:`customer_features` at ``as_of``.
+    n_segments:
+        Fixed number of segments, or None to choose it by the silhouette over 2-10.
+    previous:
+        Segment number per customer id of the previous run (for stable numbers), or None.
+    earlier:
+        Earlier period end -> features at that date; customers are assigned there with the
+        same fitted pipeline, for migration.
+    """
+    if features.empty:
+        raise SegmentationError("there are no customers to segment")
+    segmenter = CustomerSegmenter(
+        n_segments=n_segments,
+        random_state=random_state,
+        fit_sample_size=fit_sample_size,
+        silhouette_sample_size=silhouette_sample_size,
+    ).fit(features)
+    clusters = segmenter.predict_clusters(features)
+    measure = value_measure(features)
+    label_map, inherited_by_cluster = stable_labels(
+        clusters, features.index.to_numpy(), features[measure], previous
+    )
+    segmenter.set_labels(label_map)
+    lookup = np.array([label_map[i] for i in range(segmenter.n_segments_)])
+    assignments = pd.Series(lookup[clusters], index=features.index, name="segment")
+    snapshots = {
+        when: pd.Series(segmenter.predict(frame), index=frame.index, name="segment")
+        for when, frame in sorted((earlier or {}).items())
+        if not frame.empty
+    }
+    settings = {
+        "algorithm": "k-means on signed-log / scaled features (scikit-learn Pipeline)",
+        "features": list(segmenter.features),
+        "criterion": "mean silhouette (Euclidean, on the prepared features)",
+        "k_range": list(segmenter.k_range),
+        "n_segments_requested": n_segments,
+        "random_state": random_state,
+        "fit_sample_size": fit_sample_size,
+        "silhouette_sample_size": silhouette_sample_size,
+        "n_init": segmenter.n_init,
+        "value_measure": measure,
+    }
+    return SegmentationResult(
+        as_of=as_of,
+        assignments=assignments,
+        snapshots=snapshots,
+        profiles=segment_profiles(features, assignments),
+        n_segments=segmenter.n_segments_,
+        silhouette_by_k=dict(segmenter.silhouette_by_k_),
+        silhouette=segmenter.silhouette_,
+        chosen_automatically=n_segments is None,
+        inherited={label_map[c]: old for c, old in inherited_by_cluster.items()},
+        value_measure=measure,
+        settings=settings,
+        notes=tuple(segmenter.notes_),
+    )

@@ -1,0 +1,614 @@
+"""Saved segmentations: compute on an explicit action, store, and read back for the pages.
+
+A run (:func:`run_and_save`) reads the customer features in one aggregate query
+(:func:`dashboard.storage.customer_queries.customer_summary`), fits the segmentation pipeline
+(:mod:`dashboard.domain.segments`), and saves in one transaction:
+
+- ``segment_runs``: the run, its settings, as-of date, time and quality figures;
+- ``segment_assignments``: each customer's segment at the as-of date (the global segment
+  filter reads it through ``customer_scope``);
+- ``segment_snapshots``: each customer's segment at the previous period's end, assigned with
+  the same fitted pipeline, for migration;
+- ``segment_profiles``: how each segment differs from all customers, feature by feature;
+- ``segment_names``: the plain-language names (user-editable).
+
+Pages only read these tables; nothing here is recomputed on a page view.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+
+import pandas as pd
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    Engine,
+    Float,
+    Integer,
+    String,
+    Table,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+    union_all,
+)
+
+from dashboard.domain import segments as model
+from dashboard.domain.segment_playbook import NEW_CUSTOMERS, generated_names
+from dashboard.filters import Filters
+from dashboard.storage import queries
+from dashboard.storage.customer_queries import customer_summary
+from dashboard.storage.engine import bulk_insert, bump_data_version, existing_tables
+from dashboard.storage.schema import (
+    APP,
+    clv_runs,
+    customer_clv,
+    customers,
+    orders,
+    referrals,
+    segment_assignments,
+    segment_names,
+    segment_runs,
+    service_contacts,
+    surveys,
+)
+from dashboard.storage.sql import between, customer_scope, read_frame
+
+#: Each customer's segment at an earlier period end, assigned with the run's fitted pipeline.
+segment_snapshots = Table(
+    "segment_snapshots",
+    APP,
+    Column("run_id", Integer, primary_key=True, autoincrement=False),
+    Column("as_of", Date, primary_key=True,
+           comment="Earlier period end the customer features were computed at."),
+    Column("customer_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("segment", Integer, nullable=False, comment="Segment number at that date."),
+)
+
+#: How each segment differs from all customers (segment 0), feature by feature.
+segment_profiles = Table(
+    "segment_profiles",
+    APP,
+    Column("run_id", Integer, primary_key=True, autoincrement=False),
+    Column("segment", Integer, primary_key=True, autoincrement=False,
+           comment="Segment number; 0 = all customers."),
+    Column("feature", String(50), primary_key=True),
+    Column("customers", Integer, nullable=False),
+    Column("mean", Float, nullable=True, comment="Mean in the feature's natural unit."),
+    Column("difference", Float, nullable=False,
+           comment="Segment mean minus all customers' mean, in standard deviations (signed "
+                   "log for skewed money and counts)."),
+)
+
+SEGMENT_TABLES = [segment_runs, segment_assignments, segment_names, segment_snapshots,
+                  segment_profiles]
+
+#: Months between the previous period end and the run's as-of date (a quarter).
+MIGRATION_MONTHS = 3
+
+Progress = Callable[[float, str], None]
+
+
+def ensure_segment_tables(engine: Engine) -> None:
+    """Create the segment tables that do not exist yet (never drops anything)."""
+    APP.create_all(engine, tables=SEGMENT_TABLES, checkfirst=True)
+
+
+def _has_tables(engine: Engine, *tables: Table) -> bool:
+    present = existing_tables(engine)
+    return all(t.name in present for t in tables)
+
+
+# --------------------------------------------------------------------------------------------
+# Features
+# --------------------------------------------------------------------------------------------
+
+
+def previous_period_end(as_of: date, months: int = MIGRATION_MONTHS) -> date:
+    """The same day ``months`` calendar months before ``as_of`` (30 Sep -> 30 Jun)."""
+    return (pd.Timestamp(as_of) + timedelta(days=1) - pd.DateOffset(months=months)).date() \
+        - timedelta(days=1)
+
+
+def latest_lifetime_values(engine: Engine, filters: Filters) -> pd.DataFrame:
+    """Lifetime value per customer from the latest stored value-engine run (may be empty).
+
+    Columns ``customer_id``, ``lifetime_value`` (currency units, discounted over the run's
+    horizon). Empty when the value engine has never run.
+    """
+    if not _has_tables(engine, clv_runs, customer_clv):
+        return pd.DataFrame({"customer_id": [], "lifetime_value": []})
+    latest = select(func.max(clv_runs.c.run_id)).scalar_subquery()
+    statement = (
+        select(customer_clv.c.customer_id, customer_clv.c.clv.label("lifetime_value"))
+        .where(customer_clv.c.run_id == latest,
+               customer_scope(filters, customer_clv.c.customer_id))
+        .order_by(customer_clv.c.customer_id)
+    )
+    return read_frame(engine, statement)
+
+
+def feature_frame(engine: Engine, filters: Filters, as_of: date,
+                  with_lifetime_value: bool = True) -> pd.DataFrame:
+    """Segmentation features of every customer in scope acquired by ``as_of``.
+
+    One aggregate query (the customer summary over the 365 days to ``as_of``) plus, when the
+    value engine has run, the latest lifetime values. See
+    :func:`dashboard.domain.segments.customer_features` for the columns.
+    """
+    window = replace(filters, start=as_of - timedelta(days=364), end=as_of)
+    summary = customer_summary(engine, window)
+    lifetime = None
+    if with_lifetime_value:
+        values = latest_lifetime_values(engine, filters)
+        if not values.empty:
+            lifetime = values.set_index("customer_id")["lifetime_value"]
+    return model.customer_features(summary, as_of, lifetime)
+
+
+# --------------------------------------------------------------------------------------------
+# Running and saving
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SegmentRun:
+    """A saved segmentation run (a row of ``segment_runs``, decoded)."""
+
+    run_id: int
+    created_at: datetime
+    as_of: date
+    n_segments: int
+    settings: dict
+    quality: dict
+
+    @property
+    def previous_as_of(self) -> date | None:
+        """The earlier period end customers were also assigned at (for migration)."""
+        value = self.quality.get("previous_as_of")
+        return date.fromisoformat(value) if value else None
+
+    @property
+    def silhouette(self) -> float | None:
+        return self.quality.get("silhouette")
+
+    @property
+    def silhouette_by_k(self) -> dict[int, float]:
+        return {int(k): float(v) for k, v in self.quality.get("silhouette_by_k", {}).items()}
+
+    @property
+    def value_measure(self) -> str:
+        return self.settings.get("value_measure", "contribution_12m")
+
+
+def _run_from_row(row) -> SegmentRun:
+    return SegmentRun(
+        run_id=int(row.run_id),
+        created_at=pd.Timestamp(row.created_at).to_pydatetime(),
+        as_of=pd.Timestamp(row.as_of).date(),
+        n_segments=int(row.n_segments),
+        settings=json.loads(row.settings),
+        quality=json.loads(row.quality),
+    )
+
+
+def latest_run(engine: Engine) -> SegmentRun | None:
+    """The most recent saved run, or None when segmentation has never run on this store."""
+    if not _has_tables(engine, segment_runs):
+        return None
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(segment_runs).order_by(segment_runs.c.run_id.desc()).limit(1)
+        ).first()
+    return None if row is None else _run_from_row(row)
+
+
+def run_by_id(engine: Engine, run_id: int) -> SegmentRun | None:
+    """A saved run by its id (None when there is none)."""
+    if not _has_tables(engine, segment_runs):
+        return None
+    with engine.connect() as conn:
+        row = conn.execute(select(segment_runs).where(segment_runs.c.run_id == run_id)).first()
+    return None if row is None else _run_from_row(row)
+
+
+def _assignments(engine: Engine, run_id: int) -> pd.Series:
+    frame = read_frame(engine, select(segment_assignments.c.customer_id,
+                                      segment_assignments.c.segment)
+                       .where(segment_assignments.c.run_id == run_id))
+    return frame.set_index("customer_id")["segment"].astype(int)
+
+
+def run_and_save(
+    engine: Engine,
+    *,
+    n_segments: int | None = None,
+    as_of: date | None = None,
+    migration_months: int = MIGRATION_MONTHS,
+    random_state: int = 0,
+    progress: Progress | None = None,
+) -> SegmentRun:
+    """Segment every customer, save the run, bump the data version; return the saved run.
+
+    Parameters
+    ----------
+    n_segments:
+        Fixed number of segments, or None to choose it over 2-10 by the silhouette.
+    as_of:
+        Date the features are computed at; default the latest order date in the store.
+    migration_months:
+        Customers are also assigned at the period end this many months earlier, with the same
+        fitted pipeline, so the page can show how they moved.
+    random_state:
+        Seed of every random choice (same data and settings, same segments).
+    progress:
+        Optional callback ``(fraction 0-1, message)``.
+    """
+    report = progress or (lambda fraction, message: None)
+    ensure_segment_tables(engine)
+    bounds = queries.data_bounds(engine)
+    if bounds.last_order is None:
+        raise model.SegmentationError("the store has no orders, so there is nothing to segment")
+    as_of = as_of or bounds.last_order
+    everyone = Filters(start=as_of, end=as_of)
+    report(0.05, "Computing customer features…")
+    features = feature_frame(engine, everyone, as_of)
+    previous_end = previous_period_end(as_of, migration_months)
+    earlier = {}
+    if bounds.first_order is not None and previous_end >= bounds.first_order:
+        report(0.25, f"Computing features at the previous period end ({previous_end:%d %b %Y})…")
+        earlier_features = feature_frame(engine, everyone, previous_end, with_lifetime_value=False)
+        if not earlier_features.empty:
+            earlier[previous_end] = earlier_features
+    previous_run = latest_run(engine)
+    previous = _assignments(engine, previous_run.run_id) if previous_run else None
+    report(0.45, "Fitting the segmentation and assigning customers…")
+    result = model.segment_customers(features, as_of, n_segments=n_segments, previous=previous,
+                                     earlier=earlier, random_state=random_state)
+    names = generated_names(result.profiles, result.value_measure)
+    if previous_run is not None:
+        names.update(_carried_over_names(engine, previous_run, result.inherited))
+    report(0.8, "Saving the segments…")
+    run = _save(engine, result, names, previous_run)
+    bump_data_version(engine)
+    report(1.0, f"Done: {run.n_segments} segments of {len(result.assignments):,} customers.")
+    return run
+
+
+def _carried_over_names(engine: Engine, previous_run: SegmentRun,
+                        inherited: dict[int, int]) -> dict[int, str]:
+    """Names a user gave to earlier segments, kept for the segments that continue them."""
+    stored = segment_labels(engine, previous_run.run_id).set_index("segment")["name"]
+    previous_profiles = run_profiles(engine, previous_run.run_id)
+    if previous_profiles.empty:
+        return {}
+    generated = generated_names(previous_profiles, previous_run.value_measure)
+    return {
+        new: stored[old] for new, old in inherited.items()
+        if old in stored.index and stored[old] != generated.get(old)
+    }
+
+
+def _save(engine: Engine, result: model.SegmentationResult, names: dict[int, str],
+          previous_run: SegmentRun | None) -> SegmentRun:
+    run_id = (previous_run.run_id + 1) if previous_run else 1
+    created_at = datetime.now().replace(microsecond=0)
+    previous_as_of = min(result.snapshots) if result.snapshots else None
+    quality = {
+        "criterion": "silhouette",
+        "silhouette": result.silhouette,
+        "silhouette_by_k": {str(k): v for k, v in result.silhouette_by_k.items()},
+        "chosen_automatically": result.chosen_automatically,
+        "customers": int(len(result.assignments)),
+        "inherited": {str(k): v for k, v in result.inherited.items()},
+        "previous_run_id": previous_run.run_id if previous_run else None,
+        "previous_as_of": previous_as_of.isoformat() if previous_as_of else None,
+        "notes": list(result.notes),
+    }
+    assignments = result.assignments.rename("segment").rename_axis("customer_id").reset_index()
+    assignments.insert(0, "run_id", run_id)
+    profiles = result.profiles.copy()
+    profiles.insert(0, "run_id", run_id)
+    with engine.begin() as conn:
+        # Only the latest run and the one before it are kept in full (for label matching);
+        # older runs keep their row and names but not their per-customer rows.
+        if previous_run is not None:
+            for table in (segment_assignments, segment_snapshots):
+                conn.execute(table.delete().where(table.c.run_id < previous_run.run_id))
+        conn.execute(segment_runs.insert().values(
+            run_id=run_id, created_at=created_at, as_of=result.as_of,
+            n_segments=result.n_segments, settings=json.dumps(result.settings),
+            quality=json.dumps(quality)))
+        bulk_insert(conn, segment_assignments, assignments)
+        for when, snapshot in result.snapshots.items():
+            frame = snapshot.rename("segment").rename_axis("customer_id").reset_index()
+            frame.insert(0, "run_id", run_id)
+            frame.insert(1, "as_of", when)
+            bulk_insert(conn, segment_snapshots, frame)
+        bulk_insert(conn, segment_profiles, profiles)
+        conn.execute(segment_names.insert(), [
+            {"run_id": run_id, "segment": int(s), "name": n} for s, n in sorted(names.items())])
+    return SegmentRun(run_id, created_at, result.as_of, result.n_segments, result.settings,
+                      quality)
+
+
+def rename_segment(engine: Engine, run_id: int, segment: int, name: str) -> None:
+    """Give a segment of a run a new name (blank names are refused)."""
+    name = " ".join(name.split())[:100]
+    if not name:
+        raise ValueError("a segment name cannot be blank")
+    with engine.begin() as conn:
+        conn.execute(segment_names.delete().where(segment_names.c.run_id == run_id,
+                                                  segment_names.c.segment == segment))
+        conn.execute(segment_names.insert().values(run_id=run_id, segment=segment, name=name))
+
+
+# --------------------------------------------------------------------------------------------
+# Reading a run for the pages
+# --------------------------------------------------------------------------------------------
+
+
+def segment_labels(engine: Engine, run_id: int) -> pd.DataFrame:
+    """Segment numbers and names of a run: columns ``segment``, ``name``, ``label``.
+
+    ``label`` is what lists and charts show: "2 · Big spenders at risk".
+    """
+    frame = read_frame(engine, select(segment_names.c.segment, segment_names.c.name)
+                       .where(segment_names.c.run_id == run_id)
+                       .order_by(segment_names.c.segment))
+    frame["segment"] = frame["segment"].astype(int)
+    frame["label"] = [f"{s} · {n}" for s, n in zip(frame["segment"], frame["name"], strict=True)]
+    return frame
+
+
+def latest_segment_options(engine: Engine) -> tuple[int | None, tuple[tuple[int, str], ...]]:
+    """The latest run id and its (segment, label) pairs, for the global segment filter."""
+    run = latest_run(engine)
+    if run is None:
+        return None, ()
+    labels = segment_labels(engine, run.run_id)
+    return run.run_id, tuple(zip(labels["segment"].tolist(), labels["label"].tolist(),
+                                 strict=True))
+
+
+def run_profiles(engine: Engine, run_id: int) -> pd.DataFrame:
+    """Stored profiles of a run (segment 0 = all customers); see ``segment_profiles``."""
+    if not _has_tables(engine, segment_profiles):
+        return pd.DataFrame(columns=["segment", "feature", "customers", "mean", "difference"])
+    frame = read_frame(engine, select(segment_profiles.c.segment, segment_profiles.c.feature,
+                                      segment_profiles.c.customers, segment_profiles.c.mean,
+                                      segment_profiles.c.difference)
+                       .where(segment_profiles.c.run_id == run_id)
+                       .order_by(segment_profiles.c.segment, segment_profiles.c.feature))
+    frame["segment"] = frame["segment"].astype(int)
+    return frame
+
+
+def segment_summary(engine: Engine, filters: Filters, run_id: int) -> pd.DataFrame:
+    """What each segment of a run is worth, in the filters' scope and period.
+
+    One row per segment with ``customers`` (acquired by the period's end), ``revenue``,
+    ``gross_margin``, ``service_cost`` (in the period), ``acquisition_cost`` (of customers
+    acquired in the period), ``profit`` = gross margin - service cost - acquisition cost
+    (METRICS.md period view), ``contribution_12m`` (gross margin - service cost in the 365
+    days to the period's end), ``active_customers`` (an order in those 365 days) and
+    ``lifetime_value`` (sum over the latest value-engine run; missing without one). Money in
+    currency units.
+    """
+    start, end = filters.start, filters.end
+    year_start = end - timedelta(days=364)
+    seg = segment_assignments.c
+    run = seg.run_id == run_id
+    people = (
+        select(seg.segment,
+               func.count().label("customers"),
+               func.sum(case((between(customers.c.acquired_at, start, end),
+                              customers.c.acquisition_cost), else_=0.0))
+               .label("acquisition_cost"))
+        .select_from(segment_assignments.join(customers,
+                                              customers.c.customer_id == seg.customer_id))
+        .where(run, customers.c.acquired_at <= end, customer_scope(filters))
+        .group_by(seg.segment)
+    )
+    in_period = between(orders.c.ordered_at, start, end)
+    in_year = orders.c.ordered_at >= year_start
+    margin = orders.c.revenue - orders.c.cost
+    sales = (
+        select(seg.segment,
+               func.sum(case((in_period, orders.c.revenue), else_=0.0)).label("revenue"),
+               func.sum(case((in_period, margin), else_=0.0)).label("gross_margin"),
+               func.sum(case((in_year, margin), else_=0.0)).label("margin_12m"),
+               func.count(case((in_year, orders.c.customer_id)).distinct())
+               .label("active_customers"))
+        .select_from(orders.join(segment_assignments, seg.customer_id == orders.c.customer_id))
+        .where(run, orders.c.ordered_at >= min(start, year_start), orders.c.ordered_at <= end,
+               customer_scope(filters, orders.c.customer_id))
+        .group_by(seg.segment)
+    )
+    sc = service_contacts.c
+    service = (
+        select(seg.segment,
+               func.sum(case((between(sc.opened_at, start, end), sc.cost), else_=0.0))
+               .label("service_cost"),
+               func.sum(case((sc.opened_at >= year_start, sc.cost), else_=0.0))
+               .label("service_cost_12m"))
+        .select_from(service_contacts.join(segment_assignments,
+                                           seg.customer_id == sc.customer_id))
+        .where(run, sc.opened_at >= min(start, year_start), sc.opened_at <= end,
+               customer_scope(filters, sc.customer_id))
+        .group_by(seg.segment)
+    )
+    frames = [read_frame(engine, s) for s in (people, sales, service)]
+    if _has_tables(engine, clv_runs, customer_clv):
+        latest = select(func.max(clv_runs.c.run_id)).scalar_subquery()
+        value = (
+            select(seg.segment, func.sum(customer_clv.c.clv).label("lifetime_value"))
+            .select_from(customer_clv.join(segment_assignments,
+                                           seg.customer_id == customer_clv.c.customer_id))
+            .where(run, customer_clv.c.run_id == latest,
+                   customer_scope(filters, customer_clv.c.customer_id))
+            .group_by(seg.segment)
+        )
+        frames.append(read_frame(engine, value))
+    summary = frames[0]
+    for frame in frames[1:]:
+        summary = summary.merge(frame, on="segment", how="left")
+    money = ["acquisition_cost", "revenue", "gross_margin", "margin_12m", "service_cost",
+             "service_cost_12m"]
+    for column in money + ["active_customers"]:
+        summary[column] = pd.to_numeric(summary[column]).fillna(0.0).astype(float)
+    summary["profit"] = summary["gross_margin"] - summary["service_cost"] \
+        - summary["acquisition_cost"]
+    summary["contribution_12m"] = summary["margin_12m"] - summary["service_cost_12m"]
+    if "lifetime_value" not in summary:
+        summary["lifetime_value"] = float("nan")
+    summary["lifetime_value"] = pd.to_numeric(summary["lifetime_value"]).astype(float)
+    summary["segment"] = summary["segment"].astype(int)
+    summary["customers"] = summary["customers"].astype(int)
+    columns = ["segment", "customers", "revenue", "gross_margin", "service_cost",
+               "acquisition_cost", "profit", "contribution_12m", "active_customers",
+               "lifetime_value"]
+    return summary[columns].sort_values("segment").reset_index(drop=True)
+
+
+def segment_transitions(engine: Engine, filters: Filters, run_id: int) -> pd.DataFrame:
+    """Customers per (segment at the previous period end, segment at the run's as-of).
+
+    Columns ``from_segment`` (0 = not yet a customer then), ``to_segment``, ``customers``.
+    Empty when the run has no earlier snapshot. Scoped by the filters' customers.
+    """
+    if not _has_tables(engine, segment_snapshots):
+        return pd.DataFrame(columns=["from_segment", "to_segment", "customers"])
+    seg, snap = segment_assignments.c, segment_snapshots.c
+    earlier = (select(func.min(snap.as_of)).where(snap.run_id == run_id).scalar_subquery())
+    from_segment = func.coalesce(snap.segment, literal(NEW_CUSTOMERS)).label("from_segment")
+    statement = (
+        select(from_segment, seg.segment.label("to_segment"), func.count().label("customers"))
+        .select_from(segment_assignments.outerjoin(
+            segment_snapshots,
+            and_(snap.run_id == seg.run_id, snap.customer_id == seg.customer_id,
+                 snap.as_of == earlier)))
+        .where(seg.run_id == run_id, customer_scope(filters, seg.customer_id))
+        .group_by(from_segment, seg.segment)
+        .order_by(from_segment, seg.segment)
+    )
+    frame = read_frame(engine, statement)
+    if frame.empty or not read_frame(engine, select(func.count()).select_from(
+            segment_snapshots).where(snap.run_id == run_id)).iloc[0, 0]:
+        return pd.DataFrame(columns=["from_segment", "to_segment", "customers"])
+    return frame.astype(int)
+
+
+#: Columns of :func:`segment_members` and their display names.
+MEMBER_COLUMNS = {
+    "customer_id": "Customer",
+    "name": "Name",
+    "region": "Region",
+    "acquisition_channel": "Channel",
+    "acquired_at": "Acquired",
+    "last_order": "Last order",
+    "orders": "Orders to date",
+    "revenue": "Revenue to date",
+    "gross_margin": "Gross margin to date",
+    "service_cost": "Service cost to date",
+    "acquisition_cost": "Acquisition cost",
+    "profit_to_date": "Profit to date",
+    "revenue_period": "Revenue in period",
+    "contacts": "Contacts to date",
+    "latest_csat": "Latest CSAT",
+    "latest_nps": "Latest NPS answer",
+    "referrals_made": "Referrals",
+}
+
+
+def segment_members(engine: Engine, filters: Filters, run_id: int, segment: int) -> pd.DataFrame:
+    """The customers of one segment in scope, with their key figures to the period's end.
+
+    Columns: the keys of :data:`MEMBER_COLUMNS` (money in currency units; "to date" = up to
+    the period's end; ``profit_to_date`` = gross margin - service cost - acquisition cost),
+    most profitable first.
+    """
+    scoped = replace(filters, segments=(int(segment),), segment_run_id=int(run_id))
+    summary = customer_summary(engine, scoped)
+    summary["profit_to_date"] = summary["gross_margin"] - summary["service_cost"] \
+        - summary["acquisition_cost"]
+    summary["acquired_at"] = summary["acquired_at"].dt.date
+    summary["last_order"] = summary["last_order"].dt.date
+    return (summary[list(MEMBER_COLUMNS)]
+            .sort_values(["profit_to_date", "customer_id"], ascending=[False, True])
+            .reset_index(drop=True))
+
+
+def customer_history(engine: Engine, filters: Filters, customer_id: int) -> pd.DataFrame:
+    """Everything one customer did up to the period's end, newest first.
+
+    Columns ``date``, ``event`` (order, service contact, survey, referral), ``amount``
+    (order revenue or contact cost, currency units; missing otherwise) and ``detail``.
+    Empty when the customer is out of the filters' scope (row-level access applies).
+    """
+    end = filters.end
+    o, sc, sv, rf = orders.c, service_contacts.c, surveys.c, referrals.c
+    text = String()
+    parts = [
+        select(o.ordered_at.label("date"), literal("order", text).label("event"),
+               o.revenue.label("amount"),
+               func.concat("gross margin ", func.round(o.revenue - o.cost, 2)).label("detail"))
+        .where(o.customer_id == customer_id, o.ordered_at <= end,
+               customer_scope(filters, o.customer_id)),
+        select(sc.opened_at.label("date"), literal("service contact", text).label("event"),
+               sc.cost.label("amount"),
+               func.concat(sc.channel, ", ",
+                           case((sc.first_contact_resolved, "resolved at first contact"),
+                                else_="not resolved at first contact")).label("detail"))
+        .where(sc.customer_id == customer_id, sc.opened_at <= end,
+               customer_scope(filters, sc.customer_id)),
+        select(sv.answered_at.label("date"), literal("survey", text).label("event"),
+               literal(None, Float()).label("amount"),
+               func.concat("CSAT ", func.coalesce(cast(sv.csat, text), "–"),
+                           ", NPS answer ", func.coalesce(cast(sv.nps, text), "–"))
+               .label("detail"))
+        .where(sv.customer_id == customer_id, sv.answered_at <= end,
+               customer_scope(filters, sv.customer_id)),
+        select(rf.referred_at.label("date"), literal("referral", text).label("event"),
+               literal(None, Float()).label("amount"),
+               case((rf.referred_customer_id.is_(None), "did not convert"),
+                    else_="converted").label("detail"))
+        .where(rf.referrer_id == customer_id, rf.referred_at <= end,
+               customer_scope(filters, rf.referrer_id)),
+    ]
+    union = union_all(*parts).subquery()
+    frame = read_frame(engine, select(union).order_by(union.c.date.desc(), union.c.event))
+    frame["date"] = pd.to_datetime(frame["date"]).dt.date
+    frame["amount"] = pd.to_numeric(frame["amount"]).astype(float)
+    return frame
+
+
+def customer_segment_path(engine: Engine, run_id: int, customer_id: int) -> pd.DataFrame:
+    """A customer's segment at the previous period end and at the run's as-of date.
+
+    Columns ``as_of`` and ``segment`` (oldest first); dates when it was not yet a customer
+    are absent.
+    """
+    snap, seg = segment_snapshots.c, segment_assignments.c
+    run = run_by_id(engine, run_id)
+    if run is None:
+        return pd.DataFrame(columns=["as_of", "segment"])
+    earlier = read_frame(engine, select(snap.as_of, snap.segment)
+                         .where(snap.run_id == run_id, snap.customer_id == customer_id)) \
+        if _has_tables(engine, segment_snapshots) else pd.DataFrame(columns=["as_of", "segment"])
+    current = read_frame(engine, select(literal(run.as_of, Date()).label("as_of"), seg.segment)
+                         .where(seg.run_id == run_id, seg.customer_id == customer_id))
+    frame = pd.concat([earlier, current], ignore_index=True)
+    if frame.empty:
+        return pd.DataFrame(columns=["as_of", "segment"])
+    frame["as_of"] = pd.to_datetime(frame["as_of"]).dt.date
+    frame["segment"] = frame["segment"].astype(int)
+    return frame.sort_values("as_of").reset_index(drop=True)
