@@ -144,7 +144,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             progress=progress,
         )
     except DemoError as exc:
-        raise CliError(str(exc), EXIT_DATA) from exc
+        # The builder speaks Python; name the command-line flag instead.
+        raise CliError(str(exc).replace("replace=True", "--replace"), EXIT_DATA) from exc
     width = max((len(name) for name in counts), default=0)
     print("Rows written:")
     for name, count in counts.items():
@@ -509,10 +510,11 @@ WAREHOUSE_EXAMPLES: dict[str, tuple[str, dict[str, str]]] = {
             "customer_id": "src.account_id",
             "opened_at": "CAST(src.created_at AS date)",
             "closed_at": "CAST(src.closed_at AS date)",
-            "outcome": "CASE WHEN src.stage = 'Closed Won' THEN 'won' "
-            "WHEN src.stage = 'Closed Lost' THEN 'lost' ELSE 'open' END",
+            "outcome": "CASE WHEN src.stage = 'Closed Won' THEN 'won'\n"
+            "     WHEN src.stage = 'Closed Lost' THEN 'lost'\n"
+            "     ELSE 'open' END",
             "amount": "coalesce(src.amount, 0)",
-            "loss_reason": "CASE WHEN src.stage = 'Closed Lost' THEN src.loss_reason END",
+            "loss_reason": "CASE WHEN src.stage = 'Closed Lost'\n     THEN src.loss_reason END",
         },
     ),
 }
@@ -571,20 +573,18 @@ def _view_example(name: str) -> list[str]:
     source, expressions = WAREHOUSE_EXAMPLES.get(name, (f"source.{name}", {}))
     table = CONTRACT_TABLES[name]
     selected = [
-        (expressions.get(column.name, f"src.{column.name}"), column.name)
+        (expressions.get(column.name, f"src.{column.name}").split("\n"), column.name)
         for column in table.columns
     ]
-    width = max(len(expression) for expression, _ in selected)
-    lines = [f"CREATE VIEW portfolio.{name} AS", "SELECT"]
-    for i, (expression, column_name) in enumerate(selected):
+    # Align the aliases on the last line of each expression (CASE spans several lines).
+    width = max(len(lines[-1]) for lines, _ in selected)
+    output = [f"CREATE VIEW portfolio.{name} AS", "SELECT"]
+    for i, (lines, column_name) in enumerate(selected):
         comma = "," if i < len(selected) - 1 else ""
-        if len(expression) > 60:
-            lines.append(f"    {expression}")
-            lines.append(f"    {'':<{min(width, 60)}} AS {column_name}{comma}")
-        else:
-            lines.append(f"    {expression:<{min(width, 60)}} AS {column_name}{comma}")
-    lines.append(f"FROM {source} AS src;")
-    return lines
+        output += [f"    {line}" for line in lines[:-1]]
+        output.append(f"    {lines[-1]:<{width}} AS {column_name}{comma}")
+    output.append(f"FROM {source} AS src;")
+    return output
 
 
 def render_contract_doc() -> str:
