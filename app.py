@@ -2,19 +2,25 @@
 
 import streamlit as st
 
-st.set_page_config(page_title="Customer portfolio", page_icon="📊", layout="wide")
+st.set_page_config(
+    page_title="Customer portfolio", page_icon=":material/donut_large:", layout="wide"
+)
 
 navigation = st.navigation(
     {
         "Portfolio": [
-            st.Page("pages/overview.py", title="Overview", icon="📊", default=True),
-            st.Page("pages/segments.py", title="Segments", icon="🧩"),
-            st.Page("pages/customer_value.py", title="Customer value", icon="💰"),
-            st.Page("pages/value_curves.py", title="Value curves", icon="📈"),
+            st.Page(
+                "pages/overview.py", title="Overview", icon=":material/dashboard:", default=True
+            ),
+            st.Page("pages/segments.py", title="Segments", icon=":material/workspaces:"),
+            st.Page("pages/customer_value.py", title="Customer value", icon=":material/payments:"),
+            st.Page("pages/value_curves.py", title="Value curves", icon=":material/show_chart:"),
         ],
         "Loyalty and service": [
-            st.Page("pages/loyalty.py", title="Loyalty vs satisfaction", icon="🤝"),
-            st.Page("pages/service.py", title="Service", icon="🎧"),
+            st.Page(
+                "pages/loyalty.py", title="Loyalty vs satisfaction", icon=":material/handshake:"
+            ),
+            st.Page("pages/service.py", title="Service", icon=":material/support_agent:"),
         ],
     }
 )

@@ -10,17 +10,22 @@ from dashboard.storage import queries
 ctx = page_setup(
     "Portfolio overview",
     "The portfolio's headline figures for the period, each against the previous period of "
-    "the same length. Hover over ⓘ for each definition.",
+    "the same length. Hover over the (?) next to a figure for its definition.",
 )
 totals = load(queries.period_totals, ctx, ctx.filters)
 if not metrics.period_has_data(totals):
-    st.info("No customers, orders, contacts or surveys match these filters. Widen the period "
-            "or clear the region and channel filters in the sidebar.", icon="🔎")
+    st.info(
+        "No customers, orders, contacts or surveys match these filters. Widen the period "
+        "or clear the region and channel filters in the sidebar.",
+        icon=":material/filter_alt_off:",
+    )
     st.stop()
 
 previous = ctx.filters.previous_period()
-st.caption(f"Changes compare with {previous.start:%d %b %Y} – {previous.end:%d %b %Y}. "
-           "Money in currency units.")
+st.caption(
+    f"Changes compare with {previous.start:%d %b %Y} – {previous.end:%d %b %Y}. "
+    "Money in currency units."
+)
 kpis = metrics.headline_kpis(totals)
 for row_start in range(0, len(kpis), 4):
     for column, kpi in zip(st.columns(4), kpis[row_start : row_start + 4], strict=False):
@@ -33,11 +38,14 @@ for row_start in range(0, len(kpis), 4):
             border=True,
         )
 
-monthly = metrics.fill_months(load(queries.monthly_activity, ctx, ctx.filters),
-                              ctx.filters.start, ctx.filters.end)
+monthly = metrics.fill_months(
+    load(queries.monthly_activity, ctx, ctx.filters), ctx.filters.start, ctx.filters.end
+)
 st.plotly_chart(
     build_monthly_trend(monthly, title="Revenue, gross margin and service cost by month"),
     width="stretch",
 )
-st.caption("Months are calendar months; the first and last may be partial when the period "
-           "starts or ends mid-month.")
+st.caption(
+    "Months are calendar months; the first and last may be partial when the period "
+    "starts or ends mid-month."
+)

@@ -19,21 +19,32 @@ ctx = page_setup(
     "where we under- or over-serve, and how we win and lose deals.",
 )
 groupings = load(q.available_groupings, ctx)
-grouping = st.segmented_control(
-    "Group customers by", groupings, default=groupings[0], key="vc_group",
-    format_func=q.GROUPINGS.get, bind="query-params", persist_state="session",
-    help="Segments appear once a segmentation has been saved (Segments page).",
-) or groupings[0]
+grouping = (
+    st.segmented_control(
+        "Group customers by",
+        groupings,
+        default=groupings[0],
+        key="vc_group",
+        format_func=q.GROUPINGS.get,
+        bind="query-params",
+        persist_state="session",
+        help="Segments appear once a segmentation has been saved (Segments page).",
+    )
+    or groupings[0]
+)
 group_label = q.GROUPINGS[grouping].lower()
 
 ratings = load(q.value_curve_ratings, ctx, ctx.filters, grouping)
 if ratings.empty:
-    st.info("No value ratings match these filters (ratings are counted up to the period's "
-            "end). Widen the period or clear the filters in the sidebar.", icon="🔎")
+    st.info(
+        "No value ratings match these filters (ratings are counted up to the period's "
+        "end). Widen the period or clear the filters in the sidebar.",
+        icon=":material/filter_alt_off:",
+    )
 else:
     curves = vc.value_curves(ratings)
     st.plotly_chart(
-        build_value_curves(curves, title=f"Value curves by {group_label}: expects vs gets"),
+        build_value_curves(curves, title=f"Value curves by {group_label}"),
         width="stretch",
     )
     st.caption(
@@ -48,20 +59,24 @@ else:
         build_gap_heatmap(curves, title="Gap = importance − performance (points)"),
         width="stretch",
     )
-    left.caption(f"Red: under-served (expects more than it gets). Blue: over-served (gets "
-                 f"more than it values: cost without value). A gap of ±{vc.GAP_THRESHOLD:g} "
-                 "point or more counts.")
+    left.caption(
+        f"Red: under-served (expects more than it gets). Blue: over-served (gets "
+        f"more than it values: cost without value). A gap of ±{vc.GAP_THRESHOLD:g} "
+        "point or more counts."
+    )
     gaps = vc.ranked_gaps(curves)
     with right:
-        st.markdown("**Are we serving the right customers?** Gaps ranked by the value of the "
-                    "customers affected.")
+        st.markdown(
+            "**Are we serving the right customers?** Gaps ranked by the value of the "
+            "customers affected."
+        )
         if gaps.empty:
-            st.success(f"No group is more than {vc.GAP_THRESHOLD:g} point off on any "
-                       "attribute.")
+            st.success(f"No group is more than {vc.GAP_THRESHOLD:g} point off on any attribute.")
         else:
             st.dataframe(
                 gaps[["group", "attribute", "status", "gap", "customers", "value_at_stake"]],
-                hide_index=True, width="stretch",
+                hide_index=True,
+                width="stretch",
                 column_config={
                     "group": st.column_config.TextColumn(q.GROUPINGS[grouping]),
                     "attribute": "Attribute",
@@ -69,9 +84,11 @@ else:
                     "gap": st.column_config.NumberColumn("Gap (pts)", format="%+.1f"),
                     "customers": st.column_config.NumberColumn("Raters", format="%d"),
                     "value_at_stake": st.column_config.NumberColumn(
-                        "Value at stake", format="%,.0f",
+                        "Value at stake",
+                        format="%,.0f",
                         help="Gross margin in the 365 days to the period's end of the raters "
-                             "of this attribute in this group (currency units)."),
+                        "of this attribute in this group (currency units).",
+                    ),
                 },
             )
 
@@ -79,33 +96,47 @@ st.divider()
 st.subheader("Win / loss")
 deals = load(q.win_loss, ctx, ctx.filters, grouping)
 if deals.empty:
-    st.info("No opportunities were closed or opened in this period for these filters.",
-            icon="🔎")
+    st.info(
+        "No opportunities were closed or opened in this period for these filters.",
+        icon=":material/filter_alt_off:",
+    )
     st.stop()
 summary = vc.win_loss_summary(deals)
 cols = st.columns(4)
-cols[0].metric("Win rate", format_value(None if summary.win_rate is None
-                                        else 100 * summary.win_rate, "percent"),
-               help="Won / (won + lost) among opportunities closed in the period; open ones "
-                    "are excluded.", border=True)
+cols[0].metric(
+    "Win rate",
+    format_value(None if summary.win_rate is None else 100 * summary.win_rate, "percent"),
+    help="Won / (won + lost) among opportunities closed in the period; open ones are excluded.",
+    border=True,
+)
 won_amount = format_value(summary.won_amount, "money")
 lost_amount = format_value(summary.lost_amount, "money")
-cols[1].metric("Won", f"{summary.won:,}", help=f"Won in the period: {won_amount} currency units.",
-               border=True)
-cols[2].metric("Lost", f"{summary.lost:,}",
-               help=f"Lost in the period: {lost_amount} currency units.", border=True)
-cols[3].metric("Still open", f"{summary.open:,}",
-               help="Opened in the period and not yet closed.", border=True)
-if ctx.filters.effective_regions() is None and not ctx.filters.channels and \
-        not ctx.filters.segments:
+cols[1].metric(
+    "Won", f"{summary.won:,}", help=f"Won in the period: {won_amount} currency units.", border=True
+)
+cols[2].metric(
+    "Lost",
+    f"{summary.lost:,}",
+    help=f"Lost in the period: {lost_amount} currency units.",
+    border=True,
+)
+cols[3].metric(
+    "Still open", f"{summary.open:,}", help="Opened in the period and not yet closed.", border=True
+)
+if (
+    ctx.filters.effective_regions() is None
+    and not ctx.filters.channels
+    and not ctx.filters.segments
+):
     st.caption("Prospects (opportunities with no customer yet) are included as their own group.")
 else:
     st.caption("Prospects are left out: they belong to no region, channel or segment yet.")
 
 left, right = st.columns([3, 2])
 left.plotly_chart(
-    build_win_rate_trend(vc.win_rate_by(deals, ["month", "group"]),
-                         title=f"Win rate by month and {group_label}"),
+    build_win_rate_trend(
+        vc.win_rate_by(deals, ["month", "group"]), title=f"Win rate by month and {group_label}"
+    ),
     width="stretch",
 )
 reasons = vc.loss_reasons(deals)

@@ -92,13 +92,19 @@ def clear_caches() -> None:
 
 def _stop_with_store_error(location: StoreLocation, exc: Exception) -> None:
     detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
+    if "lock" in detail.lower():
+        detail += (
+            "\n\nThe embedded database file is open for writing in another process (a second "
+            "app or a `python -m dashboard` command). DuckDB allows one writer per file: stop "
+            "the other process, or use PostgreSQL for several writers (docs/store.md)."
+        )
     st.error(
         f"**The database cannot be read.** URL: `{location.display_url}` "
         f"(from {location.source}).\n\n{detail}\n\n"
         "Check that the database is running and reachable, and that `DASHBOARD_DB_URL` or "
         "`[connections.portfolio] url` in `.streamlit/secrets.toml` is right. "
         "`python -m dashboard check` tells what the store lacks.",
-        icon="🛑",
+        icon=":material/error:",
     )
     st.stop()
 
@@ -113,15 +119,16 @@ def _build_demo_with_progress(engine, location: StoreLocation) -> None:
         st.info(
             f"First run: building a demo portfolio of {n_customers:,} customers in "
             f"`{location.display_url}`. This takes a few seconds and happens once.",
-            icon="🏗️",
+            icon=":material/construction:",
         )
         bar = st.progress(0.0, text="Generating customers…")
         build_demo(
             engine,
             n_customers=n_customers,
             replace=True,
-            progress=lambda fraction, message: bar.progress(min(max(fraction, 0.0), 1.0),
-                                                            text=message),
+            progress=lambda fraction, message: bar.progress(
+                min(max(fraction, 0.0), 1.0), text=message
+            ),
         )
         bar.empty()
     clear_caches()
@@ -148,7 +155,7 @@ def open_store() -> tuple[StoreLocation, str]:
             f"{', '.join(missing)}.\n\nCreate them as described in `docs/data-contract.md`, "
             "or build the demo portfolio with `python -m dashboard demo --db URL`. "
             "`python -m dashboard check --db URL` lists everything that is missing.",
-            icon="🧩",
+            icon=":material/table_view:",
         )
         st.stop()
     try:
@@ -163,29 +170,57 @@ def _sidebar_filters(bounds: queries.DataBounds) -> Filters:
     sidebar = st.sidebar
     sidebar.header("Filters")
     preset = sidebar.selectbox(
-        "Period", PRESETS, index=PRESETS.index(DEFAULT_PRESET), key="period",
-        bind="query-params", persist_state="session",
+        "Period",
+        PRESETS,
+        index=PRESETS.index(DEFAULT_PRESET),
+        key="period",
+        bind="query-params",
+        persist_state="session",
         help="Periods end on the latest order date in the store "
-             f"({bounds.last_order:%d %b %Y}), not today.",
+        f"({bounds.last_order:%d %b %Y}), not today.",
     )
     first, last = bounds.first_order, bounds.last_order
     if preset == "Custom":
         default_start, _ = preset_period(DEFAULT_PRESET, last, first)
-        start = sidebar.date_input("From", value=default_start, min_value=first, max_value=last,
-                                   key="from", bind="query-params", persist_state="session")
-        end = sidebar.date_input("To", value=last, min_value=first, max_value=last,
-                                 key="to", bind="query-params", persist_state="session")
+        start = sidebar.date_input(
+            "From",
+            value=default_start,
+            min_value=first,
+            max_value=last,
+            key="from",
+            bind="query-params",
+            persist_state="session",
+        )
+        end = sidebar.date_input(
+            "To",
+            value=last,
+            min_value=first,
+            max_value=last,
+            key="to",
+            bind="query-params",
+            persist_state="session",
+        )
         if end < start:
             sidebar.warning("'To' is before 'From': showing the single day 'From'.")
             end = start
     else:
         start, end = preset_period(preset, last, first)
     regions = sidebar.multiselect(
-        "Region", bounds.regions, key="region", bind="query-params", persist_state="session",
-        placeholder="All regions")
+        "Region",
+        bounds.regions,
+        key="region",
+        bind="query-params",
+        persist_state="session",
+        placeholder="All regions",
+    )
     channels = sidebar.multiselect(
-        "Acquisition channel", bounds.channels, key="channel", bind="query-params",
-        persist_state="session", placeholder="All channels")
+        "Acquisition channel",
+        bounds.channels,
+        key="channel",
+        bind="query-params",
+        persist_state="session",
+        placeholder="All channels",
+    )
     return Filters(start=start, end=end, regions=tuple(regions), channels=tuple(channels))
 
 
@@ -197,18 +232,20 @@ def page_setup(title: str, intro: str | None = None) -> PageContext:
     location, version = open_store()
     bounds = _bounds(location.url, version)
     if bounds.is_empty:
-        st.info("The store has no orders yet, so there is nothing to show. Load data with "
-                "`python -m dashboard import` or build the demo with `python -m dashboard demo`.")
+        st.info(
+            "The store has no orders yet, so there is nothing to show. Load data with "
+            "`python -m dashboard import` or build the demo with `python -m dashboard demo`."
+        )
         st.stop()
     filters = _sidebar_filters(bounds)
     st.sidebar.caption(
         f"Store: `{location.display_url}` · data {bounds.first_order:%d %b %Y} – "
-        f"{bounds.last_order:%d %b %Y} · {bounds.customers:,} customers")
+        f"{bounds.last_order:%d %b %Y} · {bounds.customers:,} customers"
+    )
     st.caption(f"**Showing** {filters.describe()}")
     return PageContext(location.url, version, filters, bounds)
 
 
-
 def coming_soon(description: str) -> None:
     """Placeholder for a page still being built: what it will show, and no invented numbers."""
-    st.info(f"**Coming soon.** This page will show: {description}", icon="🚧")
+    st.info(f"**Coming soon.** This page will show: {description}", icon=":material/construction:")
