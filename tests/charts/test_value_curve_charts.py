@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from dashboard.charts import value_curves as charts
 from dashboard.domain import value_curves as vc
 from tests.domain.test_value_curves import deals, ratings
