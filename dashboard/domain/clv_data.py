@@ -86,15 +86,7 @@ class _Purchases:
             raise ValueError(f"column {datetime_col!r} has {int(dates.isna().sum())} missing dates")
         self.days = dates.to_numpy().astype("datetime64[D]").astype(np.int64)
 
-        ids = transactions[customer_id_col]
-        try:
-            codes, uniques = pd.factorize(ids, sort=True)
-        except TypeError:  # ids of mixed, unorderable types
-            codes, uniques = pd.factorize(ids, sort=False)
-        if (codes < 0).any():
-            raise ValueError(f"column {customer_id_col!r} has missing customer ids")
-        self.codes = codes.astype(np.int64, copy=False)
-        self.customer_ids = pd.Index(uniques, name=customer_id_col)
+        self.codes, self.customer_ids = _customer_codes(transactions[customer_id_col])
 
         if monetary_value_col is None:
             self.values = None
@@ -111,26 +103,63 @@ class _Purchases:
         return len(self.customer_ids)
 
 
-def _distinct_day_counts(codes: np.ndarray, days: np.ndarray, n_customers: int) -> np.ndarray:
-    """Number of distinct purchase days per customer code (hash-based, no sort)."""
+def _customer_codes(ids: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Integer code per transaction and the customer ids they index, sorted when sortable."""
+    values = ids.to_numpy()
+    if values.dtype.kind in "iu" and values.size:
+        # Integer ids over a compact range: a lookup table beats hashing by far.
+        low = values.min()
+        span = int(values.max()) - int(low) + 1
+        if span <= max(4 * values.size, 1 << 20) and span < 2**31:
+            offset = (values - low).astype(np.intp)
+            present = np.zeros(span, dtype=bool)
+            present[offset] = True
+            code_of = np.cumsum(present, dtype=np.int64) - 1
+            uniques = (np.flatnonzero(present) + low).astype(values.dtype)
+            return code_of[offset], pd.Index(uniques, name=ids.name)
+    codes, uniques = pd.factorize(ids)
+    if (codes < 0).any():
+        raise ValueError(f"column {ids.name!r} has missing customer ids")
+    uniques = pd.Index(uniques, name=ids.name)
+    try:
+        order = uniques.argsort()
+    except TypeError:  # ids of mixed, unorderable types: keep first-seen order
+        return codes.astype(np.int64, copy=False), uniques
+    rank = np.empty(order.shape[0], dtype=np.int64)
+    rank[order] = np.arange(order.shape[0])
+    return rank[codes], uniques[order]
+
+
+def _distinct_keys(codes: np.ndarray, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (customer code, day) pairs, sorted, as two arrays.
+
+    Sorting one int64 key is faster than hashing when most pairs are distinct.
+    """
     if codes.size == 0:
-        return np.zeros(n_customers, dtype=np.int64)
+        return codes.copy(), days.copy()
     day0 = days.min()
     span = int(days.max() - day0) + 1
-    distinct_keys = pd.unique(codes * span + (days - day0))
-    return np.bincount(distinct_keys // span, minlength=n_customers)
+    key = np.sort(codes * span + (days - day0))
+    new = np.empty(key.shape[0], dtype=bool)
+    new[0] = True
+    np.not_equal(key[1:], key[:-1], out=new[1:])
+    key = key[new]
+    return key // span, key % span + day0
+
+
+def _distinct_day_counts(codes: np.ndarray, days: np.ndarray, n_customers: int) -> np.ndarray:
+    """Number of distinct purchase days per customer code."""
+    distinct_codes, _ = _distinct_keys(codes, days)
+    return np.bincount(distinct_codes, minlength=n_customers)
 
 
 def _first_last_day(
     codes: np.ndarray, days: np.ndarray, n_customers: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    grouped = pd.Series(days).groupby(codes, sort=True)
     first = np.full(n_customers, np.iinfo(np.int64).max, dtype=np.int64)
     last = np.full(n_customers, np.iinfo(np.int64).min, dtype=np.int64)
-    mins = grouped.min()
-    maxs = grouped.max()
-    first[mins.index.to_numpy()] = mins.to_numpy()
-    last[maxs.index.to_numpy()] = maxs.to_numpy()
+    np.minimum.at(first, codes, days)
+    np.maximum.at(last, codes, days)
     return first, last
 
 
@@ -312,11 +341,5 @@ def _first_purchase_and_repeat_days(
     in_cohort = np.zeros(purchases.n_customers, dtype=bool)
     in_cohort[position] = True
     mask = in_cohort[codes] & (days > first[codes])
-    if mask.any():
-        day0 = days.min()
-        span = int(days.max() - day0) + 1
-        keys = pd.unique(codes[mask] * span + (days[mask] - day0))
-        repeat_days = keys % span + day0
-    else:
-        repeat_days = np.zeros(0, dtype=np.int64)
+    _, repeat_days = _distinct_keys(codes[mask], days[mask])
     return first[position], repeat_days
