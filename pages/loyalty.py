@@ -28,169 +28,241 @@ f = ctx.filters
 settings = loyalty.DEFAULT_SETTINGS
 inputs = load(q.loyalty_inputs, ctx, f)
 if inputs.empty:
-    st.info("No customers match these filters (customers acquired up to the period's end). "
-            "Widen the period or clear the filters in the sidebar.", icon="🔎")
+    st.info(
+        "No customers match these filters (customers acquired up to the period's end). "
+        "Widen the period or clear the filters in the sidebar.",
+        icon="🔎",
+    )
     st.stop()
 
 run = load(q.latest_clv_run, ctx)
 uses_p_alive = loyalty.fit_applies(run.calibration_end if run else None, f.end)
-customers = loyalty.customer_loyalty(inputs, f.end, settings,
-                                     use_probability_alive=uses_p_alive)
+customers = loyalty.customer_loyalty(inputs, f.end, settings, use_probability_alive=uses_p_alive)
 summary = loyalty.quadrant_summary(customers)
 risk = loyalty.revenue_at_risk(customers)
 explains = loyalty.satisfaction_explains(customers)
 surveyed = explains.customers
 as_of = f"{f.end:%d %b %Y}"
 
-st.caption(f"Loyalty and satisfaction are as of {as_of} (the period's end): everything each "
-           "customer did and answered up to that day. Revenue \"last 12 months\" covers the 365 "
-           f"days to {as_of}. Money in currency units.")
+st.caption(
+    f"Loyalty and satisfaction are as of {as_of} (the period's end): everything each "
+    'customer did and answered up to that day. Revenue "last 12 months" covers the 365 '
+    f"days to {as_of}. Money in currency units."
+)
 
-risk_share = ("" if risk.share_of_revenue is None
-              else f"{risk.share_of_revenue:.1f}% of the revenue of customers in view")
+risk_share = None if risk.share_of_revenue is None else f"{risk.share_of_revenue:.1f}% of revenue"
 cols = st.columns(4)
 cols[0].metric(
-    "Revenue at risk: satisfied but leaving",
+    "Revenue at risk",
     format_value(risk.revenue_last_12m, "money"),
-    delta=risk_share or None, delta_color="off", delta_arrow="off", border=True,
+    delta=risk_share,
+    delta_color="off",
+    delta_arrow="off",
+    border=True,
     help="Revenue over the last 12 months (365 days to the period's end) of the customers "
-         "who say they are satisfied (satisfaction ≥ "
-         f"{settings.satisfied_cut:g}) but whose loyalty index is below "
-         f"{settings.loyal_cut:g}: what satisfaction surveys do not warn about. Currency units.",
+    "who say they are satisfied (satisfaction ≥ "
+    f"{settings.satisfied_cut:g}) but whose loyalty index is below "
+    f"{settings.loyal_cut:g}: what satisfaction surveys do not warn about. Currency "
+    "units; the share is of the same revenue of every customer in view.",
 )
 cols[1].metric(
     "Satisfied but leaving",
     f"{risk.customers:,}",
-    delta=(f"{100 * risk.customers / surveyed:.0f}% of customers with an answer"
-           if surveyed else None), delta_color="off", delta_arrow="off", border=True,
+    delta=(f"{100 * risk.customers / surveyed:.0f}% of surveyed" if surveyed else None),
+    delta_color="off",
+    delta_arrow="off",
+    border=True,
     help="Customers with satisfaction ≥ "
-         f"{settings.satisfied_cut:g} and a loyalty index below {settings.loyal_cut:g}.",
+    f"{settings.satisfied_cut:g} and a loyalty index below {settings.loyal_cut:g}.",
 )
 cols[2].metric(
-    "Loyalty explained by satisfaction",
+    "Explained by satisfaction",
     "—" if not explains.is_defined else f"{100 * explains.r_squared:.0f}%",
-    delta=None if not explains.is_defined else
-    f"95% interval {100 * explains.r_squared_low:.0f}–{100 * explains.r_squared_high:.0f}%",
-    delta_color="off", delta_arrow="off", border=True,
+    delta=None
+    if not explains.is_defined
+    else f"95% CI {100 * explains.r_squared_low:.0f}–{100 * explains.r_squared_high:.0f}%",
+    delta_color="off",
+    delta_arrow="off",
+    border=True,
     help="R² of a straight line of the loyalty index on the satisfaction score, among "
-         "customers with a survey answer: the share of the variation in loyalty that "
-         "satisfaction alone accounts for. 95% interval from Fisher's z.",
+    "customers with a survey answer: the share of the variation in loyalty that "
+    "satisfaction alone accounts for. 95% confidence interval (CI) from Fisher's z.",
 )
 cols[3].metric(
-    "Customers with a survey answer",
+    "Surveyed customers",
     f"{surveyed:,}",
-    delta=f"of {len(customers):,} customers in view", delta_color="off", delta_arrow="off",
+    delta=f"of {len(customers):,} in view",
+    delta_color="off",
+    delta_arrow="off",
     border=True,
     help="Customers with at least one CSAT or NPS answer up to the period's end. Only they "
-         "can be placed in a quadrant; the others are counted in the table below.",
+    "can be placed in a quadrant; the others are counted in the table below.",
 )
 
 if surveyed == 0:
-    st.info("No customer in view has answered a CSAT or NPS question up to the period's end, "
-            "so nobody can be placed against satisfaction. The trends below still show "
-            "repeat purchase.", icon="🔎")
+    st.info(
+        "No customer in view has answered a CSAT or NPS question up to the period's end, "
+        "so nobody can be placed against satisfaction. The trends below still show "
+        "repeat purchase.",
+        icon="🔎",
+    )
 else:
     if explains.is_defined:
-        spearman = (f"Rank correlation (Spearman) {explains.spearman:.2f}, 95% interval "
-                    f"{explains.spearman_low:.2f} to {explains.spearman_high:.2f}; each "
-                    f"satisfaction point goes with {explains.slope:+.2f} loyalty points.")
+        spearman = (
+            f"Rank correlation (Spearman) {explains.spearman:.2f}, 95% interval "
+            f"{explains.spearman_low:.2f} to {explains.spearman_high:.2f}; each "
+            f"satisfaction point goes with {explains.slope:+.2f} loyalty points."
+        )
         st.markdown(f"**{explains.sentence()}** {spearman}")
     else:
         st.markdown(explains.sentence())
 
     st.subheader("Satisfaction against loyalty")
-    cut_note = (f"Dashed lines: loyal = index ≥ {settings.loyal_cut:g}; satisfied = "
-                f"satisfaction ≥ {settings.satisfied_cut:g} (a single answer of CSAT 4–5 or "
-                "NPS 7–10).")
+    cut_note = (
+        f"Dashed lines: loyal = index ≥ {settings.loyal_cut:g}; satisfied = "
+        f"satisfaction ≥ {settings.satisfied_cut:g} (a single answer of CSAT 4–5 or "
+        "NPS 7–10)."
+    )
     if surveyed <= SCATTER_LIMIT:
         points = loyalty.scatter_points(customers, random_state=0)
         st.plotly_chart(
-            build_quadrant_scatter(points, summary, loyal_cut=settings.loyal_cut,
-                                   satisfied_cut=settings.satisfied_cut,
-                                   title=f"One mark per customer with a survey answer, as of "
-                                         f"{as_of}"),
+            build_quadrant_scatter(
+                points,
+                summary,
+                loyal_cut=settings.loyal_cut,
+                satisfied_cut=settings.satisfied_cut,
+                title=f"One mark per customer with a survey answer, as of {as_of}",
+            ),
             width="stretch",
         )
-        st.caption(f"{cut_note} Marks are nudged up by up to 2 satisfaction points so that "
-                   "equal answers do not hide each other; hover for the exact values.")
+        st.caption(
+            f"{cut_note} Marks are nudged up by up to 2 satisfaction points so that "
+            "equal answers do not hide each other; hover for the exact values."
+        )
     else:
         grid = loyalty.density_grid(customers)
         st.plotly_chart(
-            build_quadrant_density(grid, summary, loyal_cut=settings.loyal_cut,
-                                   satisfied_cut=settings.satisfied_cut,
-                                   title=f"Customers with a survey answer per cell, as of "
-                                         f"{as_of}"),
+            build_quadrant_density(
+                grid,
+                summary,
+                loyal_cut=settings.loyal_cut,
+                satisfied_cut=settings.satisfied_cut,
+                title=f"Customers with a survey answer per cell, as of {as_of}",
+            ),
             width="stretch",
         )
-        st.caption(f"{cut_note} With {surveyed:,} customers, each cell counts the customers "
-                   "with that loyalty (5-point bands) and satisfaction (10-point bands) "
-                   "instead of drawing one mark each; counts are over all of them.")
+        st.caption(
+            f"{cut_note} With {surveyed:,} customers, each cell counts the customers "
+            "with that loyalty (5-point bands) and satisfaction (10-point bands) "
+            "instead of drawing one mark each; counts are over all of them."
+        )
 
 clv_label = "Expected lifetime value"
 clv_help = (
-    f"Sum of expected lifetime value from the lifetime-value fit of "
-    f"{run.fitted_at:%d %b %Y} (data to {run.calibration_end:%d %b %Y}; settings "
-    f"{run.settings or 'as stored'}). Currency units." if run else
-    "No lifetime-value fit is stored yet: fit it on the Customer value page.")
+    f"Sum of the {run.describe()}. Currency units."
+    if run
+    else "No lifetime-value fit is stored yet: fit it on the Customer value page."
+)
 st.dataframe(
     summary,
-    hide_index=True, width="stretch",
-    column_order=["quadrant", "customers", "share", "revenue_last_12m", "revenue_period",
-                  "clv", "mean_loyalty", "nps", "csat"],
+    hide_index=True,
+    width="stretch",
+    placeholder="—",
+    column_order=[
+        "quadrant",
+        "customers",
+        "share",
+        "revenue_last_12m",
+        "revenue_period",
+        *(["clv"] if run else []),
+        "mean_loyalty",
+        "nps",
+        "csat",
+    ],
     column_config={
         "quadrant": st.column_config.TextColumn(
-            "Quadrant", help=" ".join(f"{k}: {v}" for k, v in loyalty.QUADRANT_MEANINGS.items())),
-        "customers": st.column_config.NumberColumn("Customers", format="localized"),
+            "Quadrant", help=" ".join(f"{k}: {v}" for k, v in loyalty.QUADRANT_MEANINGS.items())
+        ),
+        "customers": st.column_config.NumberColumn("Customers", format="%,d"),
         "share": st.column_config.NumberColumn(
-            "Share", format="%.1f%%", help="Share of all customers in view."),
+            "Share", format="%.1f%%", help="Share of all customers in view."
+        ),
         "revenue_last_12m": st.column_config.NumberColumn(
-            "Revenue, last 12 months", format="localized",
-            help="Order revenue in the 365 days to the period's end (currency units)."),
+            "Revenue, last 12 months",
+            format="%,.0f",
+            help="Order revenue in the 365 days to the period's end (currency units).",
+        ),
         "revenue_period": st.column_config.NumberColumn(
-            "Revenue in period", format="localized",
-            help=f"Order revenue from {f.start:%d %b %Y} to {as_of} (currency units)."),
-        "clv": st.column_config.NumberColumn(clv_label, format="localized", help=clv_help),
+            "Revenue in period",
+            format="%,.0f",
+            help=f"Order revenue from {f.start:%d %b %Y} to {as_of} (currency units).",
+        ),
+        "clv": st.column_config.NumberColumn(clv_label, format="%,.0f", help=clv_help),
         "mean_loyalty": st.column_config.NumberColumn(
-            "Mean loyalty index", format="%.0f", help="Mean of the loyalty index (0-100)."),
+            "Mean loyalty index", format="%.0f", help="Mean of the loyalty index (0-100)."
+        ),
         "nps": st.column_config.NumberColumn(
-            "NPS", format="%+.0f",
+            "NPS",
+            format="%+.0f",
             help="NPS of the customers' latest NPS answers: % promoters (9-10) minus % "
-                 "detractors (0-6); passives (7-8) count in the base only. −100 to +100."),
+            "detractors (0-6); passives (7-8) count in the base only. −100 to +100.",
+        ),
         "csat": st.column_config.NumberColumn(
-            "CSAT", format="%.0f%%",
-            help="Share of the customers' latest CSAT answers that are 4 or 5 (top-two-box)."),
+            "CSAT",
+            format="%.0f%%",
+            help="Share of the customers' latest CSAT answers that are 4 or 5 (top-two-box).",
+        ),
     },
 )
-if run is None:
-    st.caption("Lifetime value is blank: no lifetime-value fit is stored yet (fit it on the "
-               "Customer value page).")
+st.caption(
+    "Share: of all customers in view. NPS and CSAT: over the customers' latest answers "
+    "(a dash where the group has none). "
+    + (
+        "Lifetime value: from the stored fit (hover the column for its date and settings)."
+        if run
+        else "No lifetime value yet: no lifetime-value fit is stored (fit it on the "
+        "Customer value page)."
+    )
+)
 
 st.subheader("Satisfied but leaving: who to call")
 action_list = loyalty.satisfied_but_leaving(customers)
 if action_list.empty:
     st.success("No customer in view is satisfied but leaving.")
 else:
-    order = ("expected lifetime value" if "clv" in action_list else
-             "revenue over the last 12 months")
-    st.caption(f"{len(action_list):,} customers who say they are satisfied but whose behaviour "
-               f"says they are leaving, most valuable first (by {order}).")
+    order = "expected lifetime value" if "clv" in action_list else "revenue over the last 12 months"
+    st.caption(
+        f"{len(action_list):,} customers who say they are satisfied but whose behaviour "
+        f"says they are leaving, most valuable first (by {order})."
+    )
     st.dataframe(
-        action_list, hide_index=True, width="stretch", height=320,
+        action_list,
+        hide_index=True,
+        width="stretch",
+        height=320,
+        placeholder="—",
         column_config={
             "customer_id": st.column_config.NumberColumn("Customer ID", format="%d"),
-            "name": "Name", "region": "Region", "acquisition_channel": "Channel",
+            "name": "Name",
+            "region": "Region",
+            "acquisition_channel": "Channel",
             "loyalty_index": st.column_config.NumberColumn("Loyalty index", format="%.0f"),
             "satisfaction": st.column_config.NumberColumn("Satisfaction", format="%.0f"),
             "latest_csat": st.column_config.NumberColumn("Latest CSAT", format="%d"),
             "latest_nps": st.column_config.NumberColumn("Latest NPS answer", format="%d"),
             "last_order": st.column_config.DateColumn("Latest order", format="DD MMM YYYY"),
             "revenue_last_12m": st.column_config.NumberColumn(
-                "Revenue, last 12 months", format="localized"),
-            "revenue": st.column_config.NumberColumn("Revenue to date", format="localized"),
-            "clv": st.column_config.NumberColumn(clv_label, format="localized"),
+                "Revenue, last 12 months", format="%,.0f"
+            ),
+            "revenue": st.column_config.NumberColumn("Revenue to date", format="%,.0f"),
+            "clv": st.column_config.NumberColumn(clv_label, format="%,.0f"),
             "score_active": st.column_config.ProgressColumn(
-                "Still active", min_value=0.0, max_value=1.0, format="%.2f",
-                help="P(alive) from the lifetime-value fit, or recency without one (0-1)."),
+                "Still active",
+                min_value=0.0,
+                max_value=1.0,
+                format="%.2f",
+                help="P(alive) from the lifetime-value fit, or recency without one (0-1).",
+            ),
             "active_source": "Still active from",
         },
     )
@@ -198,53 +270,70 @@ else:
         f"Download the {len(action_list):,} customers (CSV)",
         data=partial(loyalty.action_list_csv, action_list),
         file_name=f"satisfied-but-leaving_{f.start:%Y-%m-%d}_{f.end:%Y-%m-%d}.csv",
-        mime="text/csv", icon="⬇️",
+        mime="text/csv",
+        icon="⬇️",
         help=f"As of {as_of}; filters: {f.describe()}.",
     )
 
 st.subheader("NPS and repeat purchase over time")
 trend_scope = loyalty.trend_filters(f)
-trends = loyalty.monthly_trends(load(q.monthly_survey_answers, ctx, trend_scope),
-                                load(q.monthly_repeat_buyers, ctx, trend_scope),
-                                trend_scope.start, trend_scope.end)
+trends = loyalty.monthly_trends(
+    load(q.monthly_survey_answers, ctx, trend_scope),
+    load(q.monthly_repeat_buyers, ctx, trend_scope),
+    trend_scope.start,
+    trend_scope.end,
+)
 left, right = st.columns(2)
-left.plotly_chart(build_nps_trend(trends, title="NPS by month (all answers)",
-                                  period_start=f.start), width="stretch")
-right.plotly_chart(build_repeat_purchase_trend(
-    trends, title="Repeat-purchase rate by month", period_start=f.start), width="stretch")
-widened = (" (widened to 12 months so that a trend shows; the selected period is shaded)"
-           if trend_scope.start < f.start else "")
+left.plotly_chart(
+    build_nps_trend(trends, title="NPS by month (all answers)", period_start=f.start),
+    width="stretch",
+)
+right.plotly_chart(
+    build_repeat_purchase_trend(
+        trends, title="Repeat-purchase rate by month", period_start=f.start
+    ),
+    width="stretch",
+)
+widened = (
+    " (widened to 12 months so that a trend shows; the selected period is shaded)"
+    if trend_scope.start < f.start
+    else ""
+)
 st.caption(
     f"{trend_scope.start:%d %b %Y} – {trend_scope.end:%d %b %Y}{widened}. NPS: % promoters "
     "(9-10) minus % detractors (0-6) among all NPS answers of the month, passives in the base; "
-    "bars: answers. Repeat-purchase rate: share of the month's buyers who had ordered before "
-    "the month; bars: buyers. A gap means no answers or no buyers that month."
+    "bars below: answers. Repeat-purchase rate: share of the month's buyers who had ordered before "
+    "the month; bars below: buyers. A gap means no answers or no buyers that month."
 )
 
 st.subheader("How the loyalty index is computed")
-st.markdown("From what customers **do**, not what they say, as of the period's end. Each "
-            "component scores 0 to 1; the index is their weighted mean, on 0–100:")
-st.latex(r"\text{Loyalty index} = 100 \times "
-         r"\frac{\sum_k w_k\, s_k}{\sum_{k\ \text{defined}} w_k}")
-st.dataframe(
-    loyalty.component_table(settings, uses_probability_alive=uses_p_alive),
-    hide_index=True, width="stretch",
-    column_config={"Weight": st.column_config.NumberColumn("Weight", format="%.0f%%")},
+st.markdown(
+    "From what customers **do**, not what they say, as of the period's end. Each "
+    "component scores 0 to 1; the index is their weighted mean, on 0–100:"
 )
+st.latex(
+    r"\text{Loyalty index} = 100 \times "
+    r"\frac{\sum_k w_k\, s_k}{\sum_{k\ \text{defined}} w_k}"
+)
+st.table(loyalty.component_table(settings, uses_probability_alive=uses_p_alive), hide_index=True)
 sources = loyalty.activity_sources(customers)
 if uses_p_alive:
     activity_note = (
-        f"\"Still active\" is P(alive) from the lifetime-value fit of {run.fitted_at:%d %b %Y} "
+        f'"Still active" is P(alive) from the lifetime-value fit of {run.fitted_at:%d %b %Y} '
         f"(data to {run.calibration_end:%d %b %Y}) for {sources['P(alive)']:,} customers, "
-        f"and recency for the {sources['recency']:,} the fit does not cover.")
+        f"and recency for the {sources['recency']:,} the fit does not cover."
+    )
 elif run is not None:
     activity_note = (
-        f"\"Still active\" uses recency: the stored lifetime-value fit describes customers as "
+        f'"Still active" uses recency: the stored lifetime-value fit describes customers as '
         f"of {run.calibration_end:%d %b %Y}, more than {loyalty.FIT_TOLERANCE_DAYS} days from "
-        f"this period's end.")
+        f"this period's end."
+    )
 else:
-    activity_note = ("\"Still active\" uses recency: no lifetime-value fit is stored yet. Once "
-                     "one is (Customer value page), P(alive) replaces it.")
+    activity_note = (
+        '"Still active" uses recency: no lifetime-value fit is stored yet. Once '
+        "one is (Customer value page), P(alive) replaces it."
+    )
 st.markdown(
     f"{activity_note}\n\n"
     "**Satisfaction** (0–100) is the mean of the customer's latest CSAT answer rescaled "

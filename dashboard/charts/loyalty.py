@@ -22,7 +22,7 @@ from dashboard.domain.loyalty import (
 QUADRANT_COLOURS = {
     LOYAL_ADVOCATES: PALETTE["positive"],
     SATISFIED_BUT_LEAVING: PALETTE["highlight"],
-    LOYAL_BUT_UNHAPPY: PALETTE["secondary"],
+    LOYAL_BUT_UNHAPPY: PALETTE["primary"],
     LOST: PALETTE["negative"],
 }
 
@@ -166,11 +166,10 @@ def _shade_period(fig: go.Figure, period_start: date | None, trend: pd.DataFrame
         x0=start - pd.Timedelta(days=15),
         x1=trend["month"].max() + pd.Timedelta(days=15),
         fillcolor=PALETTE["neutral"],
-        opacity=0.12,
+        opacity=0.15,
         line_width=0,
-        annotation_text="selected period",
-        annotation_position="top left",
-        annotation_font_size=11,
+        row="all",
+        col=1,
     )
 
 
@@ -187,40 +186,50 @@ def _trend_figure(
     period_start: date | None,
     title: str,
 ) -> go.Figure:
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_bar(
-        x=trend["month"],
-        y=trend[count],
-        name=count_name,
-        secondary_y=True,
-        marker_color=PALETTE["secondary"],
-        opacity=0.25,
-        hovertemplate="%{x|%b %Y}<br>" + count_name + " %{y:,}<extra></extra>",
+    """The monthly rate (line, top) over the count it rests on (bars, bottom), shared months."""
+    fig = make_subplots(
+        rows=2, cols=1, shared_xaxes=True, row_heights=[0.72, 0.28], vertical_spacing=0.06
     )
     fig.add_scatter(
         x=trend["month"],
         y=trend[rate],
         name=rate_name,
-        secondary_y=False,
+        row=1,
+        col=1,
         mode="lines+markers",
         line={"color": colour, "width": 2.5},
         connectgaps=False,
         hovertemplate="%{x|%b %Y}<br>" + rate_name + " %{y:" + rate_format + "}<extra></extra>",
     )
-    last = trend["month"].max() + pd.Timedelta(days=15) if len(trend) else None
-    first = trend["month"].min() - pd.Timedelta(days=15) if len(trend) else None
-    fig.update_xaxes(tickformat="%b %Y", range=[first, last] if len(trend) else None)
-    fig.update_yaxes(title_text=rate_axis, secondary_y=False)
-    fig.update_yaxes(title_text=count_name, secondary_y=True, showgrid=False, rangemode="tozero")
+    fig.add_bar(
+        x=trend["month"],
+        y=trend[count],
+        name=count_name,
+        row=2,
+        col=1,
+        marker_color=PALETTE["secondary"],
+        hovertemplate="%{x|%b %Y}<br>" + count_name + " %{y:,}<extra></extra>",
+    )
+    if len(trend):
+        months = [
+            trend["month"].min() - pd.Timedelta(days=15),
+            trend["month"].max() + pd.Timedelta(days=15),
+        ]
+        fig.update_xaxes(range=months)
+    fig.update_xaxes(tickformat="%b %Y", row=2, col=1)
+    fig.update_yaxes(title_text=rate_axis, row=1, col=1)
+    fig.update_yaxes(
+        title_text=count_name, row=2, col=1, rangemode="tozero", tickformat=",d", nticks=3
+    )
     _shade_period(fig, period_start, trend)
-    fig.update_layout(height=380, bargap=0.3)
+    fig.update_layout(height=420, bargap=0.3, showlegend=False)
     return apply_theme(fig, title=title)
 
 
 def build_nps_trend(
     trend: pd.DataFrame, *, title: str, period_start: date | None = None
 ) -> go.Figure:
-    """NPS per month (line, −100..+100) with the number of NPS answers (bars, right axis).
+    """NPS per month (line, −100..+100) over the number of NPS answers (bars, below).
 
     ``trend`` is :func:`dashboard.domain.loyalty.monthly_trends`; months without answers
     leave a gap. The months of the selected period are shaded when the trend starts earlier.
@@ -237,14 +246,14 @@ def build_nps_trend(
         period_start=period_start,
         title=title,
     )
-    fig.add_hline(y=0, line={"color": PALETTE["neutral"], "width": 1})
+    fig.add_hline(y=0, row=1, col=1, line={"color": PALETTE["neutral"], "width": 1})
     return fig
 
 
 def build_repeat_purchase_trend(
     trend: pd.DataFrame, *, title: str, period_start: date | None = None
 ) -> go.Figure:
-    """Repeat-purchase rate per month (line, % of buyers) with buyers (bars, right axis)."""
+    """Repeat-purchase rate per month (line, % of buyers) over the buyers (bars, below)."""
     fig = _trend_figure(
         trend,
         rate="repeat_purchase_rate",
@@ -257,5 +266,5 @@ def build_repeat_purchase_trend(
         period_start=period_start,
         title=title,
     )
-    fig.update_yaxes(range=[0, 100], secondary_y=False)
+    fig.update_yaxes(range=[0, 100], row=1, col=1)
     return fig

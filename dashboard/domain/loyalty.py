@@ -123,7 +123,7 @@ COMPONENTS: dict[str, str] = {
 def component_table(
     settings: LoyaltySettings = DEFAULT_SETTINGS, *, uses_probability_alive: bool = False
 ) -> pd.DataFrame:
-    """The formula as a table: component, weight (share of 100%), how it is scored 0 to 1."""
+    """The formula as a display table: component, weight (as "25%"), how it scores 0 to 1."""
     s = settings
     active = (
         "P(alive) from the stored lifetime-value fit (BG/NBD)"
@@ -145,7 +145,7 @@ def component_table(
     return pd.DataFrame(
         {
             "Component": [COMPONENTS[k] for k in COMPONENTS],
-            "Weight": [100.0 * weights[k] / total for k in COMPONENTS],
+            "Weight": [f"{100.0 * weights[k] / total:.0f}%" for k in COMPONENTS],
             "Score from 0 to 1": [scoring[k] for k in COMPONENTS],
         }
     )

@@ -8,7 +8,7 @@ monthly trends are aggregated by month in the database.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import pandas as pd
@@ -49,18 +49,31 @@ class ClvRun:
     run_id: int
     fitted_at: pd.Timestamp
     calibration_end: date
-    settings: dict
+    settings: dict = field(hash=False)
+
+    def describe(self) -> str:
+        """The fit in one line, to show beside a lifetime-value figure."""
+        parts = []
+        if "horizon_months" in self.settings:
+            parts.append(f"over the next {int(self.settings['horizon_months'])} months")
+        if "annual_discount_rate" in self.settings:
+            rate = 100 * float(self.settings["annual_discount_rate"])
+            parts.append(f"discounted at {rate:.0f}% a year")
+        how = f" ({', '.join(parts)})" if parts else ""
+        return (f"expected lifetime value{how}, fitted {self.fitted_at:%d %b %Y} on orders to "
+                f"{self.calibration_end:%d %b %Y}")
 
 
 def latest_clv_run(engine: Engine) -> ClvRun | None:
-    """The most recent lifetime-value fit (latest ``fitted_at``), or None when none is stored."""
+    """The latest lifetime-value fit (highest ``run_id``, as the Customer value page reads it),
+    or None when none is stored or the store lacks the app's tables."""
     if not {"clv_runs", "customer_clv"} <= existing_tables(engine):
         return None
     statement = (
         select(
             clv_runs.c.run_id, clv_runs.c.fitted_at, clv_runs.c.calibration_end, clv_runs.c.settings
         )
-        .order_by(clv_runs.c.fitted_at.desc(), clv_runs.c.run_id.desc())
+        .order_by(clv_runs.c.run_id.desc())
         .limit(1)
     )
     with engine.connect() as conn:
