@@ -39,6 +39,7 @@ import difflib
 import io
 import math
 import re
+import uuid
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -47,7 +48,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, Table, and_, inspect, or_, select
+from sqlalchemy import Column, Connection, Engine, MetaData, Table, and_, inspect, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.storage.check import type_family
@@ -72,9 +73,6 @@ _INTEGER_TEXT = re.compile(r"[+-]?\d+(?:\.0*)?")
 _DECIMAL_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _ISO_DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}")
 _INTEGER_LIMITS = {"BigInteger": 2**63 - 1, "Integer": 2**31 - 1, "SmallInteger": 2**15 - 1}
-# Rows per IN (...) list when looking keys up in the store: small enough for every driver's
-# parameter limit, large enough that a 1-million-row file needs few round trips.
-_LOOKUP_BATCH = 5_000
 _DELETE_BATCH = 500
 
 
@@ -463,6 +461,7 @@ class ParsedFrame:
     row_numbers: tuple[int, ...]
     valid: np.ndarray
     issues: tuple[ImportIssue, ...]
+    keys: tuple[tuple[Any, ...] | None, ...] = ()
 
 
 def _header_issues(table: Table, columns: Sequence[str], file: str) -> list[ImportIssue]:
@@ -549,6 +548,7 @@ def parse_frame(
     issues = _header_issues(table, columns, file)
     valid = np.ones(size, dtype=bool)
     values: dict[str, pd.Series] = {}
+    key_parts: dict[str, list[Any]] = {}
     if not any(name in table.columns for name in columns):
         valid[:] = False
         return ParsedFrame(table, file, pd.DataFrame(), rows, valid, tuple(issues))
@@ -562,7 +562,7 @@ def parse_frame(
         cells = frame.iloc[:, position[column.name]].tolist()
         parsed: list[Any] = [None] * size
         for i, cell in enumerate(cells):
-            if _is_missing(cell):
+            if (not cell.strip()) if type(cell) is str else _is_missing(cell):
                 if not column.nullable:
                     what = "key column" if column.primary_key else "column"
                     issues.append(
@@ -584,8 +584,18 @@ def parse_frame(
                 continue
             parsed[i] = value
         values[column.name] = _typed_series(column, parsed)
+        if column.primary_key:
+            key_parts[column.name] = parsed
     typed = pd.DataFrame(values)
-    return ParsedFrame(table, file, typed, rows, valid, tuple(issues))
+    names = primary_key_columns(table)
+    if all(name in key_parts for name in names):
+        # A key with a missing or invalid part is None: it identifies nothing.
+        keys = tuple(
+            None if None in key else key for key in zip(*(key_parts[n] for n in names), strict=True)
+        )
+    else:
+        keys = (None,) * size
+    return ParsedFrame(table, file, typed, rows, valid, tuple(issues), keys)
 
 
 def _key_text(names: Sequence[str], key: Sequence[Any]) -> str:
@@ -616,16 +626,6 @@ def _same(stored: Any, incoming: Any) -> bool:
         # round-trips to the same float32 is the value the file held.
         return a == b or np.float32(a) == np.float32(b)
     return stored == incoming
-
-
-def _file_keys(parsed: ParsedFrame, table: Table) -> list[tuple[Any, ...] | None]:
-    names = primary_key_columns(table)
-    columns = [parsed.values[name].tolist() for name in names]
-    keys: list[tuple[Any, ...] | None] = []
-    for i in range(len(parsed.values)):
-        key = tuple(_plain(col[i]) for col in columns)
-        keys.append(None if any(part is None for part in key) else key)
-    return keys
 
 
 def _check_rows(
@@ -665,7 +665,7 @@ def _check_rows(
             valid[i] = False
 
     names = primary_key_columns(table)
-    keys = _file_keys(parsed, table)
+    keys = parsed.keys
     first_row: dict[tuple[Any, ...], int] = {}
     skipped = 0
     replaced: list[tuple[Any, ...]] = []
@@ -785,11 +785,28 @@ def _batches(values: Sequence[Any], size: int):
         yield values[start : start + size]
 
 
-def lookup_store(conn: Connection, parsed: ParsedFrame, tables: Collection[str]) -> StoreLookup:
-    """Look up the file's referenced keys and already-stored rows, with bound parameters.
+def _key_table(conn: Connection, columns: Sequence[Column], keys: Collection[tuple]) -> Table:
+    """A temporary table holding ``keys``, to join with instead of sending long IN lists.
 
-    Only the keys that appear in the file are fetched (``IN`` lists in batches), so the cost
-    follows the file's size, not the store's.
+    Filled with ``bulk_insert`` (DuckDB reads the DataFrame, PostgreSQL gets a COPY), so a
+    file with a million keys costs one load and one join rather than hundreds of queries.
+    """
+    temp = Table(
+        f"_import_keys_{uuid.uuid4().hex[:12]}",
+        MetaData(),
+        *(Column(c.name, c.type) for c in columns),
+        prefixes=["TEMPORARY"],
+    )
+    temp.create(conn)
+    bulk_insert(conn, temp, pd.DataFrame(list(keys), columns=[c.name for c in columns]))
+    return temp
+
+
+def lookup_store(conn: Connection, parsed: ParsedFrame, tables: Collection[str]) -> StoreLookup:
+    """Look up the file's referenced keys and already-stored rows.
+
+    Only the keys that appear in the file are looked up: they are loaded into a temporary
+    table and joined, so the cost follows the file's size, not the store's.
 
     Parameters
     ----------
@@ -812,20 +829,21 @@ def lookup_store(conn: Connection, parsed: ParsedFrame, tables: Collection[str])
         if target_table not in tables or not wanted:
             continue
         column = CONTRACT_TABLES[target_table].c[target_column]
-        for batch in _batches(sorted(wanted), _LOOKUP_BATCH):
-            found.update(conn.execute(select(column).where(column.in_(batch))).scalars())
+        temp = _key_table(conn, [column], [(value,) for value in wanted])
+        joined = column.table.join(temp, column == temp.c[target_column])
+        found.update(conn.execute(select(column).select_from(joined).distinct()).scalars())
+        temp.drop(conn)
 
     existing: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-    if table.name in tables:
-        names = primary_key_columns(table)
-        keys = {key for key in _file_keys(parsed, table) if key is not None}
-        first = table.c[names[0]]
-        # Filter on the first key column in SQL, on the full key in Python (composite keys).
-        for batch in _batches(sorted({key[0] for key in keys}), _LOOKUP_BATCH):
-            for row in conn.execute(select(*table.columns).where(first.in_(batch))):
-                key = tuple(_plain(row._mapping[name]) for name in names)
-                if key in keys:
-                    existing[key] = tuple(row)
+    keys = {key for key in parsed.keys if key is not None}
+    if table.name in tables and keys:
+        key_columns = [table.c[name] for name in primary_key_columns(table)]
+        temp = _key_table(conn, key_columns, keys)
+        on = and_(*(c == temp.c[c.name] for c in key_columns))
+        for row in conn.execute(select(*table.columns).select_from(table.join(temp, on))):
+            key = tuple(_plain(row._mapping[c.name]) for c in key_columns)
+            existing[key] = tuple(row)
+        temp.drop(conn)
     return StoreLookup(known, existing)
 
 

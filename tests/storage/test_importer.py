@@ -459,3 +459,29 @@ def test_text_longer_than_the_column_allows():
     (issue,) = validate_frame("customers", frame)
     assert issue.column == "name"
     assert "201 characters long; at most 200" in issue.reason
+
+
+def test_update_with_a_composite_key(store_with_customers, tmp_path):
+    engine = store_with_customers
+    import_csv(engine, "value_ratings", DATA / "value_ratings_good.csv")
+    changed = tmp_path / "ratings.csv"
+    changed.write_text(
+        "customer_id,rated_at,attribute,importance,performance\n"
+        "1,2024-06-01,price,8,6\n"  # identical: skipped
+        "1,2024-07-01,price,8,9\n"  # performance 7 -> 9: replaced
+        "2,2024-07-01,price,5,5\n",  # new
+        encoding="utf-8",
+    )
+    issues = rejected(engine, "value_ratings", changed)
+    assert "customer_id=1, rated_at=2024-07-01, attribute=price" in issues[0].reason
+
+    result = import_csv(engine, "value_ratings", changed, update=True)
+    assert (result.inserted, result.replaced, result.skipped_identical) == (1, 1, 1)
+    assert count(engine, value_ratings) == 5
+    with engine.connect() as conn:
+        performance = conn.execute(
+            select(value_ratings.c.performance).where(
+                value_ratings.c.customer_id == 1, value_ratings.c.rated_at == date(2024, 7, 1)
+            )
+        ).scalar_one()
+    assert performance == 9
