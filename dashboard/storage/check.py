@@ -131,7 +131,7 @@ class Finding:
         Machine-readable kind: ``missing_table``, ``missing_column``, ``wrong_type``,
         ``unknown_type``, ``null_key``, ``null_value``, ``duplicate_key``, ``orphan``,
         ``below_min``, ``above_max``, ``not_allowed``, ``empty_table``, ``skipped``,
-        ``app_table``.
+        ``query_failed``, ``app_table``.
     message:
         What is wrong and how to fix it.
     count:
