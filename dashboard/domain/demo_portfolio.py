@@ -180,7 +180,7 @@ NEEDS_GROUP_PROFILES: tuple[NeedsGroupProfile, ...] = (
         dropout_shift=0.45,
         channel_tilt=(1.3, 1.4, 0.7, 0.7, 0.9),
         win_shift=-0.45,
-        win_drift_per_year=-0.35,
+        win_drift_per_year=-0.50,
         loss_reasons=(0.60, 0.05, 0.05, 0.05, 0.25),
     ),
     NeedsGroupProfile(
@@ -199,7 +199,7 @@ NEEDS_GROUP_PROFILES: tuple[NeedsGroupProfile, ...] = (
         dropout_shift=-0.30,
         channel_tilt=(0.9, 0.7, 1.3, 1.4, 1.0),
         win_shift=0.30,
-        win_drift_per_year=0.20,
+        win_drift_per_year=0.35,
         loss_reasons=(0.15, 0.45, 0.05, 0.10, 0.25),
     ),
     NeedsGroupProfile(
@@ -329,7 +329,7 @@ class DemoParameters:
     fulfilment_fee: float = 4.0
     fulfilment_share: float = 0.03
     heavy_service_sigma: float = 1.3
-    unresolved_churn: float = 0.20
+    unresolved_churn: float = 0.45
     unresolved_dropout_multiplier: float = 1.5
     unresolved_dropout_add: float = 0.05
     resolved_dropout_multiplier: float = 0.8
@@ -344,7 +344,7 @@ class DemoParameters:
     lapsed_response_factor: float = 0.4
     rating_share: float = 0.30
     second_rating_share: float = 0.35
-    opportunities_per_customer_year: float = 0.10
+    opportunities_per_customer_year: float = 0.30
     prospects_per_customer: float = 0.15
     opportunity_cycle_days: float = 40.0
     unconverted_referrals_per_conversion: float = 1.5
@@ -522,11 +522,15 @@ def _acquisition_day_weights(spec: DemoSpec) -> np.ndarray:
     return weight / weight.sum()
 
 
-def _categorical(rng: np.random.Generator, probabilities: np.ndarray) -> np.ndarray:
+def _categorical(
+    rng: np.random.Generator, probabilities: np.ndarray, *, stratified: bool = False
+) -> np.ndarray:
     """One draw per row of ``probabilities`` (rows sum to 1)."""
     cumulative = np.cumsum(probabilities, axis=1)
     cumulative[:, -1] = 1.0
-    return (rng.random(len(probabilities))[:, None] > cumulative).sum(axis=1)
+    n = len(probabilities)
+    u = _stratified_uniform(rng, n) if stratified else rng.random(n)
+    return (u[:, None] > cumulative).sum(axis=1)
 
 
 def _stratified_uniform(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -554,7 +558,7 @@ def _stratified_choice(rng: np.random.Generator, n: int, shares: np.ndarray) -> 
 
 
 def _to_dates(start: date, days: np.ndarray) -> np.ndarray:
-    return (np.datetime64(start, "D") + days.astype("int64")).astype("datetime64[s]")
+    return (np.datetime64(start, "D") + days.astype("int64")).astype("datetime64[us]")
 
 
 def _scores(latent: np.ndarray, cumulative_shares: tuple[float, ...], low: int) -> np.ndarray:
@@ -742,7 +746,7 @@ def simulate_chunk(
         [[c.share * g.channel_tilt[k] for k, c in enumerate(channels)] for g in groups]
     )
     channel_weights /= channel_weights.sum(axis=1, keepdims=True)
-    channel = _categorical(rng, channel_weights[group])
+    channel = _categorical(rng, channel_weights[group], stratified=True)
     referral = CHANNELS.index("referral")
     direct = CHANNELS.index("direct")
     # Nobody can be referred before there are customers to refer them.
@@ -796,7 +800,9 @@ def simulate_chunk(
     )
     # Deal hunters: a minority (mostly price seekers) on deep discounts who buy often and stay
     # for the deals; their orders lose money, so some of the busiest customers destroy profit.
-    deal_hunter = rng.random(n) < np.array([g.deal_hunter_share for g in groups])[group]
+    deal_hunter = (
+        _stratified_uniform(rng, n) < np.array([g.deal_hunter_share for g in groups])[group]
+    )
     discount_mean = np.where(
         deal_hunter, p.deal_hunter_discount, np.array([g.discount for g in groups])[group]
     )
@@ -985,7 +991,7 @@ def simulate_chunk(
             "contacts_per_year": contacts_per_year,
             "dropped_out_at": np.where(
                 dropped, _to_dates(start, dropout_day), np.datetime64("NaT")
-            ).astype("datetime64[s]"),
+            ).astype("datetime64[us]"),
         }
     )
     frames = {
