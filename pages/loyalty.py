@@ -13,6 +13,7 @@ from dashboard.charts.loyalty import (
 )
 from dashboard.domain import loyalty
 from dashboard.domain.metrics import format_value
+from dashboard.storage import clv_store
 from dashboard.storage import loyalty_queries as q
 
 #: Up to this many customers with a survey answer, one mark per customer; above, a density.
@@ -35,7 +36,7 @@ if inputs.empty:
     )
     st.stop()
 
-run = load(q.latest_clv_run, ctx)
+run = load(clv_store.latest_run, ctx)
 uses_p_alive = loyalty.fit_applies(run.calibration_end if run else None, f.end)
 customers = loyalty.customer_loyalty(inputs, f.end, settings, use_probability_alive=uses_p_alive)
 summary = loyalty.quadrant_summary(customers)
@@ -159,7 +160,7 @@ else:
 
 clv_label = "Expected lifetime value"
 clv_help = (
-    f"Sum of the {run.describe()}. Currency units."
+    f"Sum of expected lifetime value per customer: {run.describe_settings()}. Currency units."
     if run
     else "No lifetime-value fit is stored yet: fit it on the Customer value page."
 )

@@ -1,23 +1,20 @@
 """Queries of the Loyalty versus satisfaction page: ``(engine, filters) -> DataFrame``.
 
 The per-customer facts come from :func:`customer_summary` (one query, aggregated in the
-database), joined with the optional lifetime-value results of the latest stored fit. The
-monthly trends are aggregated by month in the database.
+database), joined with the optional lifetime-value results of the latest stored fit
+(:func:`dashboard.storage.clv_store.latest_run`; the page reads that run through the same
+function). The monthly trends are aggregated by month in the database.
 """
 
 from __future__ import annotations
-
-import json
-from dataclasses import dataclass, field
-from datetime import date
 
 import pandas as pd
 from sqlalchemy import Engine, case, func, select
 
 from dashboard.filters import Filters
+from dashboard.storage import clv_store
 from dashboard.storage.customer_queries import customer_summary
-from dashboard.storage.engine import existing_tables
-from dashboard.storage.schema import clv_runs, customer_clv, orders, surveys
+from dashboard.storage.schema import orders, surveys
 from dashboard.storage.sql import between, customer_scope, month_start, read_frame
 
 #: Columns of :func:`loyalty_inputs` (units: money in currency units).
@@ -42,56 +39,6 @@ INPUT_COLUMNS = {
 }
 
 
-@dataclass(frozen=True)
-class ClvRun:
-    """The latest stored lifetime-value fit: when, on what data, with which settings."""
-
-    run_id: int
-    fitted_at: pd.Timestamp
-    calibration_end: date
-    settings: dict = field(hash=False)
-
-    def describe(self) -> str:
-        """The fit in one line, to show beside a lifetime-value figure."""
-        parts = []
-        if "horizon_months" in self.settings:
-            parts.append(f"over the next {int(self.settings['horizon_months'])} months")
-        if "annual_discount_rate" in self.settings:
-            rate = 100 * float(self.settings["annual_discount_rate"])
-            parts.append(f"discounted at {rate:.0f}% a year")
-        how = f" ({', '.join(parts)})" if parts else ""
-        return (f"expected lifetime value{how}, fitted {self.fitted_at:%d %b %Y} on orders to "
-                f"{self.calibration_end:%d %b %Y}")
-
-
-def latest_clv_run(engine: Engine) -> ClvRun | None:
-    """The latest lifetime-value fit (highest ``run_id``, as the Customer value page reads it),
-    or None when none is stored or the store lacks the app's tables."""
-    if not {"clv_runs", "customer_clv"} <= existing_tables(engine):
-        return None
-    statement = (
-        select(
-            clv_runs.c.run_id, clv_runs.c.fitted_at, clv_runs.c.calibration_end, clv_runs.c.settings
-        )
-        .order_by(clv_runs.c.run_id.desc())
-        .limit(1)
-    )
-    with engine.connect() as conn:
-        row = conn.execute(statement).one_or_none()
-    if row is None:
-        return None
-    try:
-        settings = json.loads(row.settings) if row.settings else {}
-    except (TypeError, ValueError):
-        settings = {}
-    return ClvRun(
-        int(row.run_id),
-        pd.Timestamp(row.fitted_at),
-        pd.Timestamp(row.calibration_end).date(),
-        settings,
-    )
-
-
 def loyalty_inputs(engine: Engine, filters: Filters) -> pd.DataFrame:
     """One row per customer in scope with the facts the loyalty index and quadrants need.
 
@@ -102,17 +49,12 @@ def loyalty_inputs(engine: Engine, filters: Filters) -> pd.DataFrame:
     """
     summary = customer_summary(engine, filters)
     frame = summary[[c for c in INPUT_COLUMNS if c in summary.columns]]
-    run = latest_clv_run(engine)
+    run = clv_store.latest_run(engine)
     if run is None:
         return frame.assign(probability_alive=float("nan"), clv=float("nan"))
-    statement = select(
-        customer_clv.c.customer_id, customer_clv.c.probability_alive, customer_clv.c.clv
-    ).where(
-        customer_clv.c.run_id == run.run_id, customer_scope(filters, customer_clv.c.customer_id)
-    )
-    fitted = read_frame(engine, statement)
-    fitted = fitted.astype(
-        {"customer_id": frame["customer_id"].dtype, "probability_alive": float, "clv": float}
+    fitted = clv_store.scored_customers(engine, filters, run.run_id)
+    fitted = fitted[["customer_id", "probability_alive", "clv"]].astype(
+        {"customer_id": frame["customer_id"].dtype}
     )
     return frame.merge(fitted, on="customer_id", how="left")[list(INPUT_COLUMNS)]
 
