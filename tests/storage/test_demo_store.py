@@ -1,0 +1,149 @@
+"""build_demo writes the simulated portfolio into DuckDB and PostgreSQL, and never overwrites
+data unless asked.
+
+The PostgreSQL test runs when ``DASHBOARD_TEST_PG_URL`` is set. It works in a schema of its
+own (``search_path``), dropped at the end, so it never touches tables other tests use.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+import pandas as pd
+import pytest
+from sqlalchemy import insert, select, text
+from sqlalchemy.engine import make_url
+
+from dashboard.domain import demo_portfolio as dp
+from dashboard.storage.demo import DemoError, build_demo, contract_row_counts
+from dashboard.storage.engine import existing_tables, make_engine, read_data_version
+from dashboard.storage.schema import CONTRACT_TABLES, LOAD_ORDER, dataset_info
+from tests.conftest import PG_SKIP_REASON, PG_URL
+
+
+@pytest.fixture
+def duck(tmp_path):
+    engine = make_engine(f"duckdb:///{tmp_path / 'demo.duckdb'}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def pg():
+    if not PG_URL:
+        pytest.skip(PG_SKIP_REASON)
+    schema = f"demo_test_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    engine = make_engine(url.render_as_string(hide_password=False))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _read(engine, name: str) -> pd.DataFrame:
+    table = CONTRACT_TABLES[name]
+    with engine.connect() as conn:
+        return pd.read_sql(select(table).order_by(*table.primary_key.columns), conn)
+
+
+def _assert_written(engine, n_customers: int, seed: int, counts: dict[str, int]) -> None:
+    expected = dp.generate_demo(n_customers, seed)
+    assert list(counts) == LOAD_ORDER
+    assert counts == {name: len(expected[name]) for name in LOAD_ORDER}
+    assert contract_row_counts(engine) == counts
+    assert read_data_version(engine)
+    customers = _read(engine, "customers")
+    pd.testing.assert_series_equal(
+        customers["acquisition_cost"], expected["customers"]["acquisition_cost"]
+    )
+    assert customers["name"].tolist() == expected["customers"]["name"].tolist()
+    assert (
+        pd.to_datetime(customers["acquired_at"]).dt.date.tolist()
+        == expected["customers"]["acquired_at"].dt.date.tolist()
+    )
+    orders = _read(engine, "orders")
+    assert orders["revenue"].sum() == pytest.approx(expected["orders"]["revenue"].sum())
+    surveys = _read(engine, "surveys")
+    assert surveys["csat"].isna().sum() == expected["surveys"]["csat"].isna().sum()
+    assert surveys["contact_id"].notna().sum() == expected["surveys"]["contact_id"].notna().sum()
+    contacts = _read(engine, "service_contacts")
+    assert contacts["first_contact_resolved"].sum() == (
+        expected["service_contacts"]["first_contact_resolved"].sum()
+    )
+    deals = _read(engine, "opportunities")
+    assert deals["closed_at"].isna().sum() == deals["outcome"].eq("open").sum() > 0
+    assert deals["loss_reason"].notna().sum() == deals["outcome"].eq("lost").sum()
+
+
+def test_builds_into_duckdb_in_chunks_with_progress(duck, monkeypatch):
+    monkeypatch.setattr(dp, "CHUNK_SIZE", 600)  # 1,500 customers: chunks of 600, 600, 300
+    calls: list[tuple[float, str]] = []
+    counts = build_demo(duck, 1_500, seed=5, progress=lambda f, m: calls.append((f, m)))
+    _assert_written(duck, 1_500, 5, counts)
+    assert [round(f, 2) for f, _ in calls] == [0.4, 0.8, 1.0]
+    assert "1,500 of 1,500 customers" in calls[-1][1]
+    customer_ids = _read(duck, "customers")["customer_id"]
+    assert customer_ids.tolist() == list(range(1, 1_501))
+
+
+def test_refuses_to_overwrite_without_replace_then_replaces(duck):
+    build_demo(duck, 1_000, seed=1)
+    before = contract_row_counts(duck)
+    with pytest.raises(DemoError, match="replace=True") as refused:
+        build_demo(duck, 2_000, seed=2)
+    assert "customers (1,000 rows)" in str(refused.value)
+    assert contract_row_counts(duck) == before
+
+    with duck.begin() as conn:  # an app table row that a rebuild must clear
+        conn.execute(
+            insert(dataset_info).values(
+                key="segments", value="stale", updated_at=pd.Timestamp.now()
+            )
+        )
+    counts = build_demo(duck, 2_000, seed=2, replace=True)
+    _assert_written(duck, 2_000, 2, counts)
+    with duck.connect() as conn:
+        keys = conn.execute(select(dataset_info.c.key)).scalars().all()
+    assert keys == ["version"]
+
+
+def test_refuses_when_any_contract_table_has_rows(duck):
+    build_demo(duck, 1_000, seed=1)
+    with duck.begin() as conn:
+        for name in LOAD_ORDER[:-1]:
+            conn.execute(CONTRACT_TABLES[name].delete())
+    with pytest.raises(DemoError, match="opportunities"):
+        build_demo(duck, 1_000)
+
+
+@pytest.mark.parametrize("bad", [999, 1_000_001, 10.5, "1000"])
+def test_rejects_sizes_outside_the_range_before_touching_the_store(duck, bad):
+    with pytest.raises(DemoError, match="n_customers"):
+        build_demo(duck, bad)
+    assert not existing_tables(duck)
+
+
+def test_end_date_is_honoured(duck):
+    build_demo(duck, 1_000, seed=3, end_date=date(2025, 6, 30))
+    orders = _read(duck, "orders")
+    assert pd.to_datetime(orders["ordered_at"]).max() <= pd.Timestamp("2025-06-30")
+    assert pd.to_datetime(orders["ordered_at"]).min() >= pd.Timestamp("2022-07-01")
+
+
+@pytest.mark.postgres
+def test_builds_into_postgresql(pg, monkeypatch):
+    monkeypatch.setattr(dp, "CHUNK_SIZE", 600)
+    counts = build_demo(pg, 1_200, seed=9)
+    _assert_written(pg, 1_200, 9, counts)
+    with pytest.raises(DemoError, match="already holds data"):
+        build_demo(pg, 1_000, seed=9)
+    counts = build_demo(pg, 1_000, seed=10, replace=True)
+    _assert_written(pg, 1_000, 10, counts)
