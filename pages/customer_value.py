@@ -1,8 +1,601 @@
-"""Customer value: still to come; says what it will show."""
+"""Customer value: profit per customer and the whale curve, lifetime value and customer equity
+beside the model's holdout accuracy, and what acquisition is worth (LTV/CAC, payback)."""
 
-from dashboard.app.context import coming_soon, page_setup
+import functools
 
-ctx = page_setup("Customer value")
-coming_soon(
-    "Profit per customer (gross margin − service cost − acquisition cost) and the whale curve, predicted lifetime value (BG/NBD + Gamma-Gamma) with the model's holdout accuracy, customer equity, acquisition cost by channel and cohort, LTV/CAC and payback curves."
+import streamlit as st
+
+from dashboard.app.context import clear_caches, engine_for, load, page_setup
+from dashboard.charts import value as charts
+from dashboard.domain import value
+from dashboard.domain.clv import ModelIdentificationError
+from dashboard.domain.metrics import format_value
+from dashboard.storage import clv_store, value_queries
+from dashboard.storage.customer_queries import customer_summary
+from dashboard.storage.engine import StoreError, StoreLocation
+
+ctx = page_setup(
+    "Customer value",
+    "What each customer earns and costs, who destroys value, what the customer base is worth "
+    "(predicted lifetime value) and what winning a customer is worth. Hover over ⓘ for each "
+    "definition; money in currency units.",
 )
+filters = ctx.filters
+summary = load(customer_summary, ctx, filters)
+if summary.empty:
+    st.info(
+        "No customers match these filters (customers acquired up to the period's end). Widen "
+        "the period or clear the region and channel filters in the sidebar.",
+        icon=":material/filter_alt_off:",
+    )
+    st.stop()
+summary = value.attach_segments(summary, load(value_queries.customer_segments, ctx, filters))
+segment_names = tuple(load(value_queries.segment_list, ctx)["segment_name"])
+period = f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y}"
+as_of = f"{filters.end:%d %b %Y}"
+
+GROUPINGS = {"region": "Region", "acquisition_channel": "Acquisition channel"}
+if "segment_name" in summary.columns:
+    GROUPINGS = {"segment_name": "Segment", **GROUPINGS}
+ALL_GROUPS = {
+    "segment_name": segment_names,
+    "region": filters.effective_regions() or ctx.bounds.regions,
+    "acquisition_channel": filters.channels or ctx.bounds.channels,
+}
+
+
+def money(amount: float | None) -> str:
+    return format_value(amount, "money")
+
+
+def percent(share: float | None) -> str:
+    return format_value(None if share is None else 100 * share, "percent")
+
+
+# --------------------------------------------------------------------------------------
+st.header("The portfolio's profit", divider="gray")
+basis = (
+    st.segmented_control(
+        "Count profit",
+        list(value.PROFIT_BASES),
+        default="to_date",
+        format_func=value.PROFIT_BASES.get,
+        key="cv_basis",
+        bind="query-params",
+        persist_state="session",
+        help="To date: everything each customer has brought and cost up to the period's end "
+        f"({as_of}), acquisition cost included. In the period: only what happened from "
+        f"{filters.start:%d %b %Y} to {as_of}, each cost in the period it was incurred "
+        "(acquisition cost only for customers won in the period); customers with no order, "
+        "contact or acquisition in the period are left out.",
+    )
+    or "to_date"
+)
+basis_label = f"to {as_of}" if basis == "to_date" else f"in {period}"
+profit = value.customer_profit(summary, basis=basis, period_start=filters.start)
+gaps = value.cost_data_gaps(summary)
+if gaps:
+    st.warning(
+        "Profit leaves out what the store does not record: " + "; ".join(gaps) + ".",
+        icon=":material/warning:",
+    )
+
+if profit.empty:
+    st.info(
+        "No customer ordered, contacted service or was acquired in this period. Count profit "
+        "to date, or widen the period.",
+        icon=":material/filter_alt_off:",
+    )
+else:
+    totals = value.profit_totals(profit)
+    whale = value.whale_curve(profit["profit"])
+    definition = "Profit = gross margin (revenue − order cost) − service cost − acquisition cost"
+    cols = st.columns(4)
+    cols[0].metric(
+        "Total profit",
+        money(totals.profit),
+        help=f"{definition}, summed over the {totals.customers:,} customers, {basis_label}. "
+        f"Gross margin {money(totals.gross_margin)}, service cost {money(totals.service_cost)}, "
+        f"acquisition cost {money(totals.acquisition_cost)} (currency units).",
+        border=True,
+    )
+    cols[1].metric(
+        "Profit per customer",
+        money(totals.profit_per_customer),
+        help=f"Total profit / customers, {basis_label} (currency units).",
+        border=True,
+    )
+    cols[2].metric(
+        "Customers losing money",
+        percent(totals.losing_share),
+        help=f"Share of customers whose profit {basis_label} is below zero: "
+        f"{totals.losing_customers:,} of {totals.customers:,}. They are listed below.",
+        border=True,
+    )
+    cols[3].metric(
+        "Whale-curve peak",
+        percent(whale.peak_share),
+        help="Profit of the profitable customers alone as a % of total profit: the top of the "
+        "whale curve. Above 100% whenever some customers lose money. Undefined when total "
+        "profit is not positive.",
+        border=True,
+    )
+    left, right = st.columns([3, 2])
+    left.plotly_chart(
+        charts.build_whale_curve(
+            whale.points,
+            title=f"Whale curve: cumulative profit by customers ranked, {basis_label}",
+            peak_share=whale.peak_share,
+            peak_customer_share=whale.peak_customer_share,
+        ),
+        width="stretch",
+    )
+    with right:
+        st.markdown(
+            f"**Reading the curve ({basis_label}).** The most profitable "
+            f"{percent(whale.peak_customer_share)} of customers earn "
+            f"{money(whale.peak_profit)}, {percent(whale.peak_share)} of total profit. "
+            f"The other {percent(1 - whale.peak_customer_share)} bring it down to "
+            f"{money(whale.total_profit)}: the unprofitable tail destroys "
+            f"**{money(whale.profit_destroyed)}**."
+        )
+        st.metric(
+            "Most profitable 20% earn",
+            percent(whale.top_20_share),
+            help="Cumulative profit of the top 20% of customers / total profit, read off the "
+            "curve. Kaplan & Narayanan (2001) report 150–300% as typical.",
+        )
+        st.metric(
+            "Least profitable 10% lose",
+            percent(whale.bottom_10_loss_share),
+            help="What the bottom 10% of customers lose, as a % of total profit (curve at 90% "
+            "minus curve at 100%). Kaplan & Narayanan report 50–200% as typical.",
+        )
+    st.caption(
+        f"{whale.customers:,} customers, {basis_label}; curve drawn with at most "
+        f"{value.WHALE_CURVE_POINTS} points (peak and end exact)."
+    )
+
+    st.subheader("Profit per customer by group")
+    grouping = st.segmented_control(
+        "Group by",
+        list(GROUPINGS),
+        default=next(iter(GROUPINGS)),
+        format_func=GROUPINGS.get,
+        key="cv_profit_group",
+        help="Segments come from the latest saved segmentation (Segments page).",
+    ) or next(iter(GROUPINGS))
+    by_group = value.profit_by_group(profit, grouping, groups=ALL_GROUPS[grouping])
+    left, right = st.columns([2, 3])
+    left.plotly_chart(
+        charts.build_group_bars(
+            by_group,
+            group=grouping,
+            measure="profit_per_customer",
+            title=f"Profit per customer by {GROUPINGS[grouping].lower()}",
+            axis_title="Profit per customer (currency)",
+        ),
+        width="stretch",
+    )
+    right.dataframe(
+        by_group,
+        hide_index=True,
+        width="stretch",
+        column_order=[
+            grouping,
+            "customers",
+            "profit_per_customer",
+            "profit",
+            "profit_share",
+            "gross_margin",
+            "service_cost",
+            "acquisition_cost",
+            "losing_share",
+        ],
+        column_config={
+            grouping: GROUPINGS[grouping],
+            "customers": st.column_config.NumberColumn("Customers", format="%d"),
+            "profit_per_customer": st.column_config.NumberColumn(
+                "Profit / customer", format="%,.0f", help=f"{definition}, per customer."
+            ),
+            "profit": st.column_config.NumberColumn("Profit", format="%,.0f"),
+            "profit_share": st.column_config.NumberColumn(
+                "Share of profit",
+                format="percent",
+                help="Group profit / total profit (blank when total profit is not positive).",
+            ),
+            "gross_margin": st.column_config.NumberColumn("Gross margin", format="%,.0f"),
+            "service_cost": st.column_config.NumberColumn("Service cost", format="%,.0f"),
+            "acquisition_cost": st.column_config.NumberColumn("Acquisition cost", format="%,.0f"),
+            "losing_share": st.column_config.NumberColumn(
+                "Losing money",
+                format="percent",
+                help="Share of the group's customers with profit below zero.",
+            ),
+        },
+    )
+    st.caption(
+        f"Profit {basis_label}, currency units. A group with no customer in scope is listed empty."
+    )
+
+    losing = value.loss_makers(profit)
+    st.subheader(f"Who loses money: {totals.losing_customers:,} customers")
+    if losing.empty:
+        st.success(f"No customer has a negative profit {basis_label}.")
+    else:
+        st.dataframe(
+            losing.head(100),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "customer_id": st.column_config.NumberColumn("Customer", format="%d"),
+                "name": "Name",
+                "region": "Region",
+                "acquisition_channel": "Channel",
+                "acquired_at": st.column_config.DateColumn("Acquired", format="YYYY-MM-DD"),
+                "segment": None,
+                "segment_name": "Segment",
+                "gross_margin": st.column_config.NumberColumn("Gross margin", format="%,.0f"),
+                "service_cost": st.column_config.NumberColumn("Service cost", format="%,.0f"),
+                "acquisition_cost": st.column_config.NumberColumn(
+                    "Acquisition cost", format="%,.0f"
+                ),
+                "profit": st.column_config.NumberColumn("Profit", format="%,.0f"),
+            },
+        )
+        st.download_button(
+            f"Download all {len(losing):,} (CSV)",
+            data=functools.partial(value.to_csv_bytes, losing),
+            file_name=f"customers-losing-money-{basis}-{filters.end:%Y-%m-%d}.csv",
+            mime="text/csv",
+            icon=":material/download:",
+            on_click="ignore",
+        )
+        st.caption(
+            f"The 100 biggest losses {basis_label} are shown, worst first; the "
+            "download holds all of them with the filters applied."
+        )
+
+# --------------------------------------------------------------------------------------
+st.header("Lifetime value and customer equity", divider="gray")
+run = load(clv_store.latest_run, ctx)
+
+
+def fit_button(label: str, *, primary: bool) -> None:
+    """The explicit action that fits and stores the model (never on a page view)."""
+    if not st.button(
+        label,
+        type="primary" if primary else "secondary",
+        key="cv_fit",
+        icon=":material/model_training:",
+    ):
+        return
+    bar = st.progress(0.0, text="Starting the fit…")
+    with st.spinner("Fitting the lifetime-value model on every customer…"):
+        try:
+            clv_store.fit_and_save(
+                engine_for(ctx),
+                progress=lambda fraction, message: bar.progress(fraction, text=message),
+            )
+        except (ModelIdentificationError, StoreError) as exc:
+            bar.empty()
+            st.error(f"**The model could not be fitted.** {exc}", icon=":material/error:")
+            return
+    clear_caches()
+    st.rerun()
+
+
+fit_command = f'python -m dashboard fit --db "{StoreLocation(ctx.url, "current").display_url}"'
+values = None
+if run is None:
+    st.info(
+        "**No lifetime-value model has been fitted on this store yet.** Fitting learns each "
+        "customer's purchase rate and chance of having left (BG/NBD) and their spend per "
+        "purchase (Gamma-Gamma) from the order history, checks the predictions on the last "
+        "26 weeks, and stores a lifetime value per customer. It takes seconds to a minute "
+        "and happens only when asked, here or on the command line.",
+        icon=":material/insights:",
+    )
+    fit_button("Fit lifetime-value model", primary=True)
+    st.code(fit_command, language="bash")
+else:
+    scored = load(clv_store.scored_customers, ctx, filters, run.run_id)
+    values = value.lifetime_values(summary, scored, calibration_end=run.calibration_end)
+    equity = value.customer_equity(values)
+    clv_note = run.describe_settings()
+    st.caption(
+        f"**Predictions as of {run.calibration_end:%d %b %Y}** (the fit's data end), for "
+        f"customers in scope acquired by {as_of}. {clv_note}."
+    )
+    holdout = run.holdout
+    cols = st.columns(4)
+    cols[0].metric(
+        "Customer equity",
+        money(equity.equity),
+        help="Sum of the predicted lifetime value (CLV) of the customers in scope. CLV = "
+        "expected purchases per month (BG/NBD) × expected revenue per purchase (Gamma-Gamma) "
+        f"× gross margin %, discounted. {clv_note}. Currency units.",
+        border=True,
+    )
+    cols[1].metric(
+        "Mean CLV per customer",
+        money(equity.mean_clv),
+        help=f"Customer equity / {equity.customers:,} customers with a prediction. {clv_note}.",
+        border=True,
+    )
+    cols[2].metric(
+        "Expected customers alive",
+        f"{equity.expected_alive:,.0f}",
+        help="Sum over customers of the model's probability that they have not left for good, "
+        f"as of {run.calibration_end:%d %b %Y}. Compare: {equity.active_customers:,} active "
+        "customers (an order in the 12 months to that date).",
+        border=True,
+    )
+    if holdout is None:
+        cols[3].metric(
+            "Holdout error", "—", help=f"No holdout check: {run.holdout_error}.", border=True
+        )
+    else:
+        cols[3].metric(
+            "Holdout error, repeat purchases",
+            f"{holdout['total_error_pct']:+.1f}%",
+            help=f"A model fitted on orders to {holdout['calibration_end']} predicted "
+            f"{holdout['predicted_repeat_purchases']:,.0f} repeat purchases for the "
+            f"{holdout['weeks']} weeks to {holdout['holdout_end']}; customers made "
+            f"{holdout['actual_repeat_purchases']:,.0f}. (Predicted − actual) / actual. "
+            f"By number of past purchases the mean absolute error is "
+            f"{holdout['by_frequency_mape']:.1f}%.",
+            border=True,
+        )
+
+    equity_grouping = st.segmented_control(
+        "Split equity by",
+        list(GROUPINGS),
+        default=next(iter(GROUPINGS)),
+        format_func=GROUPINGS.get,
+        key="cv_equity_group",
+    ) or next(iter(GROUPINGS))
+    split = value.equity_by_group(values, equity_grouping, groups=ALL_GROUPS[equity_grouping])
+    left, right = st.columns(2)
+    left.plotly_chart(
+        charts.build_group_bars(
+            split,
+            group=equity_grouping,
+            measure="equity",
+            title=f"Customer equity by {GROUPINGS[equity_grouping].lower()}",
+            axis_title="Customer equity (currency)",
+        ),
+        width="stretch",
+    )
+    left.caption(f"Sum of CLV per group; {clv_note}.")
+    if holdout is None:
+        right.info(
+            f"**No holdout check for this fit:** {run.holdout_error}. Treat the "
+            "predictions with care.",
+            icon=":material/help:",
+        )
+    else:
+        right.plotly_chart(
+            charts.build_holdout_by_frequency(
+                run.holdout_by_frequency(),
+                title=f"Holdout check: {holdout['weeks']} weeks predicted vs actual",
+            ),
+            width="stretch",
+        )
+        right.caption(
+            f"Mean repeat purchases per customer in the {holdout['weeks']} weeks to "
+            f"{holdout['holdout_end']}, by repeat purchases before them, for the "
+            f"{holdout['customers']:,} customers who had bought by {holdout['calibration_end']}. "
+            "The model making these predictions never saw the holdout weeks."
+        )
+        st.plotly_chart(
+            charts.build_holdout_tracking(
+                run.holdout_tracking(complete_weeks_only=True),
+                holdout_start=run.holdout_start,
+                title="Holdout check over time: repeat purchases per week, predicted vs actual",
+            ),
+            width="stretch",
+        )
+        st.caption(
+            "Whole portfolio (not filtered): repeat purchases per week of the customers who "
+            f"had bought by {holdout['calibration_end']}, against the model's prediction. Left "
+            "of the shaded band: the weeks the check's model was fitted on; in the band: the "
+            "holdout it had not seen (a last, partial week is left out)."
+        )
+    with st.expander("Model parameters and refit"):
+        bgnbd, spend = run.params["bgnbd"], run.params["gamma_gamma"]
+        st.markdown(
+            f"Fit {run.run_id} of {run.fitted_at:%d %b %Y %H:%M}, on "
+            f"{run.diagnostics['customers']:,} customers "
+            f"({run.diagnostics['repeat_buyers']:,} repeat buyers) with orders to "
+            f"{run.calibration_end:%d %b %Y}.\n\n"
+            f"- **BG/NBD** (purchases, weeks): r = {bgnbd['r']:.3f}, α = {bgnbd['alpha']:.3f}, "
+            f"a = {bgnbd['a']:.3f}, b = {bgnbd['b']:.3f}\n"
+            f"- **Gamma-Gamma** (revenue per purchase day): p = {spend['p']:.3f}, "
+            f"q = {spend['q']:.3f}, v = {spend['v']:.2f}; mean expected revenue per purchase "
+            f"{money(run.diagnostics['mean_spend'])}\n"
+            f"- Correlation of purchase frequency with spend per purchase among repeat buyers: "
+            f"{run.diagnostics['spend_frequency_correlation']:+.2f} (Gamma-Gamma assumes near "
+            "0)\n"
+            f"- Portfolio gross margin %: "
+            f"{percent(run.settings['portfolio_margin_share'])}"
+        )
+        fit_button("Refit the model now", primary=False)
+        st.caption(f"Or on the command line: `{fit_command}`")
+
+# --------------------------------------------------------------------------------------
+st.header("What acquisition is worth", divider="gray")
+facts = load(value_queries.payback_facts, ctx, filters)
+cohorts = load(value_queries.acquisition_cohorts, ctx, filters)
+acquisition_frame = summary if values is None else values
+st.caption(
+    f"Customers in scope acquired up to {as_of}, with what they brought and cost up to that "
+    f'date. "Won in the period" counts acquisitions from {filters.start:%d %b %Y}.'
+    + (
+        ""
+        if values is None
+        else " LTV = gross margin earned since acquisition + predicted CLV "
+        f"({run.horizon_months} months, {100 * run.annual_discount_rate:.0f}% a year)."
+    )
+)
+
+payback_by = {
+    "channel": ("acquisition_channel", "Acquisition channel"),
+    "cohort": ("acquisition_quarter", "Acquisition quarter"),
+}
+curves = {
+    key: value.payback_curves(facts, cohorts, by=key, as_of=filters.end) for key in payback_by
+}
+tables = {
+    key: value.acquisition_economics(
+        acquisition_frame,
+        column,
+        period_start=filters.start,
+        payback=value.payback_months(curves[key]),
+    )
+    for key, (column, _) in payback_by.items()
+}
+curve_key = (
+    st.segmented_control(
+        "Acquisition cost and payback by",
+        list(payback_by),
+        default="channel",
+        format_func=lambda key: payback_by[key][1],
+        key="cv_payback_by",
+        bind="query-params",
+        persist_state="session",
+    )
+    or "channel"
+)
+column, label = payback_by[curve_key]
+ltv_columns = [] if values is None else ["mean_ltv", "ltv_to_cac"]
+st.dataframe(
+    tables[curve_key],
+    hide_index=True,
+    width="stretch",
+    column_order=[
+        column,
+        "customers",
+        "mean_cac",
+        *ltv_columns,
+        "payback",
+        "paid_back_share",
+        "won_in_period",
+        "acquisition_spend_in_period",
+    ],
+    column_config={
+        column: label,
+        "customers": st.column_config.NumberColumn(
+            "Customers", format="%d", help=f"Customers acquired up to {as_of}."
+        ),
+        "mean_cac": st.column_config.NumberColumn(
+            "Mean CAC",
+            format="%,.0f",
+            help="Mean acquisition cost per customer (customers.acquisition_cost), currency.",
+        ),
+        "mean_ltv": st.column_config.NumberColumn(
+            "Mean LTV",
+            format="%,.0f",
+            help="Gross margin earned since acquisition (to the period's end) + predicted CLV, "
+            "mean over the customers with a prediction; currency units.",
+        ),
+        "ltv_to_cac": st.column_config.NumberColumn(
+            "LTV / CAC",
+            format="%.1f×",
+            help="Mean LTV / mean CAC of the customers with a prediction. 3× is a common rule "
+            "of thumb, not a law. Blank when they cost nothing to win.",
+        ),
+        "payback": st.column_config.TextColumn(
+            "Payback",
+            help="First month since acquisition (0 = month of acquisition) at which "
+            "cumulative gross margin − service cost per customer reaches the mean CAC, from the "
+            'curve below; "not yet" when it has not within the months observed.',
+        ),
+        "paid_back_share": st.column_config.NumberColumn(
+            "Paid back to date",
+            format="percent",
+            help=f"Share of customers whose gross margin − service cost up to {as_of} covers "
+            "their own acquisition cost.",
+        ),
+        "won_in_period": st.column_config.NumberColumn(
+            "Won in period", format="%d", help=f"Customers acquired in {period}."
+        ),
+        "acquisition_spend_in_period": st.column_config.NumberColumn(
+            "Acquisition spend in period",
+            format="%,.0f",
+            help=f"Sum of acquisition cost of customers acquired in {period}; currency.",
+        ),
+    },
+)
+if curves[curve_key].empty:
+    st.info(
+        f"Too few customers to draw payback curves (at least {value.MIN_CURVE_CUSTOMERS} per "
+        f"{label.lower()} who have lived through a whole calendar month by {as_of}).",
+        icon=":material/filter_alt_off:",
+    )
+else:
+    st.plotly_chart(
+        charts.build_payback_curves(
+            curves[curve_key],
+            title=f"Payback by {label.lower()}: cumulative net margin per customer − CAC",
+        ),
+        width="stretch",
+    )
+    st.caption(
+        "Net margin = gross margin − service cost, per customer, cumulated by calendar month "
+        "since acquisition; a line crosses zero where the group has earned back its mean "
+        f"acquisition cost. Right-censoring: each month is averaged over the customers who "
+        f"have lived through it by {as_of}, so recent cohorts count only in the early months, "
+        f"and a line stops where fewer than {value.MIN_CURVE_CUSTOMERS} customers remain. "
+        "Currency units."
+    )
+
+st.subheader("Keep or win?")
+if values is None:
+    st.info(
+        "Comparing the value of keeping a customer with winning a new one needs the "
+        "lifetime-value model: fit it above.",
+        icon=":material/insights:",
+    )
+else:
+    choice = value.keep_versus_win(values, period_start=filters.start)
+    cols = st.columns(3)
+    cols[0].metric(
+        "Worth spending to keep an active customer",
+        money(choice.keep_value),
+        help="Mean predicted CLV of the customers in scope who are active (an order in the 12 "
+        f"months to {run.calibration_end:%d %b %Y}): the margin lost if one leaves now, so the "
+        f"most worth spending to keep one ({choice.active_customers:,} active). {clv_note}.",
+        border=True,
+    )
+    cols[1].metric(
+        "Worth spending to win a new customer",
+        money(choice.new_customer_ltv),
+        help=f"Mean LTV (gross margin since acquisition + CLV) of the {choice.new_customers:,} "
+        f"customers won in {period}: the most worth spending to win one.",
+        border=True,
+    )
+    cols[2].metric(
+        "Spent to win one (mean CAC)",
+        money(choice.new_customer_cac),
+        help=f"Mean acquisition cost of the customers won in {period}. Net value of winning "
+        f"one: {money(choice.new_customer_net)}.",
+        border=True,
+    )
+    if choice.new_customers == 0:
+        st.caption(f"No customer was won in {period}: choose a longer period to compare.")
+    elif choice.keep_to_win_ratio is None:
+        st.markdown(
+            f"New customers won in the period do not earn back what they cost over the "
+            f"horizon (net {money(choice.new_customer_net)} each), while an active customer "
+            f"is worth {money(choice.keep_value)}: keeping customers pays, winning these does "
+            "not."
+        )
+    else:
+        st.markdown(
+            f"**Keeping one active customer is worth as much as winning "
+            f"{choice.keep_to_win_ratio:.1f} new ones** (each new one nets "
+            f"{money(choice.new_customer_net)} after its {money(choice.new_customer_cac)} "
+            f"acquisition cost). A retention action that saves one customer in ten is worth up "
+            f"to {money(0.1 * choice.keep_value)} per customer it targets."
+        )

@@ -44,6 +44,9 @@ WHALE_CURVE_POINTS = 500
 #: A payback curve stops at the first month that fewer customers than this have lived through.
 MIN_CURVE_CUSTOMERS = 10
 
+#: What the payback column says for a group too small to draw a curve for.
+NO_CURVE = f"too few customers (< {MIN_CURVE_CUSTOMERS})"
+
 #: Days without an order after which a customer is no longer "active" (METRICS.md: 12 months).
 ACTIVE_WINDOW_DAYS = 365
 
@@ -191,7 +194,7 @@ def profit_by_group(
         losing_customers=("losing", "sum"),
     )
     if groups is not None:
-        table = table.reindex(pd.Index(list(groups), name=by), fill_value=0)
+        table = table.reindex(_with_groups(table.index, groups), fill_value=0)
     table = table.astype({"customers": "int64", "losing_customers": "int64"})
     customers = table["customers"].where(table["customers"] > 0)
     table["profit_per_customer"] = table["profit"] / customers
@@ -202,6 +205,12 @@ def profit_by_group(
         ["profit_per_customer", "customers"], ascending=False, na_position="last"
     )
     return table.reset_index()
+
+
+def _with_groups(present: pd.Index, groups: Sequence[object]) -> pd.Index:
+    """The known ``groups`` followed by any other group present (e.g. "Not segmented")."""
+    known = list(groups)
+    return pd.Index(known + [g for g in present if g not in set(known)], name=present.name)
 
 
 def loss_makers(profit: pd.DataFrame) -> pd.DataFrame:
@@ -413,7 +422,7 @@ def equity_by_group(
         expected_alive=("probability_alive", "sum"),
     )
     if groups is not None:
-        table = table.reindex(pd.Index(list(groups), name=by), fill_value=0)
+        table = table.reindex(_with_groups(table.index, groups), fill_value=0)
     table = table.astype({"customers": "int64"})
     table["mean_clv"] = table["equity"] / table["customers"].where(table["customers"] > 0)
     total = float(scored["clv"].sum())
@@ -443,7 +452,8 @@ def acquisition_economics(
     period_start : date
         First day of the period (for the "won in the period" columns).
     payback : DataFrame, optional
-        :func:`payback_months` by the same groups (column ``group``), to add its month.
+        :func:`payback_months` by the same groups (column ``group``), to add its month
+        (``payback_month``, NaN = not yet) and the month in words (``payback``).
 
     Returns
     -------
@@ -452,9 +462,11 @@ def acquisition_economics(
         ``won_in_period``, ``acquisition_spend_in_period``, ``paid_back_share`` (share whose
         gross margin − service cost to date covers their acquisition cost), and with a fit:
         ``mean_ltv`` and ``ltv_to_cac`` (mean LTV / mean CAC over the scored customers; NaN
-        when their CAC is zero), and ``payback_month`` (NaN = not yet).
+        when their CAC is zero), and ``payback_month`` / ``payback`` (with ``payback``).
     """
     frame = values.copy()
+    if by == "acquisition_quarter" and by not in frame.columns:
+        frame[by] = acquisition_quarter(frame["acquired_at"])
     cost = _money(frame["acquisition_cost"])
     in_period = pd.to_datetime(frame["acquired_at"]) >= pd.Timestamp(period_start)
     frame["_won"] = in_period.astype("int64")
@@ -481,7 +493,13 @@ def acquisition_economics(
         table["ltv_to_cac"] = table["mean_ltv"] / table["scored_cac"].where(table["scored_cac"] > 0)
         table = table.drop(columns="scored_cac")
     if payback is not None:
-        table = table.join(payback.set_index("group")["payback_month"])
+        months = payback.set_index("group")[["payback_month", "months_observed"]]
+        table = table.join(months)
+        table["payback"] = [
+            NO_CURVE if pd.isna(seen) else describe_payback(month, int(seen))
+            for month, seen in zip(table["payback_month"], table["months_observed"], strict=True)
+        ]
+        table = table.drop(columns="months_observed")
     return table.rename_axis(by).reset_index()
 
 
@@ -645,7 +663,7 @@ def payback_months(curves: pd.DataFrame) -> pd.DataFrame:
 
 
 def describe_payback(month: float | None, months_observed: int | None = None) -> str:
-    """A payback month in words: "month 7", or "not yet (12 months observed)"."""
+    """A payback month in words: "month 7", or "not yet (12 months seen)"."""
     if month is None or pd.isna(month):
         return "not yet" if months_observed is None else f"not yet ({months_observed} months seen)"
     return f"month {int(month)}"

@@ -42,6 +42,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from dashboard.domain import clv
 from dashboard.filters import Filters
 from dashboard.storage.engine import (
+    StoreError,
     bulk_insert,
     bump_data_version,
     ensure_app_tables,
@@ -124,19 +125,24 @@ class ClvRun:
             rows, columns=["calibration_purchases", "customers", "actual", "predicted"]
         )
 
-    def holdout_tracking(self) -> pd.DataFrame:
+    def holdout_tracking(self, *, complete_weeks_only: bool = False) -> pd.DataFrame:
         """Repeat purchases week by week, actual and predicted, over calibration and holdout.
 
         Columns ``week_end`` (datetime; the last week may be partial), ``period``
         ("calibration"/"holdout"), ``actual`` and ``predicted`` (cumulative since the first
         customer's first purchase), ``actual_weekly`` and ``predicted_weekly`` (in the week).
-        Empty without a holdout.
+        Empty without a holdout. ``complete_weeks_only`` drops a last, partial week (its
+        count would look like a slump).
         """
         rows = (self.holdout or {}).get("tracking", [])
         frame = pd.DataFrame(rows, columns=["week_end", "period", "actual", "predicted"])
         frame["week_end"] = pd.to_datetime(frame["week_end"])
         for series in ("actual", "predicted"):
             frame[f"{series}_weekly"] = frame[series].diff().fillna(frame[series])
+        if complete_weeks_only and len(frame) > 1:
+            last_week_days = (frame["week_end"].iloc[-1] - frame["week_end"].iloc[-2]).days
+            if last_week_days < 7:
+                frame = frame.iloc[:-1]
         return frame
 
     @property
@@ -282,6 +288,8 @@ def fit_and_save(
     dashboard.domain.clv.ModelIdentificationError
         The data cannot identify the models (too few customers or no repeat purchases); the
         message says why. Nothing is written then.
+    dashboard.storage.engine.StoreError
+        The store refused the write (e.g. a read-only warehouse user).
     """
     report = progress or (lambda fraction, message: None)
     if holdout_weeks < 1:
@@ -320,8 +328,16 @@ def fit_and_save(
         "holdout": holdout,
         "fit_seconds": round(time.perf_counter() - started, 2),
     }
-    run = _save(engine, calibration_end, settings, params, diagnostics, scores)
-    bump_data_version(engine)
+    try:
+        run = _save(engine, calibration_end, settings, params, diagnostics, scores)
+        bump_data_version(engine)
+    except SQLAlchemyError as exc:
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
+        raise StoreError(
+            f"The store did not accept the fit: {detail}. The app saves fits in its own tables "
+            "(clv_runs, customer_clv, dataset_info): give its database user the right to create "
+            "and write them."
+        ) from exc
     report(1.0, "Lifetime-value model fitted and saved.")
     return run
 

@@ -400,3 +400,30 @@ def test_attach_segments():
         "Not segmented",
     ]
     assert value.attach_segments(summary_frame(), segments.iloc[0:0]).equals(summary_frame())
+
+
+def test_acquisition_economics_by_cohort_with_payback():
+    facts, cohorts = payback_inputs()
+    curves = value.payback_curves(facts, cohorts, by="cohort", as_of=PERIOD_END, min_customers=1)
+    table = value.acquisition_economics(
+        values_frame(),
+        "acquisition_quarter",
+        period_start=PERIOD_START,
+        payback=value.payback_months(curves),
+    )
+    rows = table.set_index("acquisition_quarter")
+    # Q1: customers 1, 2 and 5 (Jan, Mar, Feb); Q2: 3 and 4. Payback curves for 1-3 only.
+    assert rows["customers"].to_dict() == {"2024 Q1": 3, "2024 Q2": 2}
+    assert rows.loc["2024 Q1", "mean_cac"] == pytest.approx(60.0)  # (100 + 20 + 60) / 3
+    assert rows["payback"].to_dict() == {"2024 Q1": "month 5", "2024 Q2": "month 0"}
+    lonely = value.payback_months(curves[curves["group"] == "2024 Q1"])
+    table = value.acquisition_economics(
+        values_frame(), "acquisition_quarter", period_start=PERIOD_START, payback=lonely
+    )
+    assert table.set_index("acquisition_quarter").loc["2024 Q2", "payback"] == value.NO_CURVE
+
+
+def test_groups_outside_the_known_list_are_kept():
+    profit = value.customer_profit(summary_frame())
+    table = value.profit_by_group(profit, "region", groups=["North"])
+    assert table["region"].tolist() == ["North", "South", "West"]

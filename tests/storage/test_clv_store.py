@@ -221,3 +221,14 @@ def test_an_older_table_layout_is_replaced(fit_engine):
     old.create_all(fit_engine)
     run = clv_store.fit_and_save(fit_engine)
     assert len(clv_store.scored_customers(fit_engine, Filters(*PERIOD), run.run_id)) == 401
+
+
+def test_partial_last_week_can_be_left_out(fit_engine):
+    # Weeks count from the first purchase; ending 3 days into week 91 leaves a partial week.
+    first = PORTFOLIO["orders"]["ordered_at"].min()
+    run = clv_store.fit_and_save(fit_engine, calibration_end=first + timedelta(days=7 * 90 + 2))
+    full = run.holdout_tracking()
+    assert (full["week_end"].iloc[-1] - full["week_end"].iloc[-2]).days == 3
+    complete = run.holdout_tracking(complete_weeks_only=True)
+    assert len(complete) == len(full) - 1
+    assert (complete["week_end"].diff().dropna().dt.days == 7).all()
