@@ -69,9 +69,20 @@ TRAIT_PHRASES: dict[str, tuple[str, str]] = {
 }
 
 
+#: A difference from the average of at least this many standard deviations is "strong".
+STRONG_DIFFERENCE = 1.0
+#: Segments sharing a name are told apart by a trait at least this far (standard deviations)
+#: from their own mean.
+SETS_APART = 1 / 3
+
+
 @dataclass(frozen=True)
 class SegmentTraits:
-    """The flags behind a segment's name and treatment, compared with all customers."""
+    """The flags behind a segment's name and treatment, compared with all customers.
+
+    ``differences`` holds the segment's standardized difference from all customers per
+    feature (see ``dashboard.domain.segments.segment_profiles``).
+    """
 
     segment: int
     value: float
@@ -83,6 +94,10 @@ class SegmentTraits:
     contribution_12m: float
     tenure_days: float
     portfolio_tenure_days: float
+    differences: tuple[tuple[str, float], ...] = ()
+
+    def difference(self, feature: str) -> float:
+        return dict(self.differences).get(feature, 0.0)
 
     @property
     def high_value(self) -> bool:
@@ -109,6 +124,15 @@ class SegmentTraits:
     def lapsed(self) -> bool:
         return self.active_share <= LAPSED_ACTIVE_SHARE * self.portfolio_active_share
 
+    @property
+    def unhappy(self) -> bool:
+        return min(self.difference("latest_nps"), self.difference("latest_csat")) \
+            <= -STRONG_DIFFERENCE
+
+    @property
+    def unresolved(self) -> bool:
+        return self.difference("fcr_share") <= -STRONG_DIFFERENCE
+
 
 def _wide(profiles: pd.DataFrame, column: str) -> pd.DataFrame:
     return profiles.pivot_table(index="segment", columns="feature", values=column, aggfunc="first")
@@ -117,6 +141,7 @@ def _wide(profiles: pd.DataFrame, column: str) -> pd.DataFrame:
 def segment_traits(profiles: pd.DataFrame, value_measure: str) -> list[SegmentTraits]:
     """The flags of every segment (not the all-customers row 0) from stored profiles."""
     means = _wide(profiles, "mean")
+    differences = _wide(profiles, "difference").fillna(0.0)
     if 0 not in means.index:
         raise ValueError("the profiles lack the all-customers row (segment 0)")
 
@@ -136,6 +161,7 @@ def segment_traits(profiles: pd.DataFrame, value_measure: str) -> list[SegmentTr
             contribution_12m=get(s, "contribution_12m"),
             tenure_days=get(s, "tenure_days"),
             portfolio_tenure_days=get(0, "tenure_days"),
+            differences=tuple((f, float(v)) for f, v in differences.loc[s].items()),
         )
         for s in means.index
         if s != 0
@@ -157,44 +183,61 @@ def treatment(traits: SegmentTraits) -> tuple[str, int]:
     return "Reconsider", 6
 
 
-def _base_name(traits: SegmentTraits) -> str:
-    if traits.high_value and traits.loyal:
-        return "High-value loyalists"
-    if traits.high_value and traits.new:
-        return "Promising newcomers"
-    if traits.high_value:
-        return "Big spenders at risk"
-    if traits.loss_making or traits.costly:
-        return "Costly to serve"
-    if traits.new:
-        return "Newcomers"
-    if traits.lapsed:
-        return "Lapsed customers"
-    if traits.loyal:
-        return "Loyal small spenders"
-    return "Occasional low spenders"
+#: Names by profile, checked in this order (first match): (name, condition).
+NAME_RULES: tuple[tuple[str, str], ...] = (
+    ("Promising newcomers", "high value, mean tenure ≤ half the portfolio's"),
+    ("High-value loyalists", "high value, active share ≥ the portfolio's"),
+    ("Big spenders at risk", "high value, active share < the portfolio's"),
+    ("Unhappy customers", "latest NPS or CSAT ≥ 1 standard deviation below average"),
+    ("Unresolved service issues", "first-contact resolution ≥ 1 standard deviation below"),
+    ("Loss-making regulars", "12-month contribution < 0, active share ≥ the portfolio's"),
+    ("Costly to serve", f"service cost per customer-year ≥ {COSTLY_MULTIPLE:g} × the portfolio's"),
+    ("Newcomers", "mean tenure ≤ half the portfolio's"),
+    ("Lapsed customers", "active share ≤ half the portfolio's"),
+    ("Loss-making occasional buyers", "12-month contribution < 0"),
+    ("Loyal small spenders", "active share ≥ the portfolio's"),
+    ("Occasional low spenders", "everything else"),
+)
+
+
+def _base_name(t: SegmentTraits) -> str:
+    checks = (
+        t.high_value and t.new, t.high_value and t.loyal, t.high_value, t.unhappy, t.unresolved,
+        t.loss_making and t.loyal, t.costly, t.new, t.lapsed, t.loss_making, t.loyal, True,
+    )
+    return next(name for (name, _), hit in zip(NAME_RULES, checks, strict=True) if hit)
 
 
 def generated_names(profiles: pd.DataFrame, value_measure: str) -> dict[int, str]:
     """A plain-language name per segment from its profile, unique within the run.
 
-    The name says the segment's value and loyalty against all customers (see
-    :func:`_base_name`); when two segments would share a name, each gets the trait that sets it
-    most apart (its largest difference from the average), then a number if still needed.
+    The name comes from :data:`NAME_RULES` (value, loyalty, cost to serve, satisfaction
+    against all customers). Segments that would share a name each get the trait that sets
+    them most apart from the others sharing it ("High-value loyalists, referrers"), then a
+    number if still needed.
     """
     traits = segment_traits(profiles, value_measure)
     names = {t.segment: _base_name(t) for t in traits}
-    differences = _wide(profiles, "difference")
-    counts = pd.Series(list(names.values())).value_counts()
-    for segment, name in list(names.items()):
-        if counts[name] == 1:
+    differences = _wide(profiles, "difference").fillna(0.0)
+    trait_features = [f for f in TRAIT_PHRASES if f in differences.columns]
+    for name in set(names.values()):
+        sharing = [s for s, n in names.items() if n == name]
+        if len(sharing) < 2:
             continue
-        row = differences.loc[segment, [f for f in TRAIT_PHRASES if f in differences.columns]]
-        row = row.reindex(row.abs().sort_values(ascending=False, kind="stable").index)
-        feature = row.index[0] if len(row) else None
-        if feature is not None and abs(row.iloc[0]) > 0:
+        group = differences.loc[sharing, trait_features]
+        apart = group - group.mean()
+        for segment in sharing:
+            # Its most marked trait among those that set it apart from the others sharing
+            # the name (at least a third of a standard deviation from their mean).
+            own = group.loc[segment].where(apart.loc[segment].abs() >= SETS_APART)
+            if own.notna().any():
+                feature = own.abs().idxmax()
+                direction = own[feature]
+            else:
+                feature = apart.loc[segment].abs().idxmax()
+                direction = apart.loc[segment, feature]
             up, down = TRAIT_PHRASES[feature]
-            names[segment] = f"{name}, {up if row.iloc[0] > 0 else down}"
+            names[segment] = f"{name}, {up if direction > 0 else down}"
     seen: dict[str, int] = {}
     for segment in sorted(names):
         name = names[segment]

@@ -34,6 +34,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.metrics import silhouette_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from threadpoolctl import threadpool_limits
 
 #: Days per year used to turn counts into yearly rates.
 DAYS_PER_YEAR = 365.25
@@ -44,6 +45,9 @@ MIN_RATE_TENURE_DAYS = 90
 ACTIVE_WINDOW_DAYS = 365
 #: Range of the number of segments searched when it is chosen automatically.
 K_RANGE = (2, 10)
+#: Silhouettes closer than this to the best count as equally good (they differ by less than
+#: about three standard errors of a silhouette measured on a few thousand customers).
+SILHOUETTE_TOLERANCE = 0.01
 
 #: Features the clusterer uses: name -> (label, unit, kind). ``kind`` picks the transform:
 #: ``money`` and ``count`` are skewed (signed log), ``score`` is bounded (as is).
@@ -87,17 +91,36 @@ class SegmentationError(ValueError):
 # --------------------------------------------------------------------------------------------
 
 
+#: Columns :func:`customer_features` needs, one row per customer (money in currency units).
+FACT_COLUMNS = {
+    "customer_id": "customer identifier",
+    "acquired_at": "acquisition date",
+    "acquisition_cost": "cost to win the customer",
+    "orders": "orders up to the as-of date",
+    "revenue": "revenue up to the as-of date",
+    "gross_margin": "revenue - cost up to the as-of date",
+    "last_order": "date of the latest order up to the as-of date (missing without one)",
+    "margin_12m": "gross margin in the 365 days to the as-of date",
+    "contacts": "service contacts up to the as-of date",
+    "service_cost": "service cost up to the as-of date",
+    "fcr_contacts": "contacts resolved at first contact, up to the as-of date",
+    "service_cost_12m": "service cost in the 365 days to the as-of date",
+    "referrals_made": "referrals made up to the as-of date",
+    "latest_csat": "latest CSAT answer (1-5) up to the as-of date (missing without one)",
+    "latest_nps": "latest NPS answer (0-10) up to the as-of date (missing without one)",
+}
+
+
 def customer_features(
-    summary: pd.DataFrame, as_of: date, lifetime_value: pd.Series | None = None
+    facts: pd.DataFrame, as_of: date, lifetime_value: pd.Series | None = None
 ) -> pd.DataFrame:
-    """Per-customer segmentation features at ``as_of`` from a customer summary.
+    """Per-customer segmentation features at ``as_of`` from per-customer facts.
 
     Parameters
     ----------
-    summary:
-        Frame of :func:`dashboard.storage.customer_queries.customer_summary` for a period of
-        the 365 days ending at ``as_of`` (lifetime-to-date columns up to ``as_of``; the
-        ``*_period`` columns give the 12-month contribution).
+    facts:
+        One row per customer with the columns of :data:`FACT_COLUMNS` (see
+        ``dashboard.storage.segment_store.customer_facts``).
     as_of:
         Date the features are computed at.
     lifetime_value:
@@ -109,10 +132,11 @@ def customer_features(
     DataFrame indexed by ``customer_id`` with the columns of :data:`CLUSTER_FEATURES` and
     :data:`PROFILE_ONLY_FEATURES` (``lifetime_value`` all missing without the value engine).
     Undefined figures are missing, not zero: latest CSAT/NPS without an answer, first-contact
-    resolution without a contact.
+    resolution without a contact. Yearly rates divide by the tenure in years, at least
+    :data:`MIN_RATE_TENURE_DAYS` days.
     """
     as_of_ts = pd.Timestamp(as_of)
-    frame = summary.set_index("customer_id")
+    frame = facts.set_index("customer_id")
     acquired = pd.to_datetime(frame["acquired_at"])
     last_order = pd.to_datetime(frame["last_order"])
     tenure_days = (as_of_ts - acquired).dt.days.clip(lower=0).astype(float)
@@ -125,9 +149,8 @@ def customer_features(
         {
             "recency_days": recency,
             "orders_per_year": orders / rate_years,
-            "average_order_value": (
-                frame["revenue"].astype(float) / orders.where(orders > 0)
-            ).fillna(0.0),
+            "average_order_value": (frame["revenue"].astype(float) / orders.where(orders > 0))
+            .fillna(0.0),
             "gross_margin": frame["gross_margin"].astype(float),
             "tenure_days": tenure_days,
             "acquisition_cost": frame["acquisition_cost"].astype(float),
@@ -137,12 +160,10 @@ def customer_features(
             "fcr_share": frame["fcr_contacts"].astype(float) / contacts.where(contacts > 0),
             "referrals_made": frame["referrals_made"].astype(float),
             "lifetime_value": np.nan,
-            "contribution_12m": frame["gross_margin_period"].astype(float)
-            - frame["service_cost_period"].astype(float),
+            "contribution_12m": frame["margin_12m"].astype(float)
+            - frame["service_cost_12m"].astype(float),
             "service_cost_per_year": frame["service_cost"].astype(float) / rate_years,
-            "active_share": (recency < ACTIVE_WINDOW_DAYS)
-            .astype(float)
-            .where(last_order.notna(), 0.0),
+            "active_share": ((recency < ACTIVE_WINDOW_DAYS) & last_order.notna()).astype(float),
         },
         index=frame.index,
     )
@@ -214,12 +235,22 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         Columns of the input used by the clusterer (default :data:`CLUSTER_FEATURES`).
     fit_sample_size:
         Customers the pipeline is fitted on (a seeded random sample when there are more).
+    selection_sample_size:
+        Customers (a seeded sample of the fit sample) on which each number of segments is
+        tried; the chosen number is then refitted on the whole fit sample.
     silhouette_sample_size:
-        Customers the silhouette is measured on (a seeded sample of the fit sample).
+        Customers the silhouette is measured on (a seeded sample of the selection sample).
     n_init:
         K-means restarts per number of segments (the best is kept).
     random_state:
         Seed of every random choice: same data and settings, same segments.
+    tolerance:
+        Parsimony: the smallest number of segments whose silhouette is within this much of
+        the best is chosen (see :func:`choose_k`).
+    n_threads:
+        Threads for the numeric libraries while fitting and assigning (None = their default).
+        One is the default: on a small shared server, more threads than free cores make
+        k-means many times slower, not faster.
 
     Attributes
     ----------
@@ -242,18 +273,24 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         n_segments: int | None = None,
         k_range: tuple[int, int] = K_RANGE,
         features: tuple[str, ...] = tuple(CLUSTER_FEATURES),
-        fit_sample_size: int = 60_000,
-        silhouette_sample_size: int = 6_000,
-        n_init: int = 4,
+        fit_sample_size: int = 100_000,
+        selection_sample_size: int = 20_000,
+        silhouette_sample_size: int = 4_000,
+        n_init: int = 3,
         random_state: int = 0,
+        n_threads: int | None = 1,
+        tolerance: float = SILHOUETTE_TOLERANCE,
     ) -> None:
         self.n_segments = n_segments
         self.k_range = k_range
         self.features = features
         self.fit_sample_size = fit_sample_size
+        self.selection_sample_size = selection_sample_size
         self.silhouette_sample_size = silhouette_sample_size
         self.n_init = n_init
         self.random_state = random_state
+        self.n_threads = n_threads
+        self.tolerance = tolerance
 
     def fit(self, X: pd.DataFrame, y: object = None) -> CustomerSegmenter:
         """Fit the pipeline on (a sample of) the customers in ``X``; return self."""
@@ -264,10 +301,10 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         if len(X) == 0:
             raise SegmentationError("there are no customers to segment")
         rng = np.random.default_rng(self.random_state)
-        sample = X[features]
-        if len(sample) > self.fit_sample_size:
-            rows = np.sort(rng.choice(len(sample), self.fit_sample_size, replace=False))
-            sample = sample.iloc[rows]
+        # A seeded random order: its first rows are the fit sample, whose first rows are the
+        # selection sample. Same data and seed, same samples.
+        order = rng.permutation(len(X))[: self.fit_sample_size]
+        sample = X[features].iloc[order]
         self.notes_: list[str] = []
         prepare = _preprocessor(features).fit(sample)
         prepared = prepare.transform(sample)
@@ -292,36 +329,43 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
                     f"Only {len(sample)} customers with {distinct} distinct profiles: "
                     f"{candidates[0]} segment(s) made, the silhouette is not defined."
                 )
-        silhouette_rows = _silhouette_rows(len(prepared), self.silhouette_sample_size, rng)
+        # The number of segments is chosen on a smaller seeded sample (k-means and silhouette
+        # for each k); the chosen k is then refitted on the whole fit sample from those centres.
+        selection = prepared[: self.selection_sample_size]
+        silhouette_rows = _silhouette_rows(len(selection), self.silhouette_sample_size, rng)
         self.silhouette_by_k_: dict[int, float] = {}
         fitted: dict[int, KMeans] = {}
-        for k in candidates:
-            model = KMeans(n_clusters=k, n_init=self.n_init, random_state=self.random_state)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                labels = model.fit_predict(prepared)
-            fitted[k] = model
-            score = _silhouette(prepared[silhouette_rows], labels[silhouette_rows])
-            if score is not None:
-                self.silhouette_by_k_[k] = score
-        if self.n_segments is None and self.silhouette_by_k_:
-            # Highest silhouette; ties go to the smaller number (simpler to act on).
-            chosen = max(self.silhouette_by_k_, key=lambda k: (self.silhouette_by_k_[k], -k))
-        else:
-            chosen = candidates[0]
+        with threadpool_limits(limits=self.n_threads), warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            for k in candidates:
+                model = KMeans(n_clusters=k, n_init=self.n_init, random_state=self.random_state)
+                labels = model.fit_predict(selection)
+                fitted[k] = model
+                score = _silhouette(selection[silhouette_rows], labels[silhouette_rows])
+                if score is not None:
+                    self.silhouette_by_k_[k] = score
+            if self.n_segments is None and self.silhouette_by_k_:
+                chosen = choose_k(self.silhouette_by_k_, self.tolerance)
+            else:
+                chosen = candidates[0]
+            final = fitted[chosen]
+            if len(prepared) > len(selection):
+                final = KMeans(n_clusters=chosen, init=final.cluster_centers_, n_init=1,
+                               random_state=self.random_state).fit(prepared)
         self.n_segments_ = chosen
         self.silhouette_ = self.silhouette_by_k_.get(chosen)
-        self.pipeline_ = Pipeline([("prepare", prepare), ("cluster", fitted[chosen])])
+        self.pipeline_ = Pipeline([("prepare", prepare), ("cluster", final)])
         self.label_map_ = {i: i + 1 for i in range(chosen)}
         return self
 
     def predict_clusters(self, X: pd.DataFrame, batch_size: int = 250_000) -> np.ndarray:
         """Raw cluster index (0 to k-1) of each customer, computed in batches."""
         columns = list(self.features)
-        parts = [
-            self.pipeline_.predict(X.iloc[start : start + batch_size][columns])
-            for start in range(0, len(X), batch_size)
-        ]
+        with threadpool_limits(limits=self.n_threads):
+            parts = [
+                self.pipeline_.predict(X.iloc[start : start + batch_size][columns])
+                for start in range(0, len(X), batch_size)
+            ]
         return np.concatenate(parts) if parts else np.array([], dtype=int)
 
     def predict(self, X: pd.DataFrame, batch_size: int = 250_000) -> np.ndarray:
@@ -342,6 +386,13 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         prepare = self.pipeline_.named_steps["prepare"]
         values = prepare.transform(X[list(self.features)])
         return pd.DataFrame(values, index=X.index, columns=prepare.get_feature_names_out())
+
+
+def choose_k(silhouette_by_k: dict[int, float], tolerance: float = SILHOUETTE_TOLERANCE) -> int:
+    """The stated criterion: the smallest number of segments whose mean silhouette is within
+    ``tolerance`` of the highest (fewer segments are easier to act on)."""
+    best = max(silhouette_by_k.values())
+    return min(k for k, score in silhouette_by_k.items() if score >= best - tolerance)
 
 
 def _count_distinct_rows(values: np.ndarray, limit: int) -> int:
@@ -554,8 +605,9 @@ def segment_customers(
     previous: pd.Series | None = None,
     earlier: dict[date, pd.DataFrame] | None = None,
     random_state: int = 0,
-    fit_sample_size: int = 60_000,
-    silhouette_sample_size: int = 6_000,
+    fit_sample_size: int = 100_000,
+    selection_sample_size: int = 20_000,
+    silhouette_sample_size: int = 4_000,
 ) -> SegmentationResult:
     """Segment the customers: fit, number the segments stably, assign earlier dates, profile.
 
@@ -577,6 +629,7 @@ def segment_customers(
         n_segments=n_segments,
         random_state=random_state,
         fit_sample_size=fit_sample_size,
+        selection_sample_size=selection_sample_size,
         silhouette_sample_size=silhouette_sample_size,
     ).fit(features)
     clusters = segmenter.predict_clusters(features)
@@ -595,11 +648,13 @@ def segment_customers(
     settings = {
         "algorithm": "k-means on signed-log / scaled features (scikit-learn Pipeline)",
         "features": list(segmenter.features),
-        "criterion": "mean silhouette (Euclidean, on the prepared features)",
+        "criterion": "mean silhouette (Euclidean, on the prepared features); the smallest "
+        f"number of segments within {SILHOUETTE_TOLERANCE} of the best",
         "k_range": list(segmenter.k_range),
         "n_segments_requested": n_segments,
         "random_state": random_state,
         "fit_sample_size": fit_sample_size,
+        "selection_sample_size": selection_sample_size,
         "silhouette_sample_size": silhouette_sample_size,
         "n_init": segmenter.n_init,
         "value_measure": measure,

@@ -88,8 +88,18 @@ segment_profiles = Table(
                    "log for skewed money and counts)."),
 )
 
+#: Names a user gave (``segment_names`` holds the names in force, generated or given); a given
+#: name carries over to the segment that continues it in the next run.
+segment_given_names = Table(
+    "segment_given_names",
+    APP,
+    Column("run_id", Integer, primary_key=True, autoincrement=False),
+    Column("segment", Integer, primary_key=True, autoincrement=False),
+    Column("name", String(100), nullable=False),
+)
+
 SEGMENT_TABLES = [segment_runs, segment_assignments, segment_names, segment_snapshots,
-                  segment_profiles]
+                  segment_profiles, segment_given_names]
 
 #: Months between the previous period end and the run's as-of date (a quarter).
 MIGRATION_MONTHS = 3
@@ -136,22 +146,139 @@ def latest_lifetime_values(engine: Engine, filters: Filters) -> pd.DataFrame:
     return read_frame(engine, statement)
 
 
+def fetch_frame(engine: Engine, statement) -> pd.DataFrame:
+    """Run ``statement`` and return a DataFrame, column-wise on DuckDB (a million rows in a
+    second instead of building a million Python tuples); through SQLAlchemy rows elsewhere.
+    """
+    if engine.dialect.name != "duckdb":
+        return read_frame(engine, statement)
+    compiled = statement.compile(dialect=engine.dialect)
+    params = [compiled.params[name] for name in (compiled.positiontup or [])]
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        return raw.execute(str(compiled), params).df()
+
+
+def _latest_answer(score: str, filters: Filters, as_of: date, name: str):
+    """Latest non-null answer of ``score`` (csat or nps) per customer up to ``as_of``."""
+    ranked = (
+        select(surveys.c.customer_id, surveys.c[score].label("answer"),
+               func.row_number().over(
+                   partition_by=surveys.c.customer_id,
+                   order_by=(surveys.c.answered_at.desc(), surveys.c.survey_id.desc()),
+               ).label("rank"))
+        .where(surveys.c[score].is_not(None), surveys.c.answered_at <= as_of,
+               customer_scope(filters, surveys.c.customer_id))
+        .subquery(f"ranked_{name}")
+    )
+    return (select(ranked.c.customer_id, ranked.c.answer).where(ranked.c.rank == 1)
+            .cte(name))
+
+
+def customer_facts(engine: Engine, filters: Filters, dates: tuple[date, ...]
+                   ) -> dict[date, pd.DataFrame]:
+    """Per-customer facts up to each of ``dates``, for segmentation, in one aggregate query.
+
+    Returns, for each date, one row per customer in scope acquired by that date, with the
+    columns of :data:`dashboard.domain.segments.FACT_COLUMNS` (money in currency units; the
+    12-month figures cover the 365 days to the date). Orders, contacts and referrals are read
+    once for all dates (conditional sums). A leaner relative of
+    :func:`dashboard.storage.customer_queries.customer_summary` (no names, no period columns,
+    no distinct-day counts) so that a million customers take seconds.
+    """
+    dates = tuple(sorted(set(dates)))
+    last = dates[-1]
+    o, sc, rf = orders.c, service_contacts.c, referrals.c
+    order_columns, contact_columns, referral_columns = [], [], []
+    for i, day in enumerate(dates):
+        year_start = day - timedelta(days=364)
+        upto = o.ordered_at <= day
+        order_columns += [
+            func.count(case((upto, 1))).label(f"orders_{i}"),
+            func.max(case((upto, o.ordered_at))).label(f"last_order_{i}"),
+            func.sum(case((upto, o.revenue), else_=0.0)).label(f"revenue_{i}"),
+            func.sum(case((upto, o.revenue - o.cost), else_=0.0)).label(f"gross_margin_{i}"),
+            func.sum(case((between(o.ordered_at, year_start, day), o.revenue - o.cost),
+                          else_=0.0)).label(f"margin_12m_{i}"),
+        ]
+        upto = sc.opened_at <= day
+        contact_columns += [
+            func.count(case((upto, 1))).label(f"contacts_{i}"),
+            func.sum(case((upto, sc.cost), else_=0.0)).label(f"service_cost_{i}"),
+            func.count(case((and_(upto, sc.first_contact_resolved), 1)))
+            .label(f"fcr_contacts_{i}"),
+            func.sum(case((between(sc.opened_at, year_start, day), sc.cost), else_=0.0))
+            .label(f"service_cost_12m_{i}"),
+        ]
+        referral_columns.append(
+            func.count(case((rf.referred_at <= day, 1))).label(f"referrals_made_{i}"))
+    order_facts = (select(o.customer_id, *order_columns)
+                   .where(o.ordered_at <= last, customer_scope(filters, o.customer_id))
+                   .group_by(o.customer_id).cte("order_facts"))
+    contact_facts = (select(sc.customer_id, *contact_columns)
+                     .where(sc.opened_at <= last, customer_scope(filters, sc.customer_id))
+                     .group_by(sc.customer_id).cte("contact_facts"))
+    referral_facts = (select(rf.referrer_id.label("customer_id"), *referral_columns)
+                      .where(rf.referred_at <= last, customer_scope(filters, rf.referrer_id))
+                      .group_by(rf.referrer_id).cte("referral_facts"))
+    key = customers.c.customer_id
+    joined = (customers.outerjoin(order_facts, order_facts.c.customer_id == key)
+              .outerjoin(contact_facts, contact_facts.c.customer_id == key)
+              .outerjoin(referral_facts, referral_facts.c.customer_id == key))
+    columns = [key, customers.c.acquired_at, customers.c.acquisition_cost]
+    for i, day in enumerate(dates):
+        columns.append(order_facts.c[f"last_order_{i}"])
+        for cte, names in ((order_facts, ["orders", "revenue", "gross_margin", "margin_12m"]),
+                           (contact_facts, ["contacts", "service_cost", "fcr_contacts",
+                                            "service_cost_12m"]),
+                           (referral_facts, ["referrals_made"])):
+            columns += [func.coalesce(cte.c[f"{n}_{i}"], 0).label(f"{n}_{i}") for n in names]
+        for score in ("csat", "nps"):
+            latest = _latest_answer(score, filters, day, f"latest_{score}_{i}")
+            joined = joined.outerjoin(latest, latest.c.customer_id == key)
+            columns.append(latest.c.answer.label(f"latest_{score}_{i}"))
+    # No ORDER BY: sorting a million rows in the database is wasted, the features are sorted
+    # by customer id in pandas (deterministic either way).
+    statement = (select(*columns).select_from(joined)
+                 .where(customers.c.acquired_at <= last, customer_scope(filters)))
+    frame = fetch_frame(engine, statement)
+    result = {}
+    shared = ["customer_id", "acquired_at", "acquisition_cost"]
+    for i, day in enumerate(dates):
+        own = [c for c in model.FACT_COLUMNS if c not in shared]
+        part = frame.loc[pd.to_datetime(frame["acquired_at"]) <= pd.Timestamp(day),
+                         shared + [f"{c}_{i}" for c in own]]
+        part.columns = shared + own
+        result[day] = part.reset_index(drop=True)
+    return result
+
+
 def feature_frame(engine: Engine, filters: Filters, as_of: date,
                   with_lifetime_value: bool = True) -> pd.DataFrame:
     """Segmentation features of every customer in scope acquired by ``as_of``.
 
-    One aggregate query (the customer summary over the 365 days to ``as_of``) plus, when the
-    value engine has run, the latest lifetime values. See
-    :func:`dashboard.domain.segments.customer_features` for the columns.
+    One aggregate query (:func:`customer_facts`) plus, when the value engine has run, the
+    latest lifetime values. See :func:`dashboard.domain.segments.customer_features`.
     """
-    window = replace(filters, start=as_of - timedelta(days=364), end=as_of)
-    summary = customer_summary(engine, window)
+    return feature_frames(engine, filters, (as_of,), with_lifetime_value)[as_of]
+
+
+def feature_frames(engine: Engine, filters: Filters, dates: tuple[date, ...],
+                   with_lifetime_value: bool = True) -> dict[date, pd.DataFrame]:
+    """Segmentation features at each of ``dates`` (one aggregate query for all of them).
+
+    Lifetime values (latest value-engine run) are attached at the latest date only: the run
+    predicts from its own calibration date, not from earlier period ends.
+    """
+    facts = customer_facts(engine, filters, dates)
+    latest_day = max(facts)
     lifetime = None
     if with_lifetime_value:
         values = latest_lifetime_values(engine, filters)
         if not values.empty:
             lifetime = values.set_index("customer_id")["lifetime_value"]
-    return model.customer_features(summary, as_of, lifetime)
+    return {day: model.customer_features(frame, day, lifetime if day == latest_day else None)
+            for day, frame in facts.items()}
 
 
 # --------------------------------------------------------------------------------------------
@@ -234,6 +361,7 @@ def run_and_save(
     as_of: date | None = None,
     migration_months: int = MIGRATION_MONTHS,
     random_state: int = 0,
+    renumber: bool = False,
     progress: Progress | None = None,
 ) -> SegmentRun:
     """Segment every customer, save the run, bump the data version; return the saved run.
@@ -249,6 +377,9 @@ def run_and_save(
         fitted pipeline, so the page can show how they moved.
     random_state:
         Seed of every random choice (same data and settings, same segments).
+    renumber:
+        Number the segments afresh by value (1 = most valuable) instead of continuing the
+        previous run's numbers and given names.
     progress:
         Optional callback ``(fraction 0-1, message)``.
     """
@@ -259,46 +390,48 @@ def run_and_save(
         raise model.SegmentationError("the store has no orders, so there is nothing to segment")
     as_of = as_of or bounds.last_order
     everyone = Filters(start=as_of, end=as_of)
-    report(0.05, "Computing customer features…")
-    features = feature_frame(engine, everyone, as_of)
     previous_end = previous_period_end(as_of, migration_months)
-    earlier = {}
+    dates = (as_of,)
     if bounds.first_order is not None and previous_end >= bounds.first_order:
-        report(0.25, f"Computing features at the previous period end ({previous_end:%d %b %Y})…")
-        earlier_features = feature_frame(engine, everyone, previous_end, with_lifetime_value=False)
-        if not earlier_features.empty:
-            earlier[previous_end] = earlier_features
+        dates = (previous_end, as_of)
+    report(0.05, "Computing customer features at "
+           + " and ".join(f"{d:%d %b %Y}" for d in dates) + "…")
+    frames = feature_frames(engine, everyone, dates)
+    features = frames.pop(as_of)
+    earlier = {day: frame for day, frame in frames.items() if not frame.empty}
     previous_run = latest_run(engine)
-    previous = _assignments(engine, previous_run.run_id) if previous_run else None
+    previous = None
+    if previous_run is not None and not renumber:
+        previous = _assignments(engine, previous_run.run_id)
     report(0.45, "Fitting the segmentation and assigning customers…")
     result = model.segment_customers(features, as_of, n_segments=n_segments, previous=previous,
                                      earlier=earlier, random_state=random_state)
     names = generated_names(result.profiles, result.value_measure)
-    if previous_run is not None:
-        names.update(_carried_over_names(engine, previous_run, result.inherited))
+    given: dict[int, str] = {}
+    if previous_run is not None and not renumber:
+        earlier_given = given_names(engine, previous_run.run_id)
+        given = {new: earlier_given[old] for new, old in result.inherited.items()
+                 if old in earlier_given}
+        names.update(given)
     report(0.8, "Saving the segments…")
-    run = _save(engine, result, names, previous_run)
+    run = _save(engine, result, names, given, previous_run)
     bump_data_version(engine)
     report(1.0, f"Done: {run.n_segments} segments of {len(result.assignments):,} customers.")
     return run
 
 
-def _carried_over_names(engine: Engine, previous_run: SegmentRun,
-                        inherited: dict[int, int]) -> dict[int, str]:
-    """Names a user gave to earlier segments, kept for the segments that continue them."""
-    stored = segment_labels(engine, previous_run.run_id).set_index("segment")["name"]
-    previous_profiles = run_profiles(engine, previous_run.run_id)
-    if previous_profiles.empty:
+def given_names(engine: Engine, run_id: int) -> dict[int, str]:
+    """Names a user gave to segments of a run (segment -> name)."""
+    if not _has_tables(engine, segment_given_names):
         return {}
-    generated = generated_names(previous_profiles, previous_run.value_measure)
-    return {
-        new: stored[old] for new, old in inherited.items()
-        if old in stored.index and stored[old] != generated.get(old)
-    }
+    frame = read_frame(engine, select(segment_given_names.c.segment, segment_given_names.c.name)
+                       .where(segment_given_names.c.run_id == run_id))
+    return {int(seg): str(name) for seg, name in zip(frame["segment"], frame["name"],
+                                                      strict=True)}
 
 
 def _save(engine: Engine, result: model.SegmentationResult, names: dict[int, str],
-          previous_run: SegmentRun | None) -> SegmentRun:
+          given: dict[int, str], previous_run: SegmentRun | None) -> SegmentRun:
     run_id = (previous_run.run_id + 1) if previous_run else 1
     created_at = datetime.now().replace(microsecond=0)
     previous_as_of = min(result.snapshots) if result.snapshots else None
@@ -310,6 +443,7 @@ def _save(engine: Engine, result: model.SegmentationResult, names: dict[int, str
         "customers": int(len(result.assignments)),
         "inherited": {str(k): v for k, v in result.inherited.items()},
         "previous_run_id": previous_run.run_id if previous_run else None,
+        "renumbered": not result.inherited,
         "previous_as_of": previous_as_of.isoformat() if previous_as_of else None,
         "notes": list(result.notes),
     }
@@ -336,6 +470,10 @@ def _save(engine: Engine, result: model.SegmentationResult, names: dict[int, str
         bulk_insert(conn, segment_profiles, profiles)
         conn.execute(segment_names.insert(), [
             {"run_id": run_id, "segment": int(s), "name": n} for s, n in sorted(names.items())])
+        if given:
+            conn.execute(segment_given_names.insert(), [
+                {"run_id": run_id, "segment": int(s), "name": n}
+                for s, n in sorted(given.items())])
     return SegmentRun(run_id, created_at, result.as_of, result.n_segments, result.settings,
                       quality)
 
@@ -345,10 +483,12 @@ def rename_segment(engine: Engine, run_id: int, segment: int, name: str) -> None
     name = " ".join(name.split())[:100]
     if not name:
         raise ValueError("a segment name cannot be blank")
+    ensure_segment_tables(engine)
     with engine.begin() as conn:
-        conn.execute(segment_names.delete().where(segment_names.c.run_id == run_id,
-                                                  segment_names.c.segment == segment))
-        conn.execute(segment_names.insert().values(run_id=run_id, segment=segment, name=name))
+        for table in (segment_names, segment_given_names):
+            conn.execute(table.delete().where(table.c.run_id == run_id,
+                                              table.c.segment == segment))
+            conn.execute(table.insert().values(run_id=run_id, segment=segment, name=name))
 
 
 # --------------------------------------------------------------------------------------------
