@@ -511,12 +511,20 @@ class BetaGeoModel(BaseEstimator):
         return expit(-self._log_odds_dead(x, t_x, big_t))
 
     def _alive_expectation(self, t: FloatArray, x: FloatArray, T: FloatArray) -> FloatArray:
-        """E[X(t) | alive at T, x] with the posterior of (lambda, p) given alive.
+        """E[X(t) | alive at T, x]: expected purchases in (T, T + t] of an alive customer.
 
-        ``(a + b + x - 1) / (a - 1) * (1 - 2F1(r + x, a - 1; a + b + x - 1; -t / (alpha +
-        T)))``, which is FHL 2005a eq. 10 without the P(alive) factor, after the Pfaff
-        transformation 2F1(A, B; C; z) = (1 - z) ** -A 2F1(A, C - B; C; z / (z - 1)).
-        Evaluated once per distinct (t, x, T).
+        FHL 2005a eq. 10 without its P(alive) factor is
+        ``C / (a - 1) * (1 - ((alpha + T) / (alpha + T + t)) ** (r + x) *
+        2F1(r + x, b + x; C; t / (alpha + T + t)))`` with ``C = a + b + x - 1``.
+        Two Pfaff transformations, 2F1(A, B; C; z) = (1 - z) ** -A 2F1(A, C - B; C;
+        z / (z - 1)), first on A = r + x and then on a - 1, turn it into
+
+        ``C / (a - 1) * (1 - (1 + c) ** (1 - a) * 2F1(a - 1, a + b - 1 - r; C; c / (1 + c)))``
+
+        with ``c = t / (alpha + T)``. The first two parameters no longer grow with x and the
+        large third one makes the series converge fast, so scipy's hyp2f1 stays finite and
+        accurate for histories (hundreds of purchases, long horizons) where the paper's
+        form returns inf or nan. Evaluated once per distinct (t, x, T).
         """
         r, alpha, a, b = self._params()
         shape = np.broadcast_shapes(t.shape, x.shape, T.shape)
@@ -525,17 +533,23 @@ class BetaGeoModel(BaseEstimator):
         (t_u, x_u, big_t_u), _, row = _distinct_rows(
             [np.ascontiguousarray(v) for v in (t_b, x_b, big_t_b)], np.ones(t_b.shape[0])
         )
+        c = t_u / (alpha + big_t_u)
 
-        def value(a_: float) -> FloatArray:
-            c = a_ + b + x_u - 1
-            hyp = hyp2f1(r + x_u, a_ - 1, c, -t_u / (alpha + big_t_u))
-            return c / (a_ - 1) * (1 - hyp)
+        def value(r_: float, a_: float) -> FloatArray:
+            big_c = a_ + b + x_u - 1
+            hyp = hyp2f1(a_ - 1, a_ + b - 1 - r_, big_c, c / (1 + c))
+            return big_c / (a_ - 1) * (1 - (1 + c) ** (1 - a_) * hyp)
 
-        if abs(a - 1) < 1e-6:  # removable singularity at a = 1: average across it
-            expectation = 0.5 * (value(1 - 1e-4) + value(1 + 1e-4))
-        else:
-            expectation = value(a)
-        # max(): 1 - 2F1 can round to -0.0 or -1e-17 at t = 0.
+        # Removable singularities, stepped over by averaging the two sides: a = 1 (the
+        # 1 / (a - 1)), and r - a a whole number, where c - a - b of the 2F1 is a whole
+        # number and scipy's hyp2f1 can return inf (only hand-picked parameters hit this).
+        a_values = (1 - 1e-4, 1 + 1e-4) if abs(a - 1) < 1e-6 else (a,)
+        nudge = 1e-6 * max(r, 1.0)
+        whole = abs((r - a) - round(r - a)) < 1e-6
+        r_values = (r - nudge, r + nudge) if whole else (r,)
+        with np.errstate(over="ignore", invalid="ignore"):
+            expectation = np.mean([value(r_, a_) for r_ in r_values for a_ in a_values], axis=0)
+        # max(): 1 - (...) can round to -0.0 or -1e-17 at t = 0.
         return np.maximum(expectation[row], 0.0).reshape(shape)
 
     def expected_purchases(
@@ -567,7 +581,8 @@ class BetaGeoModel(BaseEstimator):
         """Expected repeat purchases of a new customer in the ``t`` time units after the first.
 
         ``E[X(t)] = (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r *
-        2F1(r, b; a + b - 1; t / (alpha + t)))`` (FHL 2005a eq. 7).
+        2F1(r, b; a + b - 1; t / (alpha + t)))`` (FHL 2005a eq. 7; evaluated in the
+        transformed form described in ``_alive_expectation``, with x = 0 and T = 0).
 
         Parameters
         ----------

@@ -131,6 +131,33 @@ def test_expected_purchases_agree_with_numerical_integration_for_a_below_1():
     )
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"r": 0.2423, "alpha": 4.3732, "a": 0.8006, "b": 2.4438},  # a < 1, weeks
+        {"r": 0.2423, "alpha": 30.6, "a": 0.8006, "b": 2.4438},  # the same in days
+        {"r": 2.0, "alpha": 10.0, "a": 3.0, "b": 5.0},  # r - a whole: scipy's inf case
+    ],
+)
+def test_expected_purchases_stay_finite_for_heavy_buyers(params):
+    # The paper's closed form (as in lifetimes) gives inf/nan from x ~ 100-200 up with a
+    # short T and a long horizon; the transformed form must not, and must still agree with
+    # E[(1/p)(1 - (1 + p t / (alpha + T))^-(r + x))] over p ~ Beta(a, b + x).
+    model = BetaGeoModel.from_params(params)
+    r, alpha, a, b = params.values()
+    for x, T, t in [(115, 70.4, 156.4), (500, 10.0, 160.0), (2000, 600.0, 1100.0)]:
+
+        def alive_part(p: float, x=x, T=T, t=t) -> float:
+            growth = -np.expm1(-(r + x) * np.log1p(p * t / (alpha + T)))
+            return stats.beta.pdf(p, a, b + x) * growth / p
+
+        reference, _ = integrate.quad(alive_part, 0, 1, epsabs=0, epsrel=1e-11, limit=200)
+        alive = float(model.probability_alive(x, T, T))
+        value = float(model.expected_purchases(t, x, T, T))
+        assert np.isfinite(value)
+        assert value == pytest.approx(alive * reference, rel=1e-7)
+
+
 def test_expected_purchases_are_continuous_at_a_equal_1():
     # The closed form has (a - 1) in a denominator; the limit a -> 1 is finite.
     near = [
