@@ -263,6 +263,14 @@ class RetentionComparison:
     revenue_retained_per_contact: float | None
 
 
+def _means_and_variances(cells: pd.DataFrame, suffix: str) -> tuple[pd.Series, pd.Series]:
+    """Mean and sample variance of revenue after contact per cell (variance 0 for one customer)."""
+    n = cells[f"customers{suffix}"].astype(float)
+    mean = cells[f"revenue_after{suffix}"].astype(float) / n
+    spread = (cells[f"revenue_after_sq{suffix}"].astype(float) - n * mean**2) / (n - 1).where(n > 1)
+    return mean, spread.fillna(0.0).clip(lower=0.0)
+
+
 def retention_comparison(cells: pd.DataFrame) -> RetentionComparison:
     """Band-matched retention and revenue after contact from ``service_queries.retention_cells``.
 
@@ -274,9 +282,9 @@ def retention_comparison(cells: pd.DataFrame) -> RetentionComparison:
     what comparable customers' revenue predicts for them) / their contacts in the window.
     """
     keys = ["window", "recency_band", "frequency_band"]
-    contacted = cells[cells["contacted"]].set_index(keys)
-    comparable = cells[~cells["contacted"]].set_index(keys)
-    matched = contacted.join(comparable, how="inner", lsuffix="_1", rsuffix="_0")
+    is_contacted = cells["contacted"].astype(bool)
+    contacted, comparable = cells[is_contacted], cells[~is_contacted]
+    matched = contacted.merge(comparable, on=keys, suffixes=("_1", "_0"))
     matched = matched[(matched["customers_1"] > 0) & (matched["customers_0"] > 0)]
     unmatched = int(contacted["customers"].sum()) - int(matched["customers_1"].sum())
     n1 = matched["customers_1"].astype(float)
@@ -304,22 +312,8 @@ def retention_comparison(cells: pd.DataFrame) -> RetentionComparison:
     retention = float((weight * p1).sum())
     expected = float((weight * p0).sum())
     retention_se = math.sqrt(float((weight**2 * (p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0)).sum()))
-    revenue = matched.apply(
-        lambda r: _mean_and_variance(
-            r["revenue_after_1"], r["revenue_after_sq_1"], r["customers_1"]
-        ),
-        axis=1,
-        result_type="expand",
-    )
-    revenue0 = matched.apply(
-        lambda r: _mean_and_variance(
-            r["revenue_after_0"], r["revenue_after_sq_0"], r["customers_0"]
-        ),
-        axis=1,
-        result_type="expand",
-    )
-    m1, v1 = revenue[0].astype(float), revenue[1].astype(float)
-    m0, v0 = revenue0[0].astype(float), revenue0[1].astype(float)
+    m1, v1 = _means_and_variances(matched, "_1")
+    m0, v0 = _means_and_variances(matched, "_0")
     revenue_difference = float((weight * (m1 - m0)).sum())
     revenue_se = math.sqrt(float((weight**2 * (v1 / n1 + v0 / n0)).sum()))
     contacts = int(matched["contacts_1"].sum())
