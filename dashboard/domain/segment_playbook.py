@@ -236,6 +236,8 @@ def generated_names(profiles: pd.DataFrame, value_measure: str) -> dict[int, str
             else:
                 feature = apart.loc[segment].abs().idxmax()
                 direction = apart.loc[segment, feature]
+            if direction == 0:
+                continue  # nothing sets it apart: a number will
             up, down = TRAIT_PHRASES[feature]
             names[segment] = f"{name}, {up if direction > 0 else down}"
     seen: dict[str, int] = {}

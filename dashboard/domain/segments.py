@@ -30,7 +30,8 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import KMeans
 from sklearn.compose import ColumnTransformer
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.impute import SimpleImputer
+from sklearn.experimental import enable_iterative_imputer  # noqa: F401
+from sklearn.impute import IterativeImputer
 from sklearn.metrics import silhouette_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
@@ -45,9 +46,9 @@ MIN_RATE_TENURE_DAYS = 90
 ACTIVE_WINDOW_DAYS = 365
 #: Range of the number of segments searched when it is chosen automatically.
 K_RANGE = (2, 10)
-#: Silhouettes closer than this to the best count as equally good (they differ by less than
-#: about three standard errors of a silhouette measured on a few thousand customers).
-SILHOUETTE_TOLERANCE = 0.01
+#: Silhouettes closer than this to the best count as equally good, and the fewest segments
+#: among them is chosen. 0 = plain highest silhouette (ties to the fewer segments).
+SILHOUETTE_TOLERANCE = 0.0
 
 #: Features the clusterer uses: name -> (label, unit, kind). ``kind`` picks the transform:
 #: ``money`` and ``count`` are skewed (signed log), ``score`` is bounded (as is).
@@ -183,27 +184,28 @@ def signed_log1p(values: np.ndarray) -> np.ndarray:
     return np.sign(values) * np.log1p(np.abs(values))
 
 
-def _preprocessor(features: Iterable[str]) -> ColumnTransformer:
+def _preprocessor(features: Iterable[str], random_state: int = 0) -> Pipeline:
+    """Signed log of skewed money and counts, imputation of missing answers, scaling.
+
+    Missing values (no survey answer, no contact to resolve) are imputed from the customer's
+    other features (iterative regression), not with one median for everyone: a dissatisfied
+    heavy service user who skipped the survey should not look like an average customer.
+    Columns with no value at all are kept as a constant, which then weighs nothing.
+    """
     features = list(features)
     skewed = [f for f in features if ALL_FEATURES[f][2] in ("money", "count")]
     bounded = [f for f in features if ALL_FEATURES[f][2] == "score"]
-    skewed_steps = Pipeline(
-        [
-            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
-            ("log", FunctionTransformer(signed_log1p, feature_names_out="one-to-one")),
-            ("scale", StandardScaler()),
-        ]
-    )
-    bounded_steps = Pipeline(
-        [
-            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
-            ("scale", StandardScaler()),
-        ]
-    )
-    return ColumnTransformer(
-        [("skewed", skewed_steps, skewed), ("bounded", bounded_steps, bounded)],
+    shape = ColumnTransformer(
+        [("log", FunctionTransformer(signed_log1p, feature_names_out="one-to-one"), skewed),
+         ("as_is", "passthrough", bounded)],
         verbose_feature_names_out=False,
     )
+    return Pipeline([
+        ("shape", shape),
+        ("impute", IterativeImputer(max_iter=5, tol=1e-2, random_state=random_state,
+                                    keep_empty_features=True)),
+        ("scale", StandardScaler()),
+    ])
 
 
 def segmentation_pipeline(
@@ -216,7 +218,7 @@ def segmentation_pipeline(
     """The preprocessing and clustering pipeline for ``n_segments`` segments (unfitted)."""
     return Pipeline(
         [
-            ("prepare", _preprocessor(features)),
+            ("prepare", _preprocessor(features, random_state)),
             ("cluster", KMeans(n_clusters=n_segments, n_init=n_init, random_state=random_state)),
         ]
     )
@@ -306,8 +308,10 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         order = rng.permutation(len(X))[: self.fit_sample_size]
         sample = X[features].iloc[order]
         self.notes_: list[str] = []
-        prepare = _preprocessor(features).fit(sample)
-        prepared = prepare.transform(sample)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            prepare = _preprocessor(features, self.random_state).fit(sample)
+            prepared = prepare.transform(sample)
         distinct = _count_distinct_rows(prepared, limit=self.k_range[1] + 1)
         low, high = self.k_range
         if self.n_segments is not None:
@@ -515,7 +519,8 @@ def segment_profiles(features: pd.DataFrame, segments: pd.Series) -> pd.DataFram
         if ALL_FEATURES[column][2] in ("money", "count"):
             transformed[column] = signed_log1p(natural[column].to_numpy())
     centre = transformed.mean()
-    spread = transformed.std(ddof=0).replace(0.0, np.nan)
+    spread = transformed.std(ddof=0)
+    spread = spread.where(spread > 1e-9 * (1.0 + centre.abs()))  # constant: no difference
     labels = segments.reindex(natural.index)
     rows = []
     groups = [(0, natural.index)] + [
@@ -648,8 +653,8 @@ def segment_customers(
     settings = {
         "algorithm": "k-means on signed-log / scaled features (scikit-learn Pipeline)",
         "features": list(segmenter.features),
-        "criterion": "mean silhouette (Euclidean, on the prepared features); the smallest "
-        f"number of segments within {SILHOUETTE_TOLERANCE} of the best",
+        "criterion": "highest mean silhouette (Euclidean, on the prepared features), ties to "
+        "the fewer segments",
         "k_range": list(segmenter.k_range),
         "n_segments_requested": n_segments,
         "random_state": random_state,
