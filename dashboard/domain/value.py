@@ -26,11 +26,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-#: Ways to count profit, with the label the page shows.
-PROFIT_BASES: dict[str, str] = {
-    "to_date": "To date (all history up to the period's end)",
-    "in_period": "In the period (each cost when it was incurred)",
-}
+#: Ways to count profit, with the label the page shows (and puts in the URL).
+PROFIT_BASES: dict[str, str] = {"to_date": "To date", "in_period": "In the period"}
 
 #: Per-customer columns of :func:`customer_profit` (money in currency units).
 PROFIT_COLUMNS = ["gross_margin", "service_cost", "acquisition_cost", "profit"]
