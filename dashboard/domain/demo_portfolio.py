@@ -249,7 +249,7 @@ REGION_PROFILES: dict[str, tuple[float, float, float, float]] = {
     "South": (0.22, 0.95, 0.0, 0.00),
     "East": (0.20, 1.00, 0.0, -0.10),
     "West": (0.18, 1.05, 0.0, 0.10),
-    "International": (0.14, 1.25, 7.0, -0.60),
+    "International": (0.14, 1.25, 7.0, -0.80),
 }
 
 #: Service channel: median handle time (seconds), spread (log-sd), fixed cost per contact and
@@ -1175,8 +1175,10 @@ def _value_ratings(
     first = first_possible[raters] + np.floor(
         rng.random(raters.size) * (horizon - first_possible[raters])
     ).astype(np.int64)
-    second = first + rng.integers(120, 366, raters.size)
-    twice = (rng.random(raters.size) < p.second_rating_share) & (second < horizon)
+    # A second rating 4-12 months after the first, or before it when the history ends first.
+    gap = rng.integers(120, 366, raters.size)
+    second = np.where(first + gap < horizon, first + gap, first - gap)
+    twice = (rng.random(raters.size) < p.second_rating_share) & (second >= first_possible[raters])
     who = np.concatenate([raters, raters[twice]])
     day = np.concatenate([first, second[twice]])
     n_att = len(ATTRIBUTES)
