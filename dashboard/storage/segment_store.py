@@ -152,7 +152,9 @@ def fetch_frame(engine: Engine, statement) -> pd.DataFrame:
     """
     if engine.dialect.name != "duckdb":
         return read_frame(engine, statement)
-    compiled = statement.compile(dialect=engine.dialect)
+    # render_postcompile expands IN lists (region filters) into plain positional parameters.
+    compiled = statement.compile(dialect=engine.dialect,
+                                 compile_kwargs={"render_postcompile": True})
     params = [compiled.params[name] for name in (compiled.positiontup or [])]
     with engine.connect() as conn:
         raw = conn.connection.driver_connection
@@ -241,7 +243,7 @@ def customer_facts(engine: Engine, filters: Filters, dates: tuple[date, ...]
     # by customer id in pandas (deterministic either way).
     statement = (select(*columns).select_from(joined)
                  .where(customers.c.acquired_at <= last, customer_scope(filters)))
-    frame = fetch_frame(engine, statement)
+    frame = fetch_frame(engine, statement).sort_values("customer_id", kind="stable")
     result = {}
     shared = ["customer_id", "acquired_at", "acquisition_cost"]
     for i, day in enumerate(dates):
@@ -545,7 +547,10 @@ def segment_summary(engine: Engine, filters: Filters, run_id: int) -> pd.DataFra
     """
     start, end = filters.start, filters.end
     year_start = end - timedelta(days=364)
-    seg = segment_assignments.c
+    # An alias, so that the segment filter's own EXISTS on segment_assignments (in
+    # customer_scope) is not correlated with the table joined here.
+    assigned = segment_assignments.alias("assigned")
+    seg = assigned.c
     run = seg.run_id == run_id
     people = (
         select(seg.segment,
@@ -553,7 +558,7 @@ def segment_summary(engine: Engine, filters: Filters, run_id: int) -> pd.DataFra
                func.sum(case((between(customers.c.acquired_at, start, end),
                               customers.c.acquisition_cost), else_=0.0))
                .label("acquisition_cost"))
-        .select_from(segment_assignments.join(customers,
+        .select_from(assigned.join(customers,
                                               customers.c.customer_id == seg.customer_id))
         .where(run, customers.c.acquired_at <= end, customer_scope(filters))
         .group_by(seg.segment)
@@ -568,7 +573,7 @@ def segment_summary(engine: Engine, filters: Filters, run_id: int) -> pd.DataFra
                func.sum(case((in_year, margin), else_=0.0)).label("margin_12m"),
                func.count(case((in_year, orders.c.customer_id)).distinct())
                .label("active_customers"))
-        .select_from(orders.join(segment_assignments, seg.customer_id == orders.c.customer_id))
+        .select_from(orders.join(assigned, seg.customer_id == orders.c.customer_id))
         .where(run, orders.c.ordered_at >= min(start, year_start), orders.c.ordered_at <= end,
                customer_scope(filters, orders.c.customer_id))
         .group_by(seg.segment)
@@ -580,7 +585,7 @@ def segment_summary(engine: Engine, filters: Filters, run_id: int) -> pd.DataFra
                .label("service_cost"),
                func.sum(case((sc.opened_at >= year_start, sc.cost), else_=0.0))
                .label("service_cost_12m"))
-        .select_from(service_contacts.join(segment_assignments,
+        .select_from(service_contacts.join(assigned,
                                            seg.customer_id == sc.customer_id))
         .where(run, sc.opened_at >= min(start, year_start), sc.opened_at <= end,
                customer_scope(filters, sc.customer_id))
@@ -591,7 +596,7 @@ def segment_summary(engine: Engine, filters: Filters, run_id: int) -> pd.DataFra
         latest = select(func.max(clv_runs.c.run_id)).scalar_subquery()
         value = (
             select(seg.segment, func.sum(customer_clv.c.clv).label("lifetime_value"))
-            .select_from(customer_clv.join(segment_assignments,
+            .select_from(customer_clv.join(assigned,
                                            seg.customer_id == customer_clv.c.customer_id))
             .where(run, customer_clv.c.run_id == latest,
                    customer_scope(filters, customer_clv.c.customer_id))
@@ -691,34 +696,37 @@ def customer_history(engine: Engine, filters: Filters, customer_id: int) -> pd.D
     """Everything one customer did up to the period's end, newest first.
 
     Columns ``date``, ``event`` (order, service contact, survey, referral), ``amount``
-    (order revenue or contact cost, currency units; missing otherwise) and ``detail``.
+    (order revenue or contact cost, currency units; missing otherwise), ``gross_margin`` (of
+    an order, currency units) and ``detail`` (contact channel and resolution, survey answers,
+    whether a referral converted).
     Empty when the customer is out of the filters' scope (row-level access applies).
     """
     end = filters.end
     o, sc, sv, rf = orders.c, service_contacts.c, surveys.c, referrals.c
     text = String()
+    no_amount = literal(None, Float())
     parts = [
         select(o.ordered_at.label("date"), literal("order", text).label("event"),
-               o.revenue.label("amount"),
-               func.concat("gross margin ", func.round(o.revenue - o.cost, 2)).label("detail"))
+               o.revenue.label("amount"), (o.revenue - o.cost).label("gross_margin"),
+               literal("", text).label("detail"))
         .where(o.customer_id == customer_id, o.ordered_at <= end,
                customer_scope(filters, o.customer_id)),
         select(sc.opened_at.label("date"), literal("service contact", text).label("event"),
-               sc.cost.label("amount"),
+               sc.cost.label("amount"), no_amount.label("gross_margin"),
                func.concat(sc.channel, ", ",
                            case((sc.first_contact_resolved, "resolved at first contact"),
                                 else_="not resolved at first contact")).label("detail"))
         .where(sc.customer_id == customer_id, sc.opened_at <= end,
                customer_scope(filters, sc.customer_id)),
         select(sv.answered_at.label("date"), literal("survey", text).label("event"),
-               literal(None, Float()).label("amount"),
+               no_amount.label("amount"), no_amount.label("gross_margin"),
                func.concat("CSAT ", func.coalesce(cast(sv.csat, text), "–"),
                            ", NPS answer ", func.coalesce(cast(sv.nps, text), "–"))
                .label("detail"))
         .where(sv.customer_id == customer_id, sv.answered_at <= end,
                customer_scope(filters, sv.customer_id)),
         select(rf.referred_at.label("date"), literal("referral", text).label("event"),
-               literal(None, Float()).label("amount"),
+               no_amount.label("amount"), no_amount.label("gross_margin"),
                case((rf.referred_customer_id.is_(None), "did not convert"),
                     else_="converted").label("detail"))
         .where(rf.referrer_id == customer_id, rf.referred_at <= end,
@@ -727,7 +735,8 @@ def customer_history(engine: Engine, filters: Filters, customer_id: int) -> pd.D
     union = union_all(*parts).subquery()
     frame = read_frame(engine, select(union).order_by(union.c.date.desc(), union.c.event))
     frame["date"] = pd.to_datetime(frame["date"]).dt.date
-    frame["amount"] = pd.to_numeric(frame["amount"]).astype(float)
+    for column in ("amount", "gross_margin"):
+        frame[column] = pd.to_numeric(frame[column]).astype(float)
     return frame
 
 
