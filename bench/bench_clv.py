@@ -325,9 +325,9 @@ def main() -> None:
         )
         rows[-2] = ("BG/NBD log-likelihood", f"{ll_ours:,.4f}", f"{ll_theirs:,.4f}")
         rows[-1] = ("Gamma-Gamma log-likelihood", f"{gg_ll_ours:,.4f}", f"{gg_ll_theirs:,.4f}")
-        rows.append(("BG/NBD log-likelihood, ours - theirs", f"{ll_ours - ll_theirs:+.4f}", ""))
+        rows.append(("BG/NBD log-likelihood, ours - theirs", f"{ll_ours - ll_theirs:+.2e}", ""))
         rows.append(("Gamma-Gamma log-likelihood, ours - theirs",
-                     f"{gg_ll_ours - gg_ll_theirs:+.4f}", ""))  # fmt: skip
+                     f"{gg_ll_ours - gg_ll_theirs:+.2e}", ""))  # fmt: skip
         speedup = theirs["timings"]["total"] / ours["timings"]["total"]
         fit_speedup = theirs["timings"]["fit_bgnbd"] / ours["timings"]["fit_bgnbd"]
         rows.append(("speed ratio, fit + score", f"{speedup:.1f}x", ""))

@@ -96,6 +96,10 @@ def test_bgnbd_reproduces_the_published_fit(bgnbd):
         assert bgnbd.params_[name] == pytest.approx(published, rel=0.005), name
     assert bgnbd.log_likelihood_ == pytest.approx(PUBLISHED_BGNBD_LL, abs=0.01)
     assert bgnbd.n_customers_ == 2357
+    # Asymptotic standard errors exist and are a few percent (r) to ~30 % (b) of the values.
+    errors = bgnbd.standard_errors_
+    assert errors["r"] == pytest.approx(0.0126, abs=0.0005)
+    assert errors["b"] == pytest.approx(0.705, abs=0.01)
 
 
 def test_bgnbd_fit_on_distinct_rows_with_weights_is_the_same(published_summary, bgnbd):
