@@ -52,7 +52,7 @@ st.caption(
 )
 
 risk_share = None if risk.share_of_revenue is None else f"{risk.share_of_revenue:.1f}% of revenue"
-cols = st.columns(4)
+cols = [*st.columns(2), *st.columns(2)]
 cols[0].metric(
     "Revenue at risk",
     format_value(risk.revenue_last_12m, "money"),
@@ -322,7 +322,8 @@ if uses_p_alive:
     activity_note = (
         f'"Still active" is P(alive) from the lifetime-value fit of {run.fitted_at:%d %b %Y} '
         f"(data to {run.calibration_end:%d %b %Y}) for {sources['P(alive)']:,} customers, "
-        f"and recency for the {sources['recency']:,} the fit does not cover."
+        f"and recency for the other {sources['recency']:,}: one-time buyers, whose BG/NBD "
+        "P(alive) is always 1, and customers the fit does not cover."
     )
 elif run is not None:
     activity_note = (
@@ -333,7 +334,7 @@ elif run is not None:
 else:
     activity_note = (
         '"Still active" uses recency: no lifetime-value fit is stored yet. Once '
-        "one is (Customer value page), P(alive) replaces it."
+        "one is (Customer value page), P(alive) replaces it for repeat buyers."
     )
 st.markdown(
     f"{activity_note}\n\n"

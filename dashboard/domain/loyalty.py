@@ -10,8 +10,10 @@ The behavioural loyalty index (0-100) is a weighted mean of five component score
 else is in view (a segment filter does not move the cut between loyal and not):
 
 - repeat purchase: purchase days after the first, full marks at ``repeat_days_full``;
-- still active: P(alive) from the stored lifetime-value fit when there is one, otherwise
-  recency (1 on the day of the latest order, 0 after ``recency_days_zero`` days without one);
+- still active: P(alive) from the stored lifetime-value fit when there is one and the
+  customer had a repeat purchase in it (BG/NBD's P(alive) is 1 for every one-time buyer),
+  otherwise recency (1 on the day of the latest order, 0 after ``recency_days_zero`` days
+  without one);
 - spend trend: growth of spend in the last 12 months against the 12 before, -100% scores 0,
   flat 0.5, +100% or more 1; undefined (its weight goes to the others) for customers younger
   than 24 months or without spend in the earlier 12 months;
@@ -125,11 +127,12 @@ def component_table(
 ) -> pd.DataFrame:
     """The formula as a display table: component, weight (as "25%"), how it scores 0 to 1."""
     s = settings
+    recency = f"1 − days since the latest order ÷ {s.recency_days_zero}, floored at 0"
     active = (
-        "P(alive) from the stored lifetime-value fit (BG/NBD)"
+        "P(alive) from the stored lifetime-value fit (BG/NBD) for customers with a repeat "
+        f"purchase; for one-time buyers, whose P(alive) is always 1, recency: {recency}"
         if uses_probability_alive
-        else f"Recency: 1 − days since the latest order / {s.recency_days_zero}, floored at 0 "
-        "(no lifetime-value fit stored yet)"
+        else f"Recency: {recency} (no lifetime-value fit for this date)"
     )
     scoring = {
         "repeat": f"Purchase days after the first ÷ {s.repeat_days_full}, capped at 1",
@@ -175,14 +178,17 @@ def satisfaction_score(latest_csat: pd.Series, latest_nps: pd.Series) -> pd.Seri
     return pd.concat([csat, recommend], axis=1).mean(axis=1, skipna=True)
 
 
+NPS_GROUPS: tuple[str, ...] = ("Promoter", "Passive", "Detractor")
+#: Where a customer's "still active" score comes from.
+ACTIVE_SOURCES: tuple[str, ...] = ("P(alive)", "recency")
+
+
 def nps_group(latest_nps: pd.Series) -> pd.Series:
-    """ "Promoter" (9-10), "Passive" (7-8), "Detractor" (0-6) or missing, per answer."""
-    answer = pd.to_numeric(latest_nps).astype(float)
-    group = pd.Series(pd.NA, index=answer.index, dtype="string")
-    group[answer >= 9] = "Promoter"
-    group[(answer >= 7) & (answer <= 8)] = "Passive"
-    group[answer <= 6] = "Detractor"
-    return group
+    """ "Promoter" (9-10), "Passive" (7-8), "Detractor" (0-6) or missing, per answer
+    (categorical)."""
+    answer = pd.to_numeric(latest_nps).astype(float).to_numpy()
+    codes = np.select([answer >= 9, answer >= 7, answer >= 0], [0, 1, 2], default=-1)
+    return pd.Series(pd.Categorical.from_codes(codes, NPS_GROUPS), index=latest_nps.index)
 
 
 def loyalty_components(
@@ -191,7 +197,8 @@ def loyalty_components(
     """Component scores (0-1) per customer, keyed as in :data:`COMPONENTS`.
 
     ``frame`` has the columns of ``loyalty_inputs``. ``probability_alive`` is used where it
-    is present, recency elsewhere; column ``active_source`` says which ("P(alive)"/"recency").
+    is present and ``fit_repeat_days`` >= 1, recency elsewhere; column ``active_source`` says
+    which ("P(alive)"/"recency").
     """
     s = settings
     as_of_ts = pd.Timestamp(as_of)
@@ -205,6 +212,10 @@ def loyalty_components(
         if "probability_alive" in frame
         else pd.Series(np.nan, index=frame.index)
     )
+    if "fit_repeat_days" in frame:
+        # BG/NBD lets a customer drop out only after a repeat purchase, so its P(alive) is 1
+        # for every one-time buyer however long ago: it says nothing, recency does.
+        p_alive = p_alive.where(frame["fit_repeat_days"].astype(float) >= 1)
     growth = spend_trend(frame, as_of)
     tenure_days = (last_order - first_order).dt.days.astype(float).fillna(0.0)
     return pd.DataFrame(
@@ -214,7 +225,9 @@ def loyalty_components(
             "spend_trend": (0.5 + growth / 2.0).clip(0.0, 1.0),
             "tenure": (tenure_days / s.tenure_days_full).clip(upper=1.0),
             "referrals": (frame["referrals_made"].astype(float) / s.referrals_full).clip(upper=1.0),
-            "active_source": np.where(p_alive.notna(), "P(alive)", "recency"),
+            "active_source": pd.Categorical.from_codes(
+                np.where(p_alive.notna().to_numpy(), 0, 1), ACTIVE_SOURCES
+            ),
         },
         index=frame.index,
     )
@@ -235,16 +248,14 @@ def loyalty_index(
 def quadrant(
     loyalty: pd.Series, satisfaction: pd.Series, settings: LoyaltySettings = DEFAULT_SETTINGS
 ) -> pd.Series:
-    """Quadrant name per customer; :data:`NO_SURVEY` where satisfaction is missing."""
-    loyal = loyalty >= settings.loyal_cut
-    satisfied = satisfaction >= settings.satisfied_cut
-    names = np.select(
-        [satisfied & loyal, satisfied & ~loyal, ~satisfied & loyal],
-        [LOYAL_ADVOCATES, SATISFIED_BUT_LEAVING, LOYAL_BUT_UNHAPPY],
-        default=LOST,
-    )
-    named = pd.Series(names, index=loyalty.index, dtype="string")
-    return named.where(satisfaction.notna(), NO_SURVEY)
+    """Quadrant name per customer (categorical over :data:`QUADRANTS` and :data:`NO_SURVEY`);
+    :data:`NO_SURVEY` where satisfaction is missing."""
+    loyal = (loyalty >= settings.loyal_cut).to_numpy()
+    satisfied = (satisfaction >= settings.satisfied_cut).to_numpy()
+    answered = satisfaction.notna().to_numpy()
+    # Codes index (*QUADRANTS, NO_SURVEY).
+    codes = np.select([~answered, satisfied & loyal, satisfied, loyal], [4, 0, 1, 2], default=3)
+    return pd.Series(pd.Categorical.from_codes(codes, (*QUADRANTS, NO_SURVEY)), index=loyalty.index)
 
 
 def customer_loyalty(
@@ -289,9 +300,24 @@ def quadrant_summary(customers: pd.DataFrame) -> pd.DataFrame:
     latest answers, -100..+100) and ``csat`` (% of latest answers that are 4 or 5).
     """
     total = len(customers)
+    groups = {
+        name: group
+        for name, group in customers[
+            [
+                "quadrant",
+                "revenue_last_12m",
+                "revenue_period",
+                "loyalty_index",
+                "latest_nps",
+                "latest_csat",
+                *(["clv"] if "clv" in customers else []),
+            ]
+        ].groupby("quadrant", observed=True)
+    }
+    empty = customers.iloc[0:0]
     rows = []
     for name in (*QUADRANTS, NO_SURVEY):
-        group = customers[customers["quadrant"] == name]
+        group = groups.get(name, empty)
         answers = group["latest_nps"].dropna()
         csat_answers = group["latest_csat"].dropna()
         clv = group["clv"] if "clv" in group else pd.Series(dtype=float)

@@ -35,6 +35,7 @@ INPUT_COLUMNS = {
     "latest_csat": "latest CSAT answer (1-5) up to the period's end",
     "latest_nps": "latest NPS answer (0-10) up to the period's end",
     "probability_alive": "P(alive) from the latest lifetime-value fit (NaN without one)",
+    "fit_repeat_days": "repeat purchase days the fit saw (BG/NBD frequency; NaN without fit)",
     "clv": "expected lifetime value from the latest fit (NaN without one)",
 }
 
@@ -51,10 +52,14 @@ def loyalty_inputs(engine: Engine, filters: Filters) -> pd.DataFrame:
     frame = summary[[c for c in INPUT_COLUMNS if c in summary.columns]]
     run = clv_store.latest_run(engine)
     if run is None:
-        return frame.assign(probability_alive=float("nan"), clv=float("nan"))
+        return frame.assign(
+            probability_alive=float("nan"), fit_repeat_days=float("nan"), clv=float("nan")
+        )[list(INPUT_COLUMNS)]
     fitted = clv_store.scored_customers(engine, filters, run.run_id)
-    fitted = fitted[["customer_id", "probability_alive", "clv"]].astype(
-        {"customer_id": frame["customer_id"].dtype}
+    fitted = (
+        fitted[["customer_id", "probability_alive", "frequency", "clv"]]
+        .rename(columns={"frequency": "fit_repeat_days"})
+        .astype({"customer_id": frame["customer_id"].dtype})
     )
     return frame.merge(fitted, on="customer_id", how="left")[list(INPUT_COLUMNS)]
 

@@ -69,15 +69,44 @@ def test_headline_figures_by_hand(tiny_url):
 
 def test_stored_fit_replaces_recency_with_p_alive(tiny_url):
     engine = make_engine(tiny_url)
-    bulk_insert(engine, clv_runs, pd.DataFrame([{
-        "run_id": 1, "fitted_at": datetime(2024, 7, 1, 8), "calibration_end": date(2024, 6, 30),
-        "settings": json.dumps({"horizon_months": 36, "annual_discount_rate": 0.1}),
-        "params": "{}", "diagnostics": "{}"}]))
-    bulk_insert(engine, customer_clv, pd.DataFrame([{
-        "run_id": 1, "customer_id": cid, "frequency": 1, "recency": 1.0, "T": 2.0,
-        "monetary_value": 1.0, "probability_alive": p_alive, "expected_purchases_12m": 1.0,
-        "expected_spend": 1.0, "margin_share": 0.5, "clv": clv}
-        for cid, p_alive, clv in [(1, 0.05, 900.0), (2, 0.9, 200.0), (3, 0.5, 300.0)]]))
+    bulk_insert(
+        engine,
+        clv_runs,
+        pd.DataFrame(
+            [
+                {
+                    "run_id": 1,
+                    "fitted_at": datetime(2024, 7, 1, 8),
+                    "calibration_end": date(2024, 6, 30),
+                    "settings": json.dumps({"horizon_months": 36, "annual_discount_rate": 0.1}),
+                    "params": "{}",
+                    "diagnostics": "{}",
+                }
+            ]
+        ),
+    )
+    bulk_insert(
+        engine,
+        customer_clv,
+        pd.DataFrame(
+            [
+                {
+                    "run_id": 1,
+                    "customer_id": cid,
+                    "frequency": 1,
+                    "recency": 1.0,
+                    "T": 2.0,
+                    "monetary_value": 1.0,
+                    "probability_alive": p_alive,
+                    "expected_purchases_12m": 1.0,
+                    "expected_spend": 1.0,
+                    "margin_share": 0.5,
+                    "clv": clv,
+                }
+                for cid, p_alive, clv in [(1, 0.05, 900.0), (2, 0.9, 200.0), (3, 0.5, 300.0)]
+            ]
+        ),
+    )
     bump_data_version(engine)
     engine.dispose()
     at = run_page(QUARTER)
@@ -93,8 +122,9 @@ def test_stored_fit_replaces_recency_with_p_alive(tiny_url):
 
 def test_no_customer_in_scope_says_so(tiny_url):
     # Dan, the only partner customer, is acquired on 15 July 2024.
-    at = run_page({"period": "Custom", "from": "2024-01-10", "to": "2024-01-10",
-                   "channel": "partner"})
+    at = run_page(
+        {"period": "Custom", "from": "2024-01-10", "to": "2024-01-10", "channel": "partner"}
+    )
     assert not at.exception
     assert any("No customers match these filters" in i.value for i in at.info)
     assert not at.metric

@@ -23,19 +23,26 @@ from dashboard.domain.loyalty import LOST, LOYAL_ADVOCATES, NO_SURVEY, SATISFIED
 
 def customers() -> pd.DataFrame:
     """Four answered customers (two satisfied leavers, an advocate, a lost) and one without."""
-    return pd.DataFrame({
-        "customer_id": [1, 2, 3, 4, 5],
-        "name": ["A", "B", "C", "D", "E"],
-        "loyalty_index": [80.0, 10.0, 12.0, 20.0, 60.0],
-        "satisfaction": [100.0, 90.0, 75.0, 25.0, np.nan],
-        "quadrant": [LOYAL_ADVOCATES, SATISFIED_BUT_LEAVING, SATISFIED_BUT_LEAVING, LOST,
-                     NO_SURVEY],
-        "revenue_last_12m": [100.0, 50.0, 20.0, 0.0, 10.0],
-        "revenue_period": [10.0, 0.0, 0.0, 0.0, 5.0],
-        "latest_csat": pd.array([5, None, 4, 2, None], dtype="Float64"),
-        "latest_nps": pd.array([10, 9, None, None, None], dtype="Float64"),
-        "clv": [np.nan] * 5,
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": [1, 2, 3, 4, 5],
+            "name": ["A", "B", "C", "D", "E"],
+            "loyalty_index": [80.0, 10.0, 12.0, 20.0, 60.0],
+            "satisfaction": [100.0, 90.0, 75.0, 25.0, np.nan],
+            "quadrant": [
+                LOYAL_ADVOCATES,
+                SATISFIED_BUT_LEAVING,
+                SATISFIED_BUT_LEAVING,
+                LOST,
+                NO_SURVEY,
+            ],
+            "revenue_last_12m": [100.0, 50.0, 20.0, 0.0, 10.0],
+            "revenue_period": [10.0, 0.0, 0.0, 0.0, 5.0],
+            "latest_csat": pd.array([5, None, 4, 2, None], dtype="Float64"),
+            "latest_nps": pd.array([10, 9, None, None, None], dtype="Float64"),
+            "clv": [np.nan] * 5,
+        }
+    )
 
 
 def _annotation_texts(fig) -> list[str]:
@@ -69,8 +76,9 @@ def test_density_counts_cells_draws_cuts_and_names_quadrants():
 def test_scatter_has_one_mark_per_answered_customer_coloured_by_quadrant():
     frame = customers()
     points = loyalty.scatter_points(frame, random_state=0)
-    fig = build_quadrant_scatter(points, loyalty.quadrant_summary(frame), loyal_cut=50,
-                                 satisfied_cut=70, title="T")
+    fig = build_quadrant_scatter(
+        points, loyalty.quadrant_summary(frame), loyal_cut=50, satisfied_cut=70, title="T"
+    )
     by_name = {trace.name: trace for trace in fig.data}
     assert list(by_name) == list(loyalty.QUADRANTS)
     assert sum(len(t.x) for t in fig.data) == 4
@@ -86,11 +94,18 @@ def test_scatter_has_one_mark_per_answered_customer_coloured_by_quadrant():
 
 def trend() -> pd.DataFrame:
     return loyalty.monthly_trends(
-        pd.DataFrame({"month": [pd.Timestamp("2026-01-01"), pd.Timestamp("2026-03-01")],
-                      "nps_answers": [4, 2], "promoters": [2, 0], "detractors": [1, 1]}),
-        pd.DataFrame({"month": [pd.Timestamp("2026-01-01")], "buyers": [10],
-                      "repeat_buyers": [7]}),
-        date(2026, 1, 1), date(2026, 3, 31))
+        pd.DataFrame(
+            {
+                "month": [pd.Timestamp("2026-01-01"), pd.Timestamp("2026-03-01")],
+                "nps_answers": [4, 2],
+                "promoters": [2, 0],
+                "detractors": [1, 1],
+            }
+        ),
+        pd.DataFrame({"month": [pd.Timestamp("2026-01-01")], "buyers": [10], "repeat_buyers": [7]}),
+        date(2026, 1, 1),
+        date(2026, 3, 31),
+    )
 
 
 def test_nps_trend_line_over_answer_counts_with_the_period_shaded():

@@ -36,27 +36,118 @@ def portfolio() -> pd.DataFrame:
         # id, acquired, order_days, first, last, revenue, rev_period, last_12m, prior_12m,
         # referrals, csat, nps, p_alive, clv
         # A: long-standing, growing, referring, delighted.
-        (1, "A", T("2023-01-01"), 5, T("2023-01-10"), T("2026-06-20"), 900.0, 100.0, 300.0,
-         200.0, 3, 5, 10, None, None),
+        (
+            1,
+            "A",
+            T("2023-01-01"),
+            5,
+            T("2023-01-10"),
+            T("2026-06-20"),
+            900.0,
+            100.0,
+            300.0,
+            200.0,
+            3,
+            5,
+            10,
+            None,
+            None,
+        ),
         # B: a single order, no survey, younger than 24 months.
-        (2, "B", T("2026-03-01"), 1, T("2026-03-01"), T("2026-03-01"), 50.0, 0.0, 50.0, 0.0,
-         0, None, None, None, None),
+        (
+            2,
+            "B",
+            T("2026-03-01"),
+            1,
+            T("2026-03-01"),
+            T("2026-03-01"),
+            50.0,
+            0.0,
+            50.0,
+            0.0,
+            0,
+            None,
+            None,
+            None,
+            None,
+        ),
         # C: no order at all, an NPS answer of 9 (promoter) only.
         (3, "C", T("2026-06-01"), 0, NaT, NaT, 0.0, 0.0, 0.0, 0.0, 0, None, 9, None, None),
         # D: stopped buying 16 months ago; CSAT 4 but NPS 6.
-        (4, "D", T("2024-01-01"), 3, T("2024-01-05"), T("2025-03-01"), 400.0, 0.0, 0.0, 400.0,
-         1, 4, 6, None, None),
+        (
+            4,
+            "D",
+            T("2024-01-01"),
+            3,
+            T("2024-01-05"),
+            T("2025-03-01"),
+            400.0,
+            0.0,
+            0.0,
+            400.0,
+            1,
+            4,
+            6,
+            None,
+            None,
+        ),
         # E: loyal buyer with a stored P(alive) and lifetime value, unhappy (CSAT 2).
-        (5, "E", T("2022-06-30"), 9, T("2022-07-01"), T("2026-06-30"), 3000.0, 300.0, 1000.0,
-         1000.0, 0, 2, None, 0.8, 500.0),
+        (
+            5,
+            "E",
+            T("2022-06-30"),
+            9,
+            T("2022-07-01"),
+            T("2026-06-30"),
+            3000.0,
+            300.0,
+            1000.0,
+            1000.0,
+            0,
+            2,
+            None,
+            0.8,
+            500.0,
+        ),
         # F: a passive (NPS 7, exactly the satisfied cut) whose last order is a year old.
-        (6, "F", T("2025-01-01"), 2, T("2025-01-02"), T("2025-07-01"), 200.0, 0.0, 120.0, 80.0,
-         0, None, 7, None, None),
+        (
+            6,
+            "F",
+            T("2025-01-01"),
+            2,
+            T("2025-01-02"),
+            T("2025-07-01"),
+            200.0,
+            0.0,
+            120.0,
+            80.0,
+            0,
+            None,
+            7,
+            None,
+            None,
+        ),
     ]
-    frame = pd.DataFrame(rows, columns=[
-        "customer_id", "name", "acquired_at", "order_days", "first_order", "last_order",
-        "revenue", "revenue_period", "revenue_last_12m", "revenue_prior_12m",
-        "referrals_made", "latest_csat", "latest_nps", "probability_alive", "clv"])
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "customer_id",
+            "name",
+            "acquired_at",
+            "order_days",
+            "first_order",
+            "last_order",
+            "revenue",
+            "revenue_period",
+            "revenue_last_12m",
+            "revenue_prior_12m",
+            "referrals_made",
+            "latest_csat",
+            "latest_nps",
+            "probability_alive",
+            "clv",
+        ],
+    )
     frame["region"], frame["acquisition_channel"] = "North", "direct"
     for column in ("latest_csat", "latest_nps"):
         frame[column] = pd.array(frame[column], dtype="Float64")
@@ -135,14 +226,28 @@ def test_recency_replaces_p_alive_when_the_fit_does_not_apply():
     assert e["loyalty_index"] == pytest.approx(77.5)
 
 
+def test_p_alive_of_one_time_buyers_is_ignored():
+    # BG/NBD gives every one-time buyer P(alive) = 1; F's last order is 364 days old.
+    frame = portfolio().assign(fit_repeat_days=[4.0, 0.0, 0.0, 2.0, 8.0, 0.0])
+    frame.loc[frame["customer_id"] == 6, "probability_alive"] = 1.0
+    frame.loc[frame["customer_id"] == 1, "probability_alive"] = 0.5
+    scored = loyalty.customer_loyalty(frame, AS_OF).set_index("customer_id")
+    assert scored.loc[6, "active_source"] == "recency"
+    assert scored.loc[6, "score_active"] == pytest.approx(1 / 365)
+    assert scored.loc[1, "active_source"] == "P(alive)"  # A had repeat purchases in the fit
+    assert scored.loc[1, "score_active"] == pytest.approx(0.5)
+    assert loyalty.activity_sources(scored) == {"P(alive)": 2, "recency": 4}
+
+
 def test_satisfaction_score_and_nps_groups(scored):
     # A: CSAT 5 -> 100, NPS 10 -> 100; C: NPS 9 -> 90; D: (75 + 60) / 2; E: CSAT 2 -> 25;
     # F: NPS 7 -> 70; B: no answer.
     assert scored["satisfaction"].to_dict() == pytest.approx(
-        {1: 100.0, 2: math.nan, 3: 90.0, 4: 67.5, 5: 25.0, 6: 70.0}, nan_ok=True)
+        {1: 100.0, 2: math.nan, 3: 90.0, 4: 67.5, 5: 25.0, 6: 70.0}, nan_ok=True
+    )
     groups = loyalty.nps_group(pd.Series(pd.array([0, 6, 7, 8, 9, 10, None], dtype="Float64")))
-    assert list(groups.fillna("-")) == ["Detractor", "Detractor", "Passive", "Passive",
-                                       "Promoter", "Promoter", "-"]
+    named = [g if isinstance(g, str) else "-" for g in groups]
+    assert named == ["Detractor", "Detractor", "Passive", "Passive", "Promoter", "Promoter", "-"]
 
 
 def test_quadrants(scored):
@@ -161,8 +266,13 @@ def test_quadrants(scored):
 
 def test_quadrant_summary_by_hand(scored):
     summary = loyalty.quadrant_summary(scored.reset_index()).set_index("quadrant")
-    assert list(summary.index) == [LOYAL_ADVOCATES, SATISFIED_BUT_LEAVING, LOYAL_BUT_UNHAPPY,
-                                   LOST, NO_SURVEY]
+    assert list(summary.index) == [
+        LOYAL_ADVOCATES,
+        SATISFIED_BUT_LEAVING,
+        LOYAL_BUT_UNHAPPY,
+        LOST,
+        NO_SURVEY,
+    ]
     assert summary["customers"].tolist() == [1, 2, 1, 1, 1]
     assert summary["share"].sum() == pytest.approx(100.0)
     assert summary.loc[SATISFIED_BUT_LEAVING, "share"] == pytest.approx(100 * 2 / 6)
@@ -200,8 +310,12 @@ def test_revenue_at_risk(scored):
 
 
 def test_satisfaction_explains_by_hand():
-    frame = pd.DataFrame({"satisfaction": [0.0, 25, 50, 75, 100, np.nan],
-                          "loyalty_index": [10.0, 20, 20, 40, 60, 99]})
+    frame = pd.DataFrame(
+        {
+            "satisfaction": [0.0, 25, 50, 75, 100, np.nan],
+            "loyalty_index": [10.0, 20, 20, 40, 60, 99],
+        }
+    )
     result = loyalty.satisfaction_explains(frame)
     # Without the unanswered row: deviations x (-50,-25,0,25,50), y (-20,-10,-10,10,30);
     # Σxy = 3000, Σx² = 6250, Σy² = 1600 -> r = 3000 / √(6250·1600) = 0.94868, R² = 0.9,
@@ -215,8 +329,9 @@ def test_satisfaction_explains_by_hand():
     # Spearman: ranks y (1, 2.5, 2.5, 4, 5) -> 9.5 / √(10·9.5) = 0.97468;
     # interval with SE √(1.06/2): [0.63598, 0.99852].
     assert result.spearman == pytest.approx(9.5 / math.sqrt(95))
-    assert (result.spearman_low, result.spearman_high) == pytest.approx((0.63598, 0.99852),
-                                                                      abs=1e-4)
+    assert (result.spearman_low, result.spearman_high) == pytest.approx(
+        (0.63598, 0.99852), abs=1e-4
+    )
     assert result.sentence().startswith("Satisfaction explains about 90% of the variation")
 
 
@@ -276,13 +391,18 @@ def test_trend_filters_widen_short_periods_to_twelve_months():
 
 
 def test_monthly_trends_fill_months_and_leave_empty_ones_undefined():
-    nps_monthly = pd.DataFrame({"month": [T("2026-04-01"), T("2026-06-01")],
-                                "nps_answers": [4, 3], "promoters": [2, 0],
-                                "detractors": [1, 3]})
-    repeat_monthly = pd.DataFrame({"month": [T("2026-05-01")], "buyers": [8],
-                                   "repeat_buyers": [6]})
-    trend = loyalty.monthly_trends(nps_monthly, repeat_monthly, date(2026, 4, 15),
-                                   date(2026, 6, 30)).set_index("month")
+    nps_monthly = pd.DataFrame(
+        {
+            "month": [T("2026-04-01"), T("2026-06-01")],
+            "nps_answers": [4, 3],
+            "promoters": [2, 0],
+            "detractors": [1, 3],
+        }
+    )
+    repeat_monthly = pd.DataFrame({"month": [T("2026-05-01")], "buyers": [8], "repeat_buyers": [6]})
+    trend = loyalty.monthly_trends(
+        nps_monthly, repeat_monthly, date(2026, 4, 15), date(2026, 6, 30)
+    ).set_index("month")
     assert list(trend.index) == [T("2026-04-01"), T("2026-05-01"), T("2026-06-01")]
     assert trend.loc["2026-04-01", "nps"] == pytest.approx(25.0)  # (2 - 1) / 4
     assert math.isnan(trend.loc["2026-05-01", "nps"])  # no answers: undefined, not 0
@@ -290,8 +410,9 @@ def test_monthly_trends_fill_months_and_leave_empty_ones_undefined():
     assert trend.loc["2026-06-01", "nps"] == pytest.approx(-100.0)  # all detractors
     assert trend.loc["2026-05-01", "repeat_purchase_rate"] == pytest.approx(75.0)  # 6 / 8
     assert math.isnan(trend.loc["2026-04-01", "repeat_purchase_rate"])
-    empty = loyalty.monthly_trends(nps_monthly.iloc[0:0], repeat_monthly.iloc[0:0],
-                                   date(2026, 4, 1), date(2026, 5, 31))
+    empty = loyalty.monthly_trends(
+        nps_monthly.iloc[0:0], repeat_monthly.iloc[0:0], date(2026, 4, 1), date(2026, 5, 31)
+    )
     assert len(empty) == 2 and empty["nps"].isna().all()
 
 
@@ -309,9 +430,13 @@ def test_settings_and_formula_table():
     with_fit = loyalty.component_table(uses_probability_alive=True)
     assert "P(alive)" in with_fit.loc[1, "Score from 0 to 1"]
     # Weights need not sum to one: they are shown as shares.
-    doubled = loyalty.LoyaltySettings(weight_repeat=0.5, weight_active=0.6,
-                                      weight_spend_trend=0.3, weight_tenure=0.3,
-                                      weight_referrals=0.3)
+    doubled = loyalty.LoyaltySettings(
+        weight_repeat=0.5,
+        weight_active=0.6,
+        weight_spend_trend=0.3,
+        weight_tenure=0.3,
+        weight_referrals=0.3,
+    )
     assert loyalty.component_table(doubled)["Weight"].tolist() == table["Weight"].tolist()
     with pytest.raises(ValueError, match="non-negative"):
         loyalty.LoyaltySettings(weight_repeat=-0.1)

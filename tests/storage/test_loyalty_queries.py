@@ -25,21 +25,51 @@ HALF_YEAR = Filters(date(2024, 1, 1), date(2024, 6, 30))
 
 
 def _store_fit(engine, run_id: int, fitted_at: datetime, rows: list[tuple[int, float, float]]):
-    bulk_insert(engine, clv_runs, pd.DataFrame([{
-        "run_id": run_id, "fitted_at": fitted_at, "calibration_end": date(2024, 6, 30),
-        "settings": json.dumps({"horizon_months": 36, "annual_discount_rate": 0.1}),
-        "params": "{}", "diagnostics": "{}"}]))
-    bulk_insert(engine, customer_clv, pd.DataFrame([{
-        "run_id": run_id, "customer_id": cid, "frequency": 1, "recency": 1.0, "T": 2.0,
-        "monetary_value": 10.0, "probability_alive": p_alive, "expected_purchases_12m": 1.0,
-        "expected_spend": 10.0, "margin_share": 0.4, "clv": clv} for cid, p_alive, clv in rows]))
+    bulk_insert(
+        engine,
+        clv_runs,
+        pd.DataFrame(
+            [
+                {
+                    "run_id": run_id,
+                    "fitted_at": fitted_at,
+                    "calibration_end": date(2024, 6, 30),
+                    "settings": json.dumps({"horizon_months": 36, "annual_discount_rate": 0.1}),
+                    "params": "{}",
+                    "diagnostics": "{}",
+                }
+            ]
+        ),
+    )
+    bulk_insert(
+        engine,
+        customer_clv,
+        pd.DataFrame(
+            [
+                {
+                    "run_id": run_id,
+                    "customer_id": cid,
+                    "frequency": 1,
+                    "recency": 1.0,
+                    "T": 2.0,
+                    "monetary_value": 10.0,
+                    "probability_alive": p_alive,
+                    "expected_purchases_12m": 1.0,
+                    "expected_spend": 10.0,
+                    "margin_share": 0.4,
+                    "clv": clv,
+                }
+                for cid, p_alive, clv in rows
+            ]
+        ),
+    )
 
 
 def test_inputs_without_a_fit(tiny_engine):
     inputs = loyalty_inputs(tiny_engine, Filters(*PERIOD)).set_index("customer_id")
     assert list(inputs.reset_index().columns) == list(INPUT_COLUMNS)
     assert list(inputs.index) == [1, 2, 3]  # Dan is acquired after 30 June
-    assert inputs["probability_alive"].isna().all() and inputs["clv"].isna().all()
+    assert inputs[["probability_alive", "fit_repeat_days", "clv"]].isna().all().all()
     # Bob: orders 5 March (80) and 30 June (50); latest survey of 4 May: CSAT 4, NPS 8.
     bob = inputs.loc[2]
     assert (bob["order_days"], bob["revenue_last_12m"], bob["revenue_period"]) == (2, 130, 50)
@@ -55,6 +85,7 @@ def test_inputs_join_the_latest_fit(tiny_engine):
     inputs = loyalty_inputs(tiny_engine, Filters(*PERIOD)).set_index("customer_id")
     assert inputs.loc[1, "probability_alive"] == pytest.approx(0.9)
     assert inputs.loc[3, "clv"] == pytest.approx(100.0)
+    assert inputs.loc[3, "fit_repeat_days"] == 1  # the fit's BG/NBD frequency
     assert math.isnan(inputs.loc[2, "probability_alive"])  # not in run 2
     south = loyalty_inputs(tiny_engine, replace(Filters(*PERIOD), regions=("South",)))
     assert south["customer_id"].tolist() == [3] and south["clv"].tolist() == [100.0]
@@ -85,13 +116,15 @@ def test_monthly_repeat_buyers(tiny_engine):
     # January: Alice's first order. March: Bob's first. April: Alice again (first in
     # January). June: Alice (repeat), Bob (first in March: repeat), Cara (first on 1 June).
     assert monthly["buyers"].to_dict() == {
-        pd.Timestamp("2024-01-01"): 1, pd.Timestamp("2024-03-01"): 1,
-        pd.Timestamp("2024-04-01"): 1, pd.Timestamp("2024-06-01"): 3}
+        pd.Timestamp("2024-01-01"): 1,
+        pd.Timestamp("2024-03-01"): 1,
+        pd.Timestamp("2024-04-01"): 1,
+        pd.Timestamp("2024-06-01"): 3,
+    }
     assert monthly["repeat_buyers"].tolist() == [0, 0, 1, 2]
     # A first order earlier in the same month is not "before the month": April alone.
     april = monthly_repeat_buyers(tiny_engine, Filters(date(2024, 4, 1), date(2024, 4, 30)))
     assert april[["buyers", "repeat_buyers"]].values.tolist() == [[1, 1]]
     south = monthly_repeat_buyers(tiny_engine, replace(HALF_YEAR, regions=("South",)))
     assert south[["buyers", "repeat_buyers"]].values.tolist() == [[1, 0]]
-    assert monthly_repeat_buyers(tiny_engine,
-                                 replace(HALF_YEAR, regions=("Atlantis",))).empty
+    assert monthly_repeat_buyers(tiny_engine, replace(HALF_YEAR, regions=("Atlantis",))).empty
