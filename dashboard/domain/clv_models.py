@@ -729,8 +729,9 @@ class GammaGammaModel(BaseEstimator):
 
     @staticmethod
     def _spend_data(
-        frequency: ArrayLike, monetary_value: ArrayLike
+        frequency: ArrayLike, monetary_value: ArrayLike, *, positive: bool = True
     ) -> tuple[FloatArray, FloatArray]:
+        """Validated (x, zbar); repeat buyers need zbar > 0 (``positive``) or >= 0."""
         x, m = np.broadcast_arrays(
             _as_float_array(frequency, "frequency"),
             _as_float_array(monetary_value, "monetary_value"),
@@ -740,8 +741,13 @@ class GammaGammaModel(BaseEstimator):
             raise ModelIdentificationError(
                 "monetary_value has missing or infinite values: drop or fill those customers"
             )
-        non_positive = (x > 0) & (m <= 0)
+        non_positive = (x > 0) & ((m <= 0) if positive else (m < 0))
         if non_positive.any():
+            if not positive:
+                raise ModelIdentificationError(
+                    f"{int(non_positive.sum())} repeat buyers have monetary_value < 0: "
+                    "expected spend needs the mean value of repeat purchases, >= 0"
+                )
             raise ModelIdentificationError(
                 f"{int(non_positive.sum())} repeat buyers have monetary_value <= 0: the "
                 "Gamma-Gamma model needs positive spend; drop them (e.g. free or fully "
@@ -882,7 +888,8 @@ class GammaGammaModel(BaseEstimator):
         frequency : array_like of int
             Repeat purchases ``x``.
         monetary_value : array_like of float
-            Mean value of the repeat purchases (currency; ignored where ``x == 0``).
+            Mean value of the repeat purchases (currency, >= 0; ignored where ``x == 0``).
+            Unlike in ``fit``, 0 is accepted (e.g. a repeat buyer of free items only).
 
         Returns
         -------
@@ -891,7 +898,7 @@ class GammaGammaModel(BaseEstimator):
             exist, which happens for new customers when ``q <= 1``).
         """
         p, q, v = self._params()
-        x, m = self._spend_data(frequency, monetary_value)
+        x, m = self._spend_data(frequency, monetary_value, positive=False)
         own = np.where(x > 0, m, 0.0)
         denominator = p * x + q - 1
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -332,6 +332,11 @@ def test_expected_spend_by_hand():
     #   monetary value at 0 as rfm_summary gives it.
     model = GammaGammaModel.from_params({"p": 2.0, "q": 3.0, "v": 4.0})
     np.testing.assert_allclose(model.expected_spend([2, 0], [5.0, 0.0]), [28 / 6, 4.0])
+    # A repeat buyer whose repeat purchases were free can be scored (not fitted on):
+    # 2 (4 + 0) / 6 = 4/3.
+    assert float(model.expected_spend(2, 0.0)) == pytest.approx(4 / 3)
+    with pytest.raises(ModelIdentificationError, match="< 0"):
+        model.expected_spend(2, -1.0)
     # q <= 1: a new customer's mean spend does not exist.
     heavy = GammaGammaModel.from_params({"p": 2.0, "q": 0.8, "v": 4.0})
     assert np.isinf(heavy.expected_spend(0, 0.0))
