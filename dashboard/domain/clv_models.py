@@ -109,7 +109,7 @@ def _check_history(frequency: FloatArray, recency: FloatArray, T: FloatArray) ->
     _check_counts(frequency)
     _check_finite_non_negative(recency, "recency")
     _check_finite_non_negative(T, "T")
-    # Summaries rounded to 2 decimals may put recency a hair above T.
+    # Unit conversions can leave recency a rounding error above T; allow that much.
     too_recent = recency > T * (1 + 1e-9) + 1e-9
     if too_recent.any():
         raise ModelIdentificationError(
@@ -331,6 +331,7 @@ class BetaGeoModel(BaseEstimator):
             raise ValueError(f"BG/NBD parameters must be positive and finite, got {values}")
         model.params_ = values
         model.log_likelihood_ = float("nan")
+        model.standard_errors_ = dict.fromkeys(values, float("nan"))
         return model
 
     # ---- fitting ----------------------------------------------------------------------
@@ -716,6 +717,7 @@ class GammaGammaModel(BaseEstimator):
             raise ValueError(f"Gamma-Gamma parameters must be positive and finite, got {values}")
         model.params_ = values
         model.log_likelihood_ = float("nan")
+        model.standard_errors_ = dict.fromkeys(values, float("nan"))
         return model
 
     def _params(self) -> tuple[float, float, float]:
