@@ -1,8 +1,272 @@
-"""Segments: still to come; says what it will show."""
+"""Segments: which homogeneous groups the portfolio holds, what each is worth, what to do."""
 
-from dashboard.app.context import coming_soon, page_setup
+import streamlit as st
 
-ctx = page_setup("Segments")
-coming_soon(
-    "Which homogeneous groups the portfolio holds (scikit-learn clustering on recency, frequency, value, cost to serve, satisfaction and referrals), what each segment is worth (size, revenue, margin, profit and lifetime-value share), how each differs from the average, a playbook of one treatment per segment, and how customers migrate between segments."
+from dashboard.app.context import clear_caches, engine_for, load, page_setup
+from dashboard.charts import segments as charts
+from dashboard.domain import segment_playbook as playbook
+from dashboard.domain.metrics import format_value
+from dashboard.domain.segments import K_RANGE, SegmentationError
+from dashboard.storage import segment_store
+from dashboard.storage.engine import bump_data_version
+
+CLI = "python -m dashboard segment --db URL [--k N]"
+AUTO = "Automatic (highest silhouette)"
+
+ctx = page_setup(
+    "Segments",
+    "Not all customers are the same: the groups the portfolio holds, what each is worth, how "
+    "each differs from the average customer, what to do with each, and how customers move "
+    "between them. Hover over ⓘ for each definition.",
 )
+run = load(segment_store.latest_run, ctx)
+may_recompute = ctx.filters.allowed_regions is None  # a run covers every customer
+
+
+def recompute_form(first: bool) -> None:
+    """Controls of the explicit recompute action (never run on a page view)."""
+    if not may_recompute:
+        st.caption("Segments cover every customer: only a user who sees every region can "
+                   "recompute them.")
+        return
+    left, middle, right = st.columns([2, 2, 1], vertical_alignment="bottom")
+    choice = left.selectbox(
+        "Number of segments", [AUTO, *range(K_RANGE[0], K_RANGE[1] + 1)], key="segment_k",
+        help="Automatic tries 2 to 10 segments and keeps the number with the highest mean "
+             "silhouette (how much closer each customer is to its own segment than to the "
+             "next one). Choose a number to override it.")
+    renumber = middle.checkbox(
+        "Number afresh by value", value=False, disabled=first, key="segment_renumber",
+        help="By default a new run keeps the previous run's segment numbers and given names "
+             "for segments made of mostly the same customers. Tick to number segments "
+             "afresh, 1 = most valuable.")
+    if right.button("Compute segments" if first else "Recompute segments", type="primary",
+                    width="stretch"):
+        bar = st.progress(0.0, text="Starting…")
+        try:
+            segment_store.run_and_save(
+                engine_for(ctx), n_segments=None if choice == AUTO else int(choice),
+                renumber=renumber, progress=lambda f, m: bar.progress(min(f, 1.0), text=m))
+        except SegmentationError as exc:
+            bar.empty()
+            st.error(f"The segments could not be computed: {exc}.", icon="🛑")
+            return
+        clear_caches()
+        st.rerun()
+    st.caption(f"Or from the command line: `{CLI}`.")
+
+
+if run is None:
+    st.info(
+        "**No segments have been computed for this store yet.** Segmenting reads every "
+        "customer's recency, frequency, order value, margin, tenure, acquisition cost, latest "
+        "satisfaction answers, service contacts and referrals, groups similar customers "
+        "together and saves the result, so that everyone sees the same segments. It takes a "
+        "few seconds for 100,000 customers and runs only when you ask.",
+        icon="🧩",
+    )
+    recompute_form(first=True)
+    st.stop()
+
+labels = load(segment_store.segment_labels, ctx, run.run_id)
+how = (f"chosen automatically by the highest mean silhouette ({run.silhouette:.2f}) among "
+       f"{K_RANGE[0]}–{K_RANGE[1]}" if run.quality.get("chosen_automatically")
+       and run.silhouette is not None else "fixed by the user")
+st.caption(
+    f"**{run.n_segments} segments** of {run.quality.get('customers', 0):,} customers, computed "
+    f"on {run.created_at:%d %b %Y %H:%M} from data up to **{run.as_of:%d %b %Y}**; number "
+    f"of segments {how}. Segments are saved: the sidebar's segment filter applies them on "
+    "every page.")
+for note in run.quality.get("notes", []):
+    st.caption(f"ⓘ {note}")
+with st.expander("Recompute or rename segments"):
+    recompute_form(first=False)
+    with st.form("rename_segments"):
+        st.markdown("**Rename segments** (everyone sees the new names; a name you give is "
+                    "kept by the matching segment of the next run)")
+        typed = {int(s): st.text_input(f"Segment {s}", value=n, max_chars=100,
+                                       key=f"segment_name_{run.run_id}_{s}")
+                 for s, n in zip(labels["segment"], labels["name"], strict=True)}
+        if st.form_submit_button("Save names"):
+            current = dict(zip(labels["segment"], labels["name"], strict=True))
+            try:
+                for segment, name in typed.items():
+                    if name.strip() != current[segment]:
+                        segment_store.rename_segment(engine_for(ctx), run.run_id, segment, name)
+            except ValueError as exc:
+                st.error(f"{exc}.", icon="🛑")
+            else:
+                bump_data_version(engine_for(ctx))
+                clear_caches()
+                st.rerun()
+
+summary = load(segment_store.segment_summary, ctx, ctx.filters, run.run_id)
+worth = playbook.segment_worth(summary, labels)
+if worth.empty:
+    st.info("No customers of the saved segments match these filters. Widen the period or clear "
+            "the region, channel and segment filters in the sidebar.", icon="🔎")
+    st.stop()
+
+# --- What each segment is worth --------------------------------------------------------------
+st.subheader("What each segment is worth")
+note = playbook.concentration_note(worth)
+if note:
+    st.markdown(note)
+st.plotly_chart(
+    charts.build_value_shares(worth, title="Share of customers against share of value, "
+                                           "by segment"),
+    width="stretch")
+has_value_engine = worth["lifetime_value"].notna().any()
+st.caption(
+    f"Period {ctx.filters.start:%d %b %Y} – {ctx.filters.end:%d %b %Y}. Customers: acquired by "
+    "the period's end. Revenue, gross margin and profit: in the period; profit = gross margin − "
+    "service cost − acquisition cost of customers acquired in the period (METRICS.md). "
+    + ("Lifetime value: latest value-engine run. " if has_value_engine else
+       "Lifetime value appears once the value engine has run. ")
+    + "A share of profit can be negative or above 100% when some segments lose money.")
+money = st.column_config.NumberColumn
+st.dataframe(
+    worth[["label", "customers", "customers_share", "revenue", "gross_margin", "service_cost",
+           "acquisition_cost", "profit", "profit_share", "lifetime_value"]],
+    hide_index=True, width="stretch",
+    column_config={
+        "label": st.column_config.TextColumn("Segment"),
+        "customers": st.column_config.NumberColumn(
+            "Customers", format="localized", help="Customers acquired by the period's end."),
+        "customers_share": money("% of customers", format="%.1f%%"),
+        "revenue": money("Revenue", format="localized", help="Order revenue in the period, "
+                         "currency units."),
+        "gross_margin": money("Gross margin", format="localized",
+                              help="Revenue − order cost in the period, currency units."),
+        "service_cost": money("Service cost", format="localized",
+                              help="Cost of service contacts in the period, currency units."),
+        "acquisition_cost": money("Acquisition cost", format="localized",
+                                  help="Acquisition cost of the customers acquired in the "
+                                       "period, currency units."),
+        "profit": money("Profit", format="localized", help="Gross margin − service cost − "
+                        "acquisition cost, in the period, currency units."),
+        "profit_share": money("% of profit", format="%.1f%%"),
+        "lifetime_value": money("Lifetime value", format="localized",
+                                help="Sum of predicted lifetime value (latest value-engine "
+                                     "run), currency units; empty until the engine has run."),
+    },
+)
+
+# --- How the segments differ ------------------------------------------------------------------
+st.subheader("How each segment differs from the average customer")
+profiles = load(segment_store.run_profiles, ctx, run.run_id)
+st.plotly_chart(
+    charts.build_profile_heatmap(profiles, labels, title="Segment profiles: blue above the "
+                                                         "average, red below"),
+    width="stretch")
+st.caption(
+    f"Profiles of all customers at {run.as_of:%d %b %Y} (the run's date; not filtered). Each "
+    "cell shows the segment's mean; its colour, how far that is from the average customer in "
+    "standard deviations (on a log scale for money and counts). Yearly rates are per year of "
+    "tenure (at least 90 days).")
+quality_left, quality_right = st.columns([1, 2])
+quality_left.metric(
+    "Model quality: mean silhouette",
+    "—" if run.silhouette is None else f"{run.silhouette:.2f}",
+    help="From −1 to 1: how much closer customers are to their own segment than to the "
+         "nearest other one, measured on a random sample of customers. Above 0.5: clearly "
+         "separated groups; 0.2–0.5: real but overlapping groups; below 0.2: a gradual "
+         "continuum that the segments cut into useful slices.",
+    border=True)
+quality_left.caption(f"Features: {len(run.settings.get('features', []))} · "
+                     f"algorithm: {run.settings.get('algorithm', '?')} · "
+                     f"seed {run.settings.get('random_state')}.")
+if run.silhouette_by_k:
+    quality_right.plotly_chart(
+        charts.build_silhouette_curve(run.silhouette_by_k, run.n_segments,
+                                      title="Silhouette by number of segments"),
+        width="stretch")
+
+# --- Playbook ---------------------------------------------------------------------------------
+st.subheader("Playbook: one treatment per segment")
+plan = playbook.playbook_table(profiles, run.value_measure, summary, labels)
+measure_name = ("lifetime value (value engine)" if run.value_measure == "lifetime_value"
+                else "12-month contribution (gross margin − service cost, 365 days)")
+rule_text = "\n".join(f"{i}. **{name}** when {condition}"
+                      for i, (name, condition) in enumerate(playbook.PLAYBOOK_RULES, start=1))
+plan_left, plan_right = st.columns([3, 2])
+plan_left.dataframe(
+    plan[["label", "treatment", "rule", "action", "value_at_stake"]],
+    hide_index=True, width="stretch",
+    column_config={
+        "label": st.column_config.TextColumn("Segment"),
+        "treatment": st.column_config.TextColumn("Treatment"),
+        "rule": st.column_config.NumberColumn("Rule", help="The rule (right) that applies."),
+        "action": st.column_config.TextColumn("What it means", width="large"),
+        "value_at_stake": st.column_config.NumberColumn(
+            "Value at stake", format="localized",
+            help=f"Sum of {measure_name} over the segment's customers in scope, currency "
+                 "units, up to the period's end."),
+    },
+)
+plan_right.markdown(
+    f"**The rule** (first match wins). Value = {measure_name} per customer; loyalty = share "
+    "of customers active (an order in the last 365 days); cost to serve = service cost per "
+    f"customer-year; each compared with all customers at {run.as_of:%d %b %Y}.\n\n"
+    + rule_text)
+
+# --- Migration --------------------------------------------------------------------------------
+st.subheader("Migration between segments")
+transitions = load(segment_store.segment_transitions, ctx, ctx.filters, run.run_id)
+if transitions.empty or run.previous_as_of is None:
+    st.info("The run has no earlier period end to compare with (the store's history is "
+            "shorter than a quarter).", icon="ℹ️")
+else:
+    before, now = f"{run.previous_as_of:%d %b %Y}", f"{run.as_of:%d %b %Y}"
+    stayed = playbook.stayed_share(transitions)
+    st.metric("Stayed in the same segment", format_value(stayed, "percent"),
+              help=f"Share of customers who were customers on {before} and are in the same "
+                   f"segment on {now}. Both dates use the same fitted model, so a move is a "
+                   "change in behaviour, not in the model.")
+    st.plotly_chart(
+        charts.build_migration_sankey(transitions, labels, previous_label=before,
+                                      current_label=now,
+                                      title=f"Where customers were on {before} and are on {now}"),
+        width="stretch")
+    st.caption(f"Rows: segment on {before}; columns: segment on {now}; each row sums to 100%. "
+               "New customers were acquired after the earlier date.")
+    matrix = playbook.migration_table(transitions, labels)
+    st.dataframe(matrix, width="stretch",
+                 column_config={c: st.column_config.NumberColumn(c, format="%.1f%%")
+                                for c in matrix.columns})
+
+# --- Drill-down -------------------------------------------------------------------------------
+st.subheader("Customers of a segment")
+chosen = st.selectbox("Segment", worth["segment"].tolist(), key="segment_drill",
+                      format_func=dict(zip(labels["segment"], labels["label"],
+                                           strict=True)).get)
+members = load(segment_store.segment_members, ctx, ctx.filters, run.run_id, chosen)
+st.caption(f"{len(members):,} customers in scope, most profitable first; click a column to "
+           f"sort. Money in currency units, to {ctx.filters.end:%d %b %Y}.")
+st.dataframe(members, hide_index=True, width="stretch", height=320,
+             column_config=segment_store.MEMBER_COLUMNS)
+st.download_button(
+    "Download these customers (CSV)",
+    data=load(segment_store.segment_members_csv, ctx, ctx.filters, run.run_id, chosen),
+    file_name=f"segment_{chosen}_customers_{ctx.filters.end:%Y%m%d}.csv", mime="text/csv")
+choices = playbook.member_choices(members)
+if choices:
+    customer = st.selectbox("Customer", [c for c, _ in choices], key="segment_customer",
+                            format_func=dict(choices).get,
+                            help="The 500 most profitable customers of the segment; type to "
+                                 "search.")
+    history = load(segment_store.customer_history, ctx, ctx.filters, customer)
+    path = load(segment_store.customer_segment_path, ctx, run.run_id, customer)
+    names = dict(zip(labels["segment"], labels["label"], strict=True))
+    st.caption("Segment: " + " → ".join(f"{names.get(s, s)} on {d:%d %b %Y}"
+                                        for d, s in zip(path["as_of"], path["segment"],
+                                                        strict=True)))
+    st.plotly_chart(charts.build_customer_history(history, title=f"Customer {customer}: orders "
+                                                                 "and service contacts"),
+                    width="stretch")
+    st.dataframe(history, hide_index=True, width="stretch", height=240,
+                 column_config={"amount": st.column_config.NumberColumn(
+                     "Amount", format="%.2f", help="Order revenue or contact cost, currency "
+                                                    "units."),
+                     "gross_margin": st.column_config.NumberColumn("Gross margin",
+                                                                   format="%.2f")})

@@ -337,3 +337,71 @@ def stayed_share(transitions: pd.DataFrame) -> float | None:
     stayed = known.loc[known["from_segment"] == known["to_segment"], "customers"].sum()
     share = ratio(stayed, known["customers"].sum())
     return None if share is None else 100.0 * share
+
+
+# --------------------------------------------------------------------------------------------
+# Tables the Segments page shows (labels attached, shares computed)
+# --------------------------------------------------------------------------------------------
+
+
+def segment_worth(summary: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
+    """Per-segment summary with its label and every share (see :func:`value_shares`).
+
+    ``summary`` is the frame of ``segment_store.segment_summary``; ``labels`` has ``segment``
+    and ``label``. Segments without customers in scope are left out.
+    """
+    shares = value_shares(summary[summary["customers"] > 0])
+    return labels[["segment", "label"]].merge(shares, on="segment", how="inner")
+
+
+def value_at_stake(summary: pd.DataFrame, value_measure: str) -> pd.DataFrame:
+    """Value at stake per segment: the sum of the value measure over its customers in scope.
+
+    Lifetime value (when the value engine has run) or the 12-month contribution (gross margin
+    - service cost in the 365 days to the period's end), currency units.
+    """
+    column = "lifetime_value" if value_measure == "lifetime_value" else "contribution_12m"
+    return pd.DataFrame({"segment": summary["segment"], "value_at_stake": summary[column]})
+
+
+def playbook_table(profiles: pd.DataFrame, value_measure: str, summary: pd.DataFrame,
+                   labels: pd.DataFrame) -> pd.DataFrame:
+    """The playbook with labels and value at stake in scope, ready to show."""
+    plan = playbook(profiles, value_measure, value_at_stake(summary, value_measure))
+    if plan.empty:
+        return plan
+    return labels[["segment", "label"]].merge(plan, on="segment", how="inner")
+
+
+def migration_table(transitions: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
+    """:func:`migration_matrix` with segment labels (rows: before, columns: now), percent."""
+    matrix = migration_matrix(transitions)
+    if matrix.empty:
+        return matrix
+    names = dict(zip(labels["segment"], labels["label"], strict=True))
+    names[NEW_CUSTOMERS] = "New customers"
+    return matrix.rename(index=lambda s: names.get(s, f"Segment {s}"),
+                         columns=lambda s: names.get(s, f"Segment {s}"))
+
+
+def member_choices(members: pd.DataFrame, limit: int = 500) -> list[tuple[int, str]]:
+    """(customer id, "id · name") of the first ``limit`` members, for a customer picker."""
+    head = members.head(limit)
+    return [(int(c), f"{int(c)} · {n}") for c, n in zip(head["customer_id"], head["name"],
+                                                        strict=True)]
+
+
+def concentration_note(worth: pd.DataFrame) -> str | None:
+    """One sentence on the segment holding the most value relative to its size.
+
+    Uses gross margin (always known): the segment with the largest gap between its share of
+    gross margin and its share of customers. None when no segment holds more than its weight.
+    """
+    if worth.empty or worth["gross_margin_share"].isna().all():
+        return None
+    gap = worth["gross_margin_share"] - worth["customers_share"]
+    top = worth.loc[gap.idxmax()]
+    if gap.max() <= 0:
+        return None
+    return (f"**{top['label']}** holds **{top['gross_margin_share']:.0f}% of the gross margin** "
+            f"with **{top['customers_share']:.0f}% of the customers**.")

@@ -692,6 +692,12 @@ def segment_members(engine: Engine, filters: Filters, run_id: int, segment: int)
             .reset_index(drop=True))
 
 
+def segment_members_csv(engine: Engine, filters: Filters, run_id: int, segment: int) -> bytes:
+    """:func:`segment_members` as UTF-8 CSV with the display column names, for download."""
+    members = segment_members(engine, filters, run_id, segment)
+    return members.rename(columns=MEMBER_COLUMNS).to_csv(index=False).encode("utf-8")
+
+
 def customer_history(engine: Engine, filters: Filters, customer_id: int) -> pd.DataFrame:
     """Everything one customer did up to the period's end, newest first.
 
