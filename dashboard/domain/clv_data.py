@@ -239,8 +239,9 @@ def rfm_summary(
 
     Notes
     -----
-    Vectorised (hashing and bincounts, no loop per customer): about 2 s for 10 million
-    transactions on one core.
+    Vectorised (one sort of a (customer, day) key, bincounts and ``ufunc.at``; no loop per
+    customer): 1-3 s for 10 million transactions of a million customers on this project's
+    2-core machine, more for string customer ids (hashing them dominates).
     """
     unit_days = time_unit_days(time_unit)
     purchases = _Purchases(transactions, customer_id_col, datetime_col, monetary_value_col)
