@@ -32,7 +32,7 @@ if inputs.empty:
     st.info(
         "No customers match these filters (customers acquired up to the period's end). "
         "Widen the period or clear the filters in the sidebar.",
-        icon="🔎",
+        icon=":material/filter_alt_off:",
     )
     st.stop()
 
@@ -105,7 +105,7 @@ if surveyed == 0:
         "No customer in view has answered a CSAT or NPS question up to the period's end, "
         "so nobody can be placed against satisfaction. The trends below still show "
         "repeat purchase.",
-        icon="🔎",
+        icon=":material/info:",
     )
 else:
     if explains.is_defined:
@@ -272,7 +272,7 @@ else:
         data=partial(loyalty.action_list_csv, action_list),
         file_name=f"satisfied-but-leaving_{f.start:%Y-%m-%d}_{f.end:%Y-%m-%d}.csv",
         mime="text/csv",
-        icon="⬇️",
+        icon=":material/download:",
         help=f"As of {as_of}; filters: {f.describe()}.",
     )
 

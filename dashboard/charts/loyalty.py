@@ -64,7 +64,9 @@ def _add_quadrants(
 
 
 def _axes(fig: go.Figure) -> None:
-    fig.update_xaxes(title_text=LOYALTY_AXIS, range=[0, 100], dtick=10, zeroline=False)
+    fig.update_xaxes(
+        title_text=LOYALTY_AXIS, range=[-2, 102], tickvals=list(range(0, 101, 10)), zeroline=False
+    )
     fig.update_yaxes(
         title_text=SATISFACTION_AXIS,
         range=[-12, 112],
