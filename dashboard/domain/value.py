@@ -181,15 +181,12 @@ def profit_by_group(
         ``profit_per_customer``, ``losing_customers``, ``losing_share`` (0-1) and
         ``profit_share`` (group profit / total profit; NaN when the total is not positive).
     """
-    grouped = profit.assign(losing=profit["profit"] < 0).groupby(by, observed=True, sort=False)
-    table = grouped.agg(
-        customers=("profit", "size"),
-        gross_margin=("gross_margin", "sum"),
-        service_cost=("service_cost", "sum"),
-        acquisition_cost=("acquisition_cost", "sum"),
-        profit=("profit", "sum"),
-        losing_customers=("losing", "sum"),
-    )
+    # Aggregate a frame of just the needed columns (copying 100k wide rows costs more).
+    columns = ["gross_margin", "service_cost", "acquisition_cost", "profit"]
+    slim = profit[[by, *columns]].assign(losing_customers=(profit["profit"] < 0).astype("int64"))
+    grouped = slim.groupby(by, observed=True, sort=False)
+    table = grouped.sum()
+    table.insert(0, "customers", grouped.size())
     if groups is not None:
         table = table.reindex(_with_groups(table.index, groups), fill_value=0)
     table = table.astype({"customers": "int64", "losing_customers": "int64"})
@@ -213,7 +210,8 @@ def _with_groups(present: pd.Index, groups: Sequence[object]) -> pd.Index:
 def loss_makers(profit: pd.DataFrame) -> pd.DataFrame:
     """The customers who lose money (profit < 0), worst first, ready to download."""
     losing = profit[profit["profit"] < 0]
-    return losing.sort_values(["profit", "customer_id"]).reset_index(drop=True)
+    order = np.lexsort((losing["customer_id"].to_numpy(), losing["profit"].to_numpy()))
+    return losing.iloc[order].reset_index(drop=True)
 
 
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:
@@ -395,12 +393,12 @@ class Equity:
 
 def customer_equity(values: pd.DataFrame) -> Equity:
     """Customer equity = sum of CLV of the current (scored) customers in ``values``."""
-    scored = values[values["scored"]]
+    scored = values["scored"].to_numpy(dtype=bool)
     return Equity(
-        customers=len(scored),
-        equity=float(scored["clv"].sum()),
-        active_customers=int(scored["active"].sum()),
-        expected_alive=float(scored["probability_alive"].sum()),
+        customers=int(scored.sum()),
+        equity=float(values["clv"].to_numpy()[scored].sum()),
+        active_customers=int(values["active"].to_numpy(dtype=bool)[scored].sum()),
+        expected_alive=float(values["probability_alive"].to_numpy()[scored].sum()),
     )
 
 
@@ -412,11 +410,14 @@ def equity_by_group(
     Groups in ``groups`` without customers are kept with zero equity and NaN mean CLV.
     ``equity_share`` is a fraction of the total (NaN when the total is not positive).
     """
-    scored = values[values["scored"]]
-    table = scored.groupby(by, observed=True, sort=False).agg(
-        customers=("clv", "size"),
-        equity=("clv", "sum"),
-        expected_alive=("probability_alive", "sum"),
+    scored = values.loc[values["scored"].to_numpy(dtype=bool), [by, "clv", "probability_alive"]]
+    grouped = scored.groupby(by, observed=True, sort=False)
+    table = pd.DataFrame(
+        {
+            "customers": grouped.size(),
+            "equity": grouped["clv"].sum(),
+            "expected_alive": grouped["probability_alive"].sum(),
+        }
     )
     if groups is not None:
         table = table.reindex(_with_groups(table.index, groups), fill_value=0)
@@ -461,34 +462,42 @@ def acquisition_economics(
         ``mean_ltv`` and ``ltv_to_cac`` (mean LTV / mean CAC over the scored customers; NaN
         when their CAC is zero), and ``payback_month`` / ``payback`` (with ``payback``).
     """
-    frame = values.copy()
-    if by == "acquisition_quarter" and by not in frame.columns:
-        frame[by] = acquisition_quarter(frame["acquired_at"])
-    cost = _money(frame["acquisition_cost"])
-    in_period = pd.to_datetime(frame["acquired_at"]) >= pd.Timestamp(period_start)
-    frame["_won"] = in_period.astype("int64")
-    frame["_spend"] = cost.where(in_period, 0.0)
-    frame["_paid_back"] = (
-        _money(frame["gross_margin"]) - _money(frame["service_cost"]) >= cost
-    ).astype("float64")
-    aggregations = {
-        "customers": ("acquisition_cost", "size"),
-        "mean_cac": ("acquisition_cost", "mean"),
-        "won_in_period": ("_won", "sum"),
-        "acquisition_spend_in_period": ("_spend", "sum"),
-        "paid_back_share": ("_paid_back", "mean"),
-    }
-    table = frame.groupby(by, observed=True).agg(**aggregations)
-    if "ltv" in frame.columns:
-        scored = frame[frame["scored"]]
-        ltv = scored.groupby(by, observed=True).agg(
-            scored_customers=("ltv", "size"),
-            mean_ltv=("ltv", "mean"),
-            scored_cac=("acquisition_cost", "mean"),
-        )
-        table = table.join(ltv)
-        table["ltv_to_cac"] = table["mean_ltv"] / table["scored_cac"].where(table["scored_cac"] > 0)
-        table = table.drop(columns="scored_cac")
+    if by == "acquisition_quarter" and by not in values.columns:
+        key = acquisition_quarter(values["acquired_at"])
+    else:
+        key = values[by]
+    cost = _money(values["acquisition_cost"])
+    in_period = pd.to_datetime(values["acquired_at"]) >= pd.Timestamp(period_start)
+    # Only the columns aggregated: copying the whole per-customer frame costs more than this.
+    frame = pd.DataFrame(
+        {
+            "key": key.to_numpy(),
+            "cost": cost.to_numpy(),
+            "won": in_period.to_numpy(dtype=np.int64),
+            "spend": cost.where(in_period, 0.0).to_numpy(),
+            "paid_back": (
+                _money(values["gross_margin"]) - _money(values["service_cost"]) >= cost
+            ).to_numpy(dtype=np.float64),
+        }
+    )
+    grouped = frame.groupby("key", observed=True)
+    table = pd.DataFrame(
+        {
+            "customers": grouped.size(),
+            "mean_cac": grouped["cost"].mean(),
+            "won_in_period": grouped["won"].sum(),
+            "acquisition_spend_in_period": grouped["spend"].sum(),
+            "paid_back_share": grouped["paid_back"].mean(),
+        }
+    )
+    if "ltv" in values.columns:
+        scored = values["scored"].to_numpy(dtype=bool)
+        frame["ltv"] = values["ltv"].to_numpy()
+        by_scored = frame[scored].groupby("key", observed=True)
+        table["scored_customers"] = by_scored.size()
+        table["mean_ltv"] = by_scored["ltv"].mean()
+        scored_cac = by_scored["cost"].mean()
+        table["ltv_to_cac"] = table["mean_ltv"] / scored_cac.where(scored_cac > 0)
     if payback is not None:
         months = payback.set_index("group")[["payback_month", "months_observed"]]
         table = table.join(months)
@@ -719,8 +728,9 @@ def keep_versus_win(values: pd.DataFrame, *, period_start: date) -> KeepVersusWi
     ``values`` is :func:`lifetime_values` (scoped by the filters); new customers are those
     acquired on or after ``period_start``.
     """
-    scored = values[values["scored"]]
-    active = scored[scored["active"]]
+    columns = ["clv", "ltv", "acquisition_cost", "acquired_at", "active"]
+    scored = values.loc[values["scored"].to_numpy(dtype=bool), columns]
+    active = scored[scored["active"].to_numpy(dtype=bool)]
     new = scored[pd.to_datetime(scored["acquired_at"]) >= pd.Timestamp(period_start)]
     return KeepVersusWin(
         active_customers=len(active),

@@ -200,7 +200,7 @@ def scored_customers(engine: Engine, filters: Filters, run_id: int) -> pd.DataFr
         .where(customer_clv.c.run_id == run_id, customer_scope(filters, customer_clv.c.customer_id))
         .order_by(customer_clv.c.customer_id)
     )
-    frame = read_frame(engine, statement)
+    frame = _fast_frame(engine, statement)
     for column in frame.columns:
         if column != "customer_id":
             frame[column] = pd.to_numeric(frame[column]).astype("float64")
