@@ -237,6 +237,46 @@ def cmd_contract_doc(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_fit(args: argparse.Namespace) -> int:
+    """Fit the lifetime-value models on the store, check them on a holdout, store the run."""
+    from dashboard.domain.clv import ModelIdentificationError
+    from dashboard.storage import clv_store
+
+    engine = _open_store(args, must_exist=True)
+    print(f"Fitting the lifetime-value model on {_describe(args.location)}", flush=True)
+    try:
+        run = clv_store.fit_and_save(
+            engine,
+            calibration_end=args.calibration_end,
+            holdout_weeks=args.holdout_weeks,
+            horizon_months=args.horizon_months,
+            annual_discount_rate=args.discount_rate,
+            progress=lambda fraction, message: print(f"[{fraction:4.0%}] {message}", flush=True),
+        )
+    except ModelIdentificationError as exc:
+        raise CliError(f"the model cannot be fitted on this data: {exc}", EXIT_DATA) from exc
+    except ValueError as exc:  # a setting out of range
+        raise CliError(str(exc)) from exc
+    diagnostics = run.diagnostics
+    print(
+        f"Saved fit {run.run_id}: {diagnostics['customers']:,} customers "
+        f"({diagnostics['repeat_buyers']:,} repeat buyers), orders to "
+        f"{run.calibration_end:%Y-%m-%d}; customer equity {diagnostics['customer_equity']:,.0f} "
+        f"(CLV over {run.horizon_months} months at {run.annual_discount_rate:.0%} a year)."
+    )
+    if run.holdout is None:
+        print(f"No holdout check: {run.holdout_error}.")
+    else:
+        holdout = run.holdout
+        print(
+            f"Holdout check, {holdout['weeks']} weeks to {holdout['holdout_end']}: "
+            f"{holdout['predicted_repeat_purchases']:,.0f} repeat purchases predicted, "
+            f"{holdout['actual_repeat_purchases']:,.0f} actual "
+            f"({holdout['total_error_pct']:+.1f}%)."
+        )
+    return EXIT_OK
+
+
 # --------------------------------------------------------------------------------------------
 # Parser
 
@@ -342,12 +382,55 @@ def _add_contract_doc(subparsers) -> None:
     parser.set_defaults(handler=cmd_contract_doc)
 
 
+def _add_fit(subparsers) -> None:
+    from datetime import date
+
+    parser = subparsers.add_parser(
+        "fit",
+        parents=[_store_options()],
+        help="fit and store the lifetime-value model",
+        description="Fit BG/NBD and Gamma-Gamma on the orders, check the predictions on the "
+        "last weeks of data (holdout), and store a lifetime value per customer for the "
+        "Customer value page. See docs/customer-value.md.",
+    )
+    parser.add_argument(
+        "--holdout-weeks",
+        type=_positive_int,
+        default=26,
+        metavar="W",
+        help="weeks at the end of the data to check the predictions on (default: 26)",
+    )
+    parser.add_argument(
+        "--horizon-months",
+        type=_positive_int,
+        default=36,
+        metavar="M",
+        help="lifetime-value horizon in months (default: 36)",
+    )
+    parser.add_argument(
+        "--discount-rate",
+        type=float,
+        default=0.10,
+        metavar="RATE",
+        help="yearly discount rate, 0.10 for 10%% (default: 0.10)",
+    )
+    parser.add_argument(
+        "--calibration-end",
+        type=date.fromisoformat,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="last day of data to use (default: the latest order date)",
+    )
+    parser.set_defaults(handler=cmd_fit)
+
+
 #: Subcommand registrars, in the order ``--help`` lists them.
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_demo,
     _add_import,
     _add_check,
     _add_contract_doc,
+    _add_fit,
 ]
 
 

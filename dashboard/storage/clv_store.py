@@ -294,6 +294,13 @@ def fit_and_save(
     report = progress or (lambda fraction, message: None)
     if holdout_weeks < 1:
         raise ValueError(f"holdout_weeks must be at least 1, got {holdout_weeks}")
+    if horizon_months < 1:
+        raise ValueError(f"horizon_months must be at least 1, got {horizon_months}")
+    if not (math.isfinite(annual_discount_rate) and 0 <= annual_discount_rate < 1):
+        raise ValueError(
+            f"annual_discount_rate is a yearly rate from 0 to 1 (0.10 for 10%), got "
+            f"{annual_discount_rate}"
+        )
     started = time.perf_counter()
     report(0.05, "Reading purchase days…")
     if calibration_end is None:
@@ -497,6 +504,7 @@ def _fit_and_score(
         "gamma_gamma_log_likelihood": gamma_gamma.log_likelihood_,
         "spend_frequency_correlation": _finite(correlation),
         "mean_spend": float(gamma_gamma.expected_spend(0, 0)),
+        "customer_equity": float(scores["clv"].sum()),
     }
     return scores, params, diagnostics
 

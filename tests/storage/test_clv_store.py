@@ -16,13 +16,14 @@ import pandas as pd
 import pytest
 from sqlalchemy import Column, Float, Integer, MetaData, Table, func, select
 
+from dashboard.cli import main
 from dashboard.domain import clv
 from dashboard.filters import Filters
 from dashboard.storage import clv_store
-from dashboard.storage.engine import bulk_insert, create_schema, read_data_version
+from dashboard.storage.engine import bulk_insert, create_schema, make_engine, read_data_version
 from dashboard.storage.schema import clv_runs, customer_clv, customers, orders
 from tests.conftest import BACKENDS, engine_for_backend
-from tests.fixtures import PERIOD, reset_store
+from tests.fixtures import PERIOD, load_tiny, reset_store
 
 START, END = date(2022, 1, 1), date(2023, 12, 31)
 
@@ -232,3 +233,26 @@ def test_partial_last_week_can_be_left_out(fit_engine):
     complete = run.holdout_tracking(complete_weeks_only=True)
     assert len(complete) == len(full) - 1
     assert (complete["week_end"].diff().dropna().dt.days == 7).all()
+
+
+def test_fit_command(tmp_path, capsys):
+    url = f"duckdb:///{tmp_path / 'cli.duckdb'}"
+    engine = make_engine(url)
+    create_schema(engine)
+    bulk_insert(engine, customers, PORTFOLIO["customers"])
+    bulk_insert(engine, orders, PORTFOLIO["orders"])
+    engine.dispose()
+    assert main(["fit", "--db", url, "--holdout-weeks", "13", "--horizon-months", "24"]) == 0
+    out = capsys.readouterr().out
+    assert "Saved fit 1: 401 customers" in out and "Holdout check, 13 weeks" in out
+    run = clv_store.latest_run(make_engine(url))
+    assert (run.horizon_months, run.settings["holdout_weeks"]) == (24, 13)
+    assert main(["fit", "--db", url, "--discount-rate", "1.5"]) == 2
+    assert "annual_discount_rate" in capsys.readouterr().err
+
+
+def test_fit_command_on_data_that_cannot_be_fitted(tmp_path, capsys):
+    url = f"duckdb:///{tmp_path / 'tiny.duckdb'}"
+    load_tiny(make_engine(url))
+    assert main(["fit", "--db", url]) == 1
+    assert "cannot be fitted" in capsys.readouterr().err
