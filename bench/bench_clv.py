@@ -271,7 +271,8 @@ def main() -> None:
     )
     print(
         f"this project: Python {platform.python_version()}, numpy {np.__version__}, "
-        f"pandas {pd.__version__}, scipy {scipy.__version__}; {os.cpu_count()} CPUs"
+        f"pandas {pd.__version__}, scipy {scipy.__version__}; {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f} at start"
     )
 
     runs = [run_ours(data) for _ in range(max(args.repeats, 1))]
@@ -373,8 +374,9 @@ def main() -> None:
         print(" | ".join(value.ljust(width[i]) for i, value in enumerate(row)).rstrip())
         if index == 0:
             print("-+-".join("-" * w for w in width))
+    print(f"\nload average {os.getloadavg()[0]:.1f} at the end (timings grow with it)")
     print(
-        f"\nscored: P(alive), E[X({HORIZON_WEEKS:g} weeks)], CLV over {CLV_MONTHS} months at "
+        f"scored: P(alive), E[X({HORIZON_WEEKS:g} weeks)], CLV over {CLV_MONTHS} months at "
         f"{ANNUAL_DISCOUNT:.0%} a year (margin 1) for all {args.customers:,} customers"
     )
 
