@@ -490,17 +490,44 @@ def retention_cells(
     (contacts opened in the window by these customers; 0 for comparable customers).
     """
     windows = _windows_table(window_starts, window_end)
-    order_scope = customer_scope(filters, orders.c.customer_id)
+    # Each customer's orders numbered in time, with the running revenue and the date of the next
+    # order. "As-of" joins on it replace grouping every order per window and customer: the
+    # latest order before a day is the one with ordered_at before it and the next one not.
+    # Orders after the last follow-up day are not read, so their absence reads as "no next".
+    in_time = (orders.c.ordered_at, orders.c.order_id)
+    by_customer = {"partition_by": orders.c.customer_id, "order_by": in_time}
+    numbered = (
+        select(
+            orders.c.customer_id,
+            orders.c.ordered_at,
+            func.row_number().over(**by_customer).label("order_number"),
+            func.sum(orders.c.revenue).over(**by_customer, rows=(None, 0)).label("running_revenue"),
+            func.coalesce(
+                func.lead(orders.c.ordered_at).over(**by_customer), literal(date.max, Date())
+            ).label("next_order"),
+        )
+        .where(
+            orders.c.ordered_at <= window_end + timedelta(days=follow_up_days),
+            customer_scope(filters, orders.c.customer_id),
+        )
+        .cte("numbered")
+    )
     prior = (
         select(
             windows.c.window,
-            orders.c.customer_id,
-            func.count().label("prior_orders"),
-            func.max(orders.c.ordered_at).label("last_order"),
+            numbered.c.customer_id,
+            numbered.c.order_number.label("prior_orders"),
+            numbered.c.ordered_at.label("last_order"),
         )
-        .select_from(orders.join(windows, orders.c.ordered_at < windows.c.window_start))
-        .where(order_scope)
-        .group_by(windows.c.window, orders.c.customer_id)
+        .select_from(
+            numbered.join(
+                windows,
+                and_(
+                    numbered.c.ordered_at < windows.c.window_start,
+                    numbered.c.next_order >= windows.c.window_start,
+                ),
+            )
+        )
         .cte("prior")
     )
     c = service_contacts
@@ -528,6 +555,7 @@ def retention_cells(
     frequency_band = case(
         (prior.c.prior_orders < low, 1), (prior.c.prior_orders < high, 2), else_=3
     )
+    reference_date = func.coalesce(contacted.c.first_contact, windows.c.anchor)
     population = (
         select(
             prior.c.window,
@@ -536,7 +564,8 @@ def retention_cells(
             frequency_band.label("frequency_band"),
             contacted.c.first_contact.is_not(None).label("contacted"),
             func.coalesce(contacted.c.contacts, 0).label("contacts"),
-            func.coalesce(contacted.c.first_contact, windows.c.anchor).label("reference_date"),
+            reference_date.label("reference_date"),
+            add_days(reference_date, follow_up_days).label("follow_up_end"),
         )
         .select_from(
             prior.join(windows, windows.c.window == prior.c.window).outerjoin(
@@ -549,34 +578,39 @@ def retention_cells(
         )
         .cte("population")
     )
+    # Orders and revenue to date at the reference day and at the end of its follow-up: every
+    # customer of the population has an order before the window, so both rows exist.
+    at_reference, at_end = numbered.alias("at_reference"), numbered.alias("at_end")
+    orders_after = at_end.c.order_number - at_reference.c.order_number
+    revenue_after = case(
+        (orders_after > 0, at_end.c.running_revenue - at_reference.c.running_revenue), else_=0.0
+    )
     outcome = (
         select(
             population.c.window,
-            population.c.customer_id,
             population.c.recency_band,
             population.c.frequency_band,
             population.c.contacted,
             population.c.contacts,
-            func.count(orders.c.order_id).label("orders_after"),
-            func.coalesce(func.sum(orders.c.revenue), 0.0).label("revenue_after"),
+            orders_after.label("orders_after"),
+            revenue_after.label("revenue_after"),
         )
         .select_from(
-            population.outerjoin(
-                orders,
+            population.join(
+                at_reference,
                 and_(
-                    orders.c.customer_id == population.c.customer_id,
-                    orders.c.ordered_at > population.c.reference_date,
-                    orders.c.ordered_at <= add_days(population.c.reference_date, follow_up_days),
+                    at_reference.c.customer_id == population.c.customer_id,
+                    at_reference.c.ordered_at <= population.c.reference_date,
+                    at_reference.c.next_order > population.c.reference_date,
+                ),
+            ).join(
+                at_end,
+                and_(
+                    at_end.c.customer_id == population.c.customer_id,
+                    at_end.c.ordered_at <= population.c.follow_up_end,
+                    at_end.c.next_order > population.c.follow_up_end,
                 ),
             )
-        )
-        .group_by(
-            population.c.window,
-            population.c.customer_id,
-            population.c.recency_band,
-            population.c.frequency_band,
-            population.c.contacted,
-            population.c.contacts,
         )
         .cte("outcome")
     )
