@@ -127,7 +127,7 @@ def build_payback_curves(curves: pd.DataFrame, *, title: str) -> go.Figure:
         y=0,
         line={"color": PALETTE["neutral"], "dash": "dash", "width": 1},
         annotation_text="break-even",
-        annotation_position="top left",
+        annotation_position="bottom right",
     )
     fig.update_layout(
         xaxis_title="Months since acquisition (0 = month of acquisition)",

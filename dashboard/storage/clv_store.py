@@ -146,6 +146,26 @@ class ClvRun:
         return frame
 
     @property
+    def holdout_fit_end(self) -> date | None:
+        """Last day of the data the holdout check's model was fitted on."""
+        if self.holdout is None:
+            return None
+        return date.fromisoformat(self.holdout["calibration_end"])
+
+    def describe_holdout(self) -> str:
+        """The holdout check in one sentence (predicted against actual repeat purchases)."""
+        holdout = self.holdout
+        if holdout is None:
+            return f"No holdout check: {self.holdout_error}."
+        return (
+            f"A model fitted on the orders to {self.holdout_fit_end:%d %b %Y} predicted "
+            f"{holdout['predicted_repeat_purchases']:,.0f} repeat purchases in the "
+            f"{holdout['weeks']} weeks to {self.calibration_end:%d %b %Y}; the "
+            f"{holdout['customers']:,} customers it knew made "
+            f"{holdout['actual_repeat_purchases']:,.0f} ({holdout['total_error_pct']:+.1f}%)."
+        )
+
+    @property
     def holdout_start(self) -> date | None:
         """First day of the holdout weeks (the day after the check's calibration end)."""
         if self.holdout is None:
