@@ -443,7 +443,8 @@ class DemoChunk:
         The latent truth per customer, never written to the store: needs group, latent
         satisfaction (standard normal), purchase rate (orders per year), initial dropout
         probability, mean order list value (currency units), service propensity (contacts per
-        year), and the date the customer dropped out (NaT if still active at the end).
+        year), whether a deal hunter and the mean discount (share of list price), and the date
+        the customer dropped out (NaT if still active at the end).
     """
 
     index: int
@@ -989,6 +990,8 @@ def simulate_chunk(
             "dropout_probability": dropout,
             "mean_order_value": mean_list_value,
             "contacts_per_year": contacts_per_year,
+            "deal_hunter": deal_hunter,
+            "discount": discount,
             "dropped_out_at": np.where(
                 dropped, _to_dates(start, dropout_day), np.datetime64("NaT")
             ).astype("datetime64[us]"),

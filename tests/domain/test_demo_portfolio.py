@@ -6,7 +6,10 @@ enough for any seed; docs/demo-data.md gives the figures at larger sizes.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import date, timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,6 +23,7 @@ from dashboard.storage.schema import CONTRACT_TABLES, LOAD_ORDER, primary_key_co
 
 N = 5_000
 SEED = 42
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +85,18 @@ def _rf_band(frame: pd.DataFrame) -> pd.Series:
 
 
 # --- determinism and validation -------------------------------------------------------------
+
+
+def test_simulation_is_pure():
+    code = (
+        "import sys, dashboard.domain.demo_portfolio; "
+        "print(sorted(m for m in ('sqlalchemy', 'streamlit', 'duckdb', 'psycopg') "
+        "if m in sys.modules))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert found.stdout.strip() == "[]"
 
 
 def test_same_seed_same_data_and_other_seed_differs():
