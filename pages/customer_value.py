@@ -527,6 +527,11 @@ st.dataframe(
         ),
     },
 )
+if curve_key == "cohort" and values is not None:
+    st.caption(
+        "LTV counts the margin earned so far, so older cohorts have had longer to earn it: "
+        "compare cohorts on the payback curves below (same months since acquisition)."
+    )
 if curves[curve_key].empty:
     st.info(
         f"Too few customers to draw payback curves (at least {value.MIN_CURVE_CUSTOMERS} per "
