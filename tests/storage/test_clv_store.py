@@ -173,15 +173,16 @@ def test_customer_rows(fit_engine):
     assert len(south) == 201  # 200 even ids + the planted customer
 
 
-def test_only_the_latest_runs_are_kept(fit_engine):
-    for _ in range(clv_store.KEEP_RUNS + 1):
+def test_only_the_latest_runs_are_kept(fit_engine, monkeypatch):
+    monkeypatch.setattr(clv_store, "KEEP_RUNS", 2)
+    for _ in range(3):
         run = clv_store.fit_and_save(fit_engine, calibration_end=date(2023, 12, 1))
-    assert run.run_id == clv_store.KEEP_RUNS + 1
-    assert run.calibration_end == date(2023, 12, 1)
+    assert run.run_id == 3 and run.calibration_end == date(2023, 12, 1)
     with fit_engine.connect() as conn:
         runs = conn.execute(select(clv_runs.c.run_id).order_by(clv_runs.c.run_id)).scalars()
-        assert list(runs) == [2, 3, 4]
+        assert list(runs) == [2, 3]
         assert conn.execute(select(func.min(customer_clv.c.run_id))).scalar_one() == 2
+    assert clv_store.latest_run(fit_engine).run_id == 3
 
 
 def test_short_history_fits_without_a_holdout(fit_engine):
