@@ -68,7 +68,8 @@ def build_agent_ranks(
         zeroline=False,
     )
     fig.update_xaxes(title=None, range=[-0.6, 1.6])
-    fig.update_layout(height=max(320, 28 * n + 120))
+    # Labelled: a row per agent; unlabelled (many agents): a bounded height.
+    fig.update_layout(height=max(320, 28 * n + 120) if labelled else 720)
     return apply_theme(fig, title=title)
 
 
@@ -124,7 +125,8 @@ def build_monthly_lenses(
         showgrid=False,
         secondary_y=True,
     )
-    fig.update_xaxes(dtick="M1", tickformat="%b %Y")
+    months = len(frame)
+    fig.update_xaxes(dtick="M1" if months <= 13 else "M3", tickformat="%b %Y")
     return apply_theme(fig, title=title)
 
 

@@ -149,7 +149,7 @@ def compare_rankings(ranked: pd.DataFrame, value_label: str) -> RankingCompariso
     first_fast = ranked.sort_values(["speed_rank", "agent_id"]).iloc[0]
     first_value = ranked.sort_values(["value_rank", "agent_id"]).iloc[0]
     agreement = (
-        "barely agree"
+        "are nearly unrelated"
         if correlation is None or abs(correlation) < 0.3
         else "disagree"
         if correlation < 0
@@ -254,7 +254,12 @@ def what_would_change(
                 else:
                     revenue_change += contacts * delta * per_unit
         cost_change = contacts * aht_change * cost_per_second
-        who = ", ".join(sorted(group["agent_id"]))
+        names = sorted(group["agent_id"])
+        who = (
+            ", ".join(names)
+            if len(names) <= 4
+            else (f"{len(names)} agents: {', '.join(names[:3])} and {len(names) - 3} more")
+        )
         label = "fastest" if lens == "cost center" else "best-resolving"
         note = ""
         if unmeasured:
@@ -263,11 +268,12 @@ def what_would_change(
             )
             note = f" ({names}: no measurable effect on ordering again, counted as zero)"
         sentence = (
-            f"If every agent worked like the {label} quarter ({who}): first-contact resolution "
-            f"{100 * fcr_change:+.1f} points and handle time {aht_change:+.0f} s per contact, so "
-            f"handling cost {cost_change:+,.0f} and, by the driver analysis, "
+            f"If the period's {contacts:,} contacts were handled like the {label} quarter of "
+            f"agents ({who}) handle theirs: first-contact resolution {100 * fcr_change:+.1f} "
+            f"points and handle time {aht_change:+.0f} s per contact, so handling cost "
+            f"{cost_change:+,.0f} currency units and, by the driver analysis, "
             f"{orders_change:+,.0f} contacts followed by an order within {follow_up} days and "
-            f"{revenue_change:+,.0f} of revenue in those days{note}."
+            f"{revenue_change:+,.0f} currency units of revenue in those days{note}."
         )
         scenarios[lens] = Scenario(
             lens,
