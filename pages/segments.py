@@ -1,12 +1,14 @@
 """Segments: which homogeneous groups the portfolio holds, what each is worth, what to do."""
 
+from functools import partial
+
 import streamlit as st
 
 from dashboard.app.context import clear_caches, engine_for, load, page_setup
 from dashboard.charts import segments as charts
 from dashboard.domain import segment_playbook as playbook
 from dashboard.domain.metrics import format_value
-from dashboard.domain.segments import K_RANGE, SegmentationError
+from dashboard.domain.segment_features import K_RANGE, SegmentationError
 from dashboard.storage import segment_store
 from dashboard.storage.engine import bump_data_version
 
@@ -247,7 +249,7 @@ st.dataframe(members, hide_index=True, width="stretch", height=320,
              column_config=segment_store.MEMBER_COLUMNS)
 st.download_button(
     "Download these customers (CSV)",
-    data=load(segment_store.segment_members_csv, ctx, ctx.filters, run.run_id, chosen),
+    data=partial(segment_store.members_csv, members), on_click="ignore",
     file_name=f"segment_{chosen}_customers_{ctx.filters.end:%Y%m%d}.csv", mime="text/csv")
 choices = playbook.member_choices(members)
 if choices:

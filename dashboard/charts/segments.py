@@ -7,8 +7,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.charts.theme import PALETTE, SEQUENCE, apply_theme
+from dashboard.domain.segment_features import ALL_FEATURES
 from dashboard.domain.segment_playbook import NEW_CUSTOMERS
-from dashboard.domain.segments import ALL_FEATURES
 
 #: Shares shown side by side per segment: column -> (legend, colour).
 SHARE_SERIES = {

@@ -21,6 +21,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from sqlalchemy import (
@@ -41,9 +42,12 @@ from sqlalchemy import (
     union_all,
 )
 
-from dashboard.domain import segments as model
+from dashboard.domain import segment_features as fm
 from dashboard.domain.segment_playbook import NEW_CUSTOMERS, generated_names
 from dashboard.filters import Filters
+
+if TYPE_CHECKING:
+    from dashboard.domain.segments import SegmentationResult
 from dashboard.storage import queries
 from dashboard.storage.customer_queries import customer_summary
 from dashboard.storage.engine import bulk_insert, bump_data_version, existing_tables
@@ -247,7 +251,7 @@ def customer_facts(engine: Engine, filters: Filters, dates: tuple[date, ...]
     result = {}
     shared = ["customer_id", "acquired_at", "acquisition_cost"]
     for i, day in enumerate(dates):
-        own = [c for c in model.FACT_COLUMNS if c not in shared]
+        own = [c for c in fm.FACT_COLUMNS if c not in shared]
         part = frame.loc[pd.to_datetime(frame["acquired_at"]) <= pd.Timestamp(day),
                          shared + [f"{c}_{i}" for c in own]]
         part.columns = shared + own
@@ -279,7 +283,7 @@ def feature_frames(engine: Engine, filters: Filters, dates: tuple[date, ...],
         values = latest_lifetime_values(engine, filters)
         if not values.empty:
             lifetime = values.set_index("customer_id")["lifetime_value"]
-    return {day: model.customer_features(frame, day, lifetime if day == latest_day else None)
+    return {day: fm.customer_features(frame, day, lifetime if day == latest_day else None)
             for day, frame in facts.items()}
 
 
@@ -385,11 +389,14 @@ def run_and_save(
     progress:
         Optional callback ``(fraction 0-1, message)``.
     """
+    # The model (scikit-learn) is imported only here: pages that read segments never load it.
+    from dashboard.domain import segments as model
+
     report = progress or (lambda fraction, message: None)
     ensure_segment_tables(engine)
     bounds = queries.data_bounds(engine)
     if bounds.last_order is None:
-        raise model.SegmentationError("the store has no orders, so there is nothing to segment")
+        raise fm.SegmentationError("the store has no orders, so there is nothing to segment")
     as_of = as_of or bounds.last_order
     everyone = Filters(start=as_of, end=as_of)
     previous_end = previous_period_end(as_of, migration_months)
@@ -432,7 +439,7 @@ def given_names(engine: Engine, run_id: int) -> dict[int, str]:
                                                       strict=True)}
 
 
-def _save(engine: Engine, result: model.SegmentationResult, names: dict[int, str],
+def _save(engine: Engine, result: SegmentationResult, names: dict[int, str],
           given: dict[int, str], previous_run: SegmentRun | None) -> SegmentRun:
     run_id = (previous_run.run_id + 1) if previous_run else 1
     created_at = datetime.now().replace(microsecond=0)
@@ -692,9 +699,8 @@ def segment_members(engine: Engine, filters: Filters, run_id: int, segment: int)
             .reset_index(drop=True))
 
 
-def segment_members_csv(engine: Engine, filters: Filters, run_id: int, segment: int) -> bytes:
-    """:func:`segment_members` as UTF-8 CSV with the display column names, for download."""
-    members = segment_members(engine, filters, run_id, segment)
+def members_csv(members: pd.DataFrame) -> bytes:
+    """A :func:`segment_members` frame as UTF-8 CSV with the display column names."""
     return members.rename(columns=MEMBER_COLUMNS).to_csv(index=False).encode("utf-8")
 
 
