@@ -165,8 +165,24 @@ def open_store() -> tuple[StoreLocation, str]:
     return location, version
 
 
-def _sidebar_filters(bounds: queries.DataBounds) -> Filters:
-    """The global filters, bound to the URL so that a link keeps the view."""
+@st.cache_data(ttl=3600, max_entries=8, show_spinner=False)
+def _segment_options(url: str, version: str) -> tuple[int | None, tuple[tuple[int, str], ...]]:
+    """Latest saved segment run and its (segment, label) pairs (no run: None, ())."""
+    from dashboard.storage.segment_store import latest_segment_options
+
+    try:
+        return latest_segment_options(_engine(url))
+    except SQLAlchemyError:
+        return None, ()  # a read-only warehouse without the app's tables: no segment filter
+
+
+def _sidebar_filters(bounds: queries.DataBounds, url: str | None = None,
+                     version: str | None = None) -> Filters:
+    """The global filters, bound to the URL so that a link keeps the view.
+
+    The segment filter appears once segments have been saved (Segments page or
+    ``python -m dashboard segment``); it refers to the latest run.
+    """
     sidebar = st.sidebar
     sidebar.header("Filters")
     preset = sidebar.selectbox(
@@ -221,7 +237,24 @@ def _sidebar_filters(bounds: queries.DataBounds) -> Filters:
         persist_state="session",
         placeholder="All channels",
     )
-    return Filters(start=start, end=end, regions=tuple(regions), channels=tuple(channels))
+    run_id, segment_choices = _segment_options(url, version) if url else (None, ())
+    segments: list[int] = []
+    if run_id is not None and segment_choices:
+        segment_labels = dict(segment_choices)
+        segments = sidebar.multiselect(
+            "Segment",
+            list(segment_labels),
+            format_func=segment_labels.get,
+            key="segment",
+            bind="query-params",
+            persist_state="session",
+            placeholder="All segments",
+            help="Segments of the latest saved segmentation (Segments page). Every page "
+            "shows only the customers of the chosen segments.",
+        )
+    return Filters(start=start, end=end, regions=tuple(regions), channels=tuple(channels),
+                   segments=tuple(int(s) for s in segments),
+                   segment_run_id=run_id)
 
 
 def page_setup(title: str, intro: str | None = None) -> PageContext:
@@ -237,7 +270,7 @@ def page_setup(title: str, intro: str | None = None) -> PageContext:
             "`python -m dashboard import` or build the demo with `python -m dashboard demo`."
         )
         st.stop()
-    filters = _sidebar_filters(bounds)
+    filters = _sidebar_filters(bounds, location.url, version)
     st.sidebar.caption(
         f"Store: `{location.display_url}` · data {bounds.first_order:%d %b %Y} – "
         f"{bounds.last_order:%d %b %Y} · {bounds.customers:,} customers"
