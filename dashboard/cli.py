@@ -277,6 +277,38 @@ def cmd_fit(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_segment(args: argparse.Namespace) -> int:
+    """Segment the customers and save the run (the Segments page and the segment filter)."""
+    from dashboard.domain.segment_features import SegmentationError
+    from dashboard.storage import segment_store
+
+    engine = _open_store(args, must_exist=True)
+    print(f"Segmenting the customers of {_describe(args.location)}", flush=True)
+    try:
+        run = segment_store.run_and_save(
+            engine,
+            n_segments=args.k,
+            renumber=args.renumber,
+            progress=lambda fraction, message: print(f"[{fraction:4.0%}] {message}", flush=True),
+        )
+    except SegmentationError as exc:
+        raise CliError(f"the customers cannot be segmented: {exc}", EXIT_DATA) from exc
+    how = "fixed by --k" if args.k else "chosen by the highest mean simplified silhouette"
+    quality = "undefined" if run.silhouette is None else f"{run.silhouette:.3f}"
+    print(
+        f"Saved segment run {run.run_id}: {run.n_segments} segments ({how}; silhouette "
+        f"{quality}) of {run.quality['customers']:,} customers, data to {run.as_of:%Y-%m-%d}."
+    )
+    sizes = segment_store.run_profiles(engine, run.run_id).groupby("segment")["customers"].first()
+    for segment, label in segment_store.segment_labels(engine, run.run_id)[
+        ["segment", "label"]
+    ].itertuples(index=False):
+        print(f"  {label}: {int(sizes.get(segment, 0)):,} customers")
+    for note in run.quality.get("notes", []):
+        print(f"Note: {note}")
+    return EXIT_OK
+
+
 # --------------------------------------------------------------------------------------------
 # Parser
 
@@ -424,6 +456,32 @@ def _add_fit(subparsers) -> None:
     parser.set_defaults(handler=cmd_fit)
 
 
+def _add_segment(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "segment",
+        parents=[_store_options()],
+        help="segment the customers and store the segments",
+        description="Group the customers into segments (scikit-learn pipeline, k-means), "
+        "number them by value, keep the previous run's numbers and given names, also assign "
+        "them at the previous quarter's end for migration, and store the run for the "
+        "Segments page and the segment filter. See docs/segments.md.",
+    )
+    parser.add_argument(
+        "--k",
+        type=int,
+        choices=range(2, 11),
+        default=None,
+        metavar="N",
+        help="number of segments, 2 to 10 (default: chosen by the silhouette)",
+    )
+    parser.add_argument(
+        "--renumber",
+        action="store_true",
+        help="number the segments afresh by value instead of continuing the previous run's",
+    )
+    parser.set_defaults(handler=cmd_segment)
+
+
 #: Subcommand registrars, in the order ``--help`` lists them.
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_demo,
@@ -431,6 +489,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_check,
     _add_contract_doc,
     _add_fit,
+    _add_segment,
 ]
 
 
