@@ -30,9 +30,10 @@ data depend only on the seed, the number of customers and the end date.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -244,21 +245,25 @@ NEEDS_GROUP_PROFILES: tuple[NeedsGroupProfile, ...] = (
 
 #: Regional effects: share of customers, acquisition-cost multiplier, extra fulfilment cost per
 #: order (currency units) and win-rate logit shift.
-REGION_PROFILES: dict[str, tuple[float, float, float, float]] = {
-    "North": (0.26, 1.00, 0.0, 0.30),
-    "South": (0.22, 0.95, 0.0, 0.00),
-    "East": (0.20, 1.00, 0.0, -0.10),
-    "West": (0.18, 1.05, 0.0, 0.10),
-    "International": (0.14, 1.25, 7.0, -0.80),
-}
+REGION_PROFILES: Mapping[str, tuple[float, float, float, float]] = MappingProxyType(
+    {
+        "North": (0.26, 1.00, 0.0, 0.30),
+        "South": (0.22, 0.95, 0.0, 0.00),
+        "East": (0.20, 1.00, 0.0, -0.10),
+        "West": (0.18, 1.05, 0.0, 0.10),
+        "International": (0.14, 1.25, 7.0, -0.80),
+    }
+)
 
 #: Service channel: median handle time (seconds), spread (log-sd), fixed cost per contact and
 #: cost per minute handled (currency units).
-CONTACT_CHANNEL_PROFILES: dict[str, tuple[float, float, float, float]] = {
-    "phone": (420.0, 0.55, 3.0, 1.50),
-    "email": (360.0, 0.60, 2.0, 1.00),
-    "chat": (540.0, 0.50, 2.0, 0.80),
-}
+CONTACT_CHANNEL_PROFILES: Mapping[str, tuple[float, float, float, float]] = MappingProxyType(
+    {
+        "phone": (420.0, 0.55, 3.0, 1.50),
+        "email": (360.0, 0.60, 2.0, 1.00),
+        "chat": (540.0, 0.50, 2.0, 0.80),
+    }
+)
 
 
 @dataclass(frozen=True)
