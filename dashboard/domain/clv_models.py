@@ -139,19 +139,39 @@ def _distinct_rows(
 ) -> tuple[list[FloatArray], FloatArray, NDArray[np.intp]]:
     """Distinct rows of ``columns``, the summed weight of each, and each row's distinct row.
 
-    Hash-based (``pandas.factorize``), no sort: linear in the number of rows.
+    Hash-based (``pandas.factorize`` per column), no sort: linear in the number of rows.
     """
-    key = np.zeros(columns[0].shape[0], dtype=np.int64)
+    n = columns[0].shape[0]
+    factorized = [pd.factorize(column) for column in columns]
+    sizes = [max(len(uniques), 1) for _, uniques in factorized]
+    if math.prod(sizes) <= max(4 * n, 1 << 22):
+        # Few combinations (the usual case: daily data, a few hundred distinct values per
+        # column): a dense table of all combinations beats hashing the combined key.
+        key = np.zeros(n, dtype=np.int64)
+        for (codes, _), size in zip(factorized, sizes, strict=True):
+            key = key * size + codes
+        seen = np.bincount(key, minlength=math.prod(sizes))
+        combos = np.flatnonzero(seen)
+        table = np.full(seen.shape[0], -1, dtype=np.int64)
+        table[combos] = np.arange(combos.shape[0])
+        row = table[key]
+        counts = np.bincount(row, weights=weights, minlength=combos.shape[0])
+        distinct = []
+        remainder = combos
+        for (_, uniques), size in zip(factorized[::-1], sizes[::-1], strict=True):
+            distinct.append(np.asarray(uniques, dtype=np.float64)[remainder % size])
+            remainder = remainder // size
+        return distinct[::-1], counts, row
+    key = np.zeros(n, dtype=np.int64)
     n_keys = 1
-    for column in columns:
-        codes, uniques = pd.factorize(column)
+    for codes, uniques in factorized:
         # Re-factorize the combined key at every step so it never overflows int64.
         key, key_uniques = pd.factorize(key * len(uniques) + codes)
         n_keys = len(key_uniques)
     counts = np.bincount(key, weights=weights, minlength=n_keys)
     first = np.full(n_keys, -1, dtype=np.int64)
     # Position of one representative row per key (the last one written wins, any will do).
-    first[key] = np.arange(key.shape[0])
+    first[key] = np.arange(n)
     return [column[first] for column in columns], counts, key
 
 
@@ -223,24 +243,22 @@ def _polish(
 ) -> tuple[FloatArray, dict[str, float]]:
     """One Newton step from the L-BFGS-B optimum, and standard errors.
 
-    The Hessian comes from central differences of the analytic gradient (2 evaluations per
-    parameter). The step is kept only if it improves the objective: it takes the optimum to
+    The Hessian comes from forward differences of the analytic gradient (one evaluation
+    per parameter). The step is kept only if it improves the objective: it takes the optimum to
     rounding precision, where L-BFGS-B's stopping rule may leave ~1e-12 relative on the
     table. Standard errors are the delta-method ones of the natural parameters,
     sqrt(diag(theta Cov(log theta) theta)), Cov = inverse Hessian of the total negative
     log-likelihood; nan when the Hessian is not positive definite.
     """
     k = log_params.shape[0]
-    step = 1e-5
+    step = 1e-6
+    value, gradient = objective(log_params)
     hessian = np.empty((k, k))
     for i in range(k):
         shift = np.zeros(k)
         shift[i] = step
-        hessian[:, i] = (objective(log_params + shift)[1] - objective(log_params - shift)[1]) / (
-            2 * step
-        )
+        hessian[:, i] = (objective(log_params + shift)[1] - gradient) / step
     hessian = 0.5 * (hessian + hessian.T)
-    value, gradient = objective(log_params)
     try:
         newton = log_params - np.linalg.solve(hessian, gradient)
         if np.all(np.abs(newton) < _LOG_BOUND) and objective(newton)[0] < value:
