@@ -339,15 +339,13 @@ else:
         cols[3].metric(
             "Holdout error, repeat purchases",
             f"{holdout['total_error_pct']:+.1f}%",
-            help=f"A model fitted on orders to {holdout['calibration_end']} predicted "
-            f"{holdout['predicted_repeat_purchases']:,.0f} repeat purchases for the "
-            f"{holdout['weeks']} weeks to {holdout['holdout_end']}; customers made "
-            f"{holdout['actual_repeat_purchases']:,.0f}. (Predicted − actual) / actual. "
+            help=f"{run.describe_holdout()} Error = (predicted − actual) / actual. "
             f"By number of past purchases the mean absolute error is "
             f"{holdout['by_frequency_mape']:.1f}%.",
             border=True,
         )
 
+    st.caption(f"**Holdout check (whole portfolio):** {run.describe_holdout()}")
     equity_grouping = st.segmented_control(
         "Split equity by",
         list(GROUPINGS),
@@ -384,8 +382,9 @@ else:
         )
         right.caption(
             f"Mean repeat purchases per customer in the {holdout['weeks']} weeks to "
-            f"{holdout['holdout_end']}, by repeat purchases before them, for the "
-            f"{holdout['customers']:,} customers who had bought by {holdout['calibration_end']}. "
+            f"{run.calibration_end:%d %b %Y}, by repeat purchases before them, for the "
+            f"{holdout['customers']:,} customers who had bought by "
+            f"{run.holdout_fit_end:%d %b %Y}. "
             "The model making these predictions never saw the holdout weeks."
         )
         st.plotly_chart(
@@ -398,7 +397,8 @@ else:
         )
         st.caption(
             "Whole portfolio (not filtered): repeat purchases per week of the customers who "
-            f"had bought by {holdout['calibration_end']}, against the model's prediction. Left "
+            f"had bought by {run.holdout_fit_end:%d %b %Y}, against the model's prediction. "
+            "Left "
             "of the shaded band: the weeks the check's model was fitted on; in the band: the "
             "holdout it had not seen (a last, partial week is left out)."
         )
@@ -473,6 +473,7 @@ st.dataframe(
     tables[curve_key],
     hide_index=True,
     width="stretch",
+    height=min(36 * (len(tables[curve_key]) + 1) + 3, 560),
     column_order=[
         column,
         "customers",
@@ -507,6 +508,7 @@ st.dataframe(
         ),
         "payback": st.column_config.TextColumn(
             "Payback",
+            width="medium",
             help="First month since acquisition (0 = month of acquisition) at which "
             "cumulative gross margin − service cost per customer reaches the mean CAC, from the "
             'curve below; "not yet" when it has not within the months observed.',
@@ -543,6 +545,7 @@ else:
         charts.build_payback_curves(
             curves[curve_key],
             title=f"Payback by {label.lower()}: cumulative net margin per customer − CAC",
+            chronological=curve_key == "cohort",
         ),
         width="stretch",
     )

@@ -9,6 +9,7 @@ from datetime import date
 
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
 
 from dashboard.charts.theme import PALETTE, SEQUENCE, apply_theme
 
@@ -103,20 +104,31 @@ def build_group_bars(
     return apply_theme(fig, title=title)
 
 
-def build_payback_curves(curves: pd.DataFrame, *, title: str) -> go.Figure:
+def build_payback_curves(
+    curves: pd.DataFrame, *, title: str, chronological: bool = False
+) -> go.Figure:
     """Net position per customer (cumulative net margin − acquisition cost) by month since
     acquisition, one line per channel or cohort; break-even where a line crosses zero.
 
-    ``curves`` is :func:`dashboard.domain.value.payback_curves`.
+    ``curves`` is :func:`dashboard.domain.value.payback_curves`. With ``chronological`` (cohorts)
+    the lines go from light (oldest) to dark (newest) and the legend sits at the right.
     """
+    groups = sorted(curves["group"].unique())
+    if chronological:
+        colours = sample_colorscale(
+            "Viridis", [0.9 - 0.8 * i / max(len(groups) - 1, 1) for i in range(len(groups))]
+        )
+    else:
+        colours = [SEQUENCE[i % len(SEQUENCE)] for i in range(len(groups))]
     fig = go.Figure()
-    for index, (group, curve) in enumerate(curves.groupby("group", sort=True)):
+    for group, colour in zip(groups, colours, strict=True):
+        curve = curves[curves["group"] == group]
         fig.add_scatter(
             x=curve["months_since"],
             y=curve["net_position"],
             mode="lines",
             name=str(group),
-            line={"color": SEQUENCE[index % len(SEQUENCE)], "width": 2},
+            line={"color": colour, "width": 2},
             customdata=curve[["cumulative_net_margin", "acquisition_cost", "customers"]].to_numpy(),
             hovertemplate=f"{group} · month %{{x}}<br>"
             "Net position %{y:,.0f} per customer<br>"
@@ -134,7 +146,13 @@ def build_payback_curves(curves: pd.DataFrame, *, title: str) -> go.Figure:
         yaxis_title="Cumulative net margin − CAC, per customer (currency)",
         hovermode="closest",
     )
-    return apply_theme(fig, title=title)
+    apply_theme(fig, title=title)
+    if chronological or len(groups) > 6:
+        # Many lines: a vertical legend at the right instead of one over the title.
+        fig.update_layout(
+            legend={"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"}
+        )
+    return fig
 
 
 def build_holdout_tracking(tracking: pd.DataFrame, *, holdout_start: date, title: str) -> go.Figure:

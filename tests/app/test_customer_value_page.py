@@ -173,6 +173,11 @@ def test_stored_fit_beside_its_holdout_accuracy(tiny_url):
     assert shown["Mean CLV per customer"] == "163.33"
     assert shown["Expected customers alive"] == "2"  # 0.9 + 0.5 + 0.8 = 2.2
     assert shown["Holdout error, repeat purchases"] == "+5.0%"
+    sentence = (
+        "A model fitted on the orders to 31 May 2024 predicted 21 repeat purchases in the 4 "
+        "weeks to 30 Jun 2024; the 3 customers it knew made 20 (+5.0%)."
+    )
+    assert any(sentence in caption.value for caption in at.caption)
     assert any(
         "36 months" in caption.value and "10% a year" in caption.value for caption in at.caption
     )

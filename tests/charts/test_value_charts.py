@@ -111,3 +111,22 @@ def test_holdout_charts():
     assert [trace.name for trace in fig.data] == ["Actual", "Predicted"]
     assert list(fig.data[1].y) == [0.6, 0.8, 2.4]
     assert fig.layout.barmode == "group" and fig.layout.xaxis.type == "category"
+
+
+def test_cohort_payback_curves_run_light_to_dark_with_a_side_legend():
+    curves = pd.DataFrame(
+        {
+            "group": ["2024 Q2", "2024 Q1", "2024 Q1"],
+            "months_since": [0, 0, 1],
+            "customers": [3, 2, 2],
+            "cumulative_net_margin": [10.0, 5.0, 9.0],
+            "acquisition_cost": [20.0, 6.0, 6.0],
+            "net_position": [-10.0, -1.0, 3.0],
+        }
+    )
+    fig = charts.build_payback_curves(curves, title="t", chronological=True)
+    assert [trace.name for trace in fig.data] == ["2024 Q1", "2024 Q2"]
+    oldest, newest = (trace.line.color for trace in fig.data)
+    assert oldest != newest
+    assert fig.layout.legend.orientation == "v"
+    assert charts.build_payback_curves(curves, title="t").layout.legend.orientation == "h"
