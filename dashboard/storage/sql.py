@@ -72,7 +72,19 @@ def customer_scope(filters: Filters, customer_id: ColumnElement | None = None) -
 
 
 def read_frame(engine: Engine, statement: Select) -> pd.DataFrame:
-    """Run ``statement`` and return its rows as a DataFrame (column names from the query)."""
+    """Run ``statement`` and return its rows as a DataFrame (column names from the query).
+
+    On DuckDB the frame is built from DuckDB's columnar result, about 5 to 40 times faster than
+    from SQLAlchemy rows for large results (docs/performance.md); parameters stay bound. There,
+    DATE columns arrive as datetime64 and integer sums as floats: callers normalise types.
+    """
+    if engine.url.get_backend_name() == "duckdb":
+        compiled = statement.compile(
+            dialect=engine.dialect, compile_kwargs={"render_postcompile": True}
+        )
+        parameters = [compiled.params[name] for name in compiled.positiontup or ()]
+        with engine.connect() as conn:
+            return conn.connection.driver_connection.execute(str(compiled), parameters).df()
     with engine.connect() as conn:
         result = conn.execute(statement)
         return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
