@@ -168,3 +168,21 @@ def test_store_without_orders_is_a_clear_error(tiny_engine):
         conn.execute(orders.delete())
     with pytest.raises(SegmentationError, match="no orders"):
         store.run_and_save(tiny_engine)
+
+
+def test_cli_segment_command(tmp_path, capsys):
+    from dashboard.cli import main
+    from dashboard.storage.engine import make_engine
+    from tests.fixtures import load_tiny
+
+    url = f"duckdb:///{tmp_path / 'cli.duckdb'}"
+    engine = make_engine(url)
+    load_tiny(engine)
+    engine.dispose()
+    assert main(["segment", "--db", url, "--k", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "Saved segment run 1: 2 segments (fixed by --k" in out
+    assert "1 · " in out and "2 · " in out
+    assert main(["segment", "--db", url, "--k", "1"]) == 2  # 2 to 10 only
+    assert main(["segment", "--db", url, "--renumber"]) == 0
+    assert store.latest_run(make_engine(url)).run_id == 2
