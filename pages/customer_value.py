@@ -473,7 +473,7 @@ st.dataframe(
     tables[curve_key],
     hide_index=True,
     width="stretch",
-    height=min(36 * (len(tables[curve_key]) + 1) + 3, 560),
+    height=min(35 * (len(tables[curve_key]) + 1) + 3, 560),
     column_order=[
         column,
         "customers",
