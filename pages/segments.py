@@ -136,19 +136,19 @@ st.dataframe(
         "customers": st.column_config.NumberColumn(
             "Customers", format="localized", help="Customers acquired by the period's end."),
         "customers_share": money("% of customers", format="%.1f%%"),
-        "revenue": money("Revenue", format="localized", help="Order revenue in the period, "
+        "revenue": money("Revenue", format="compact", help="Order revenue in the period, "
                          "currency units."),
-        "gross_margin": money("Gross margin", format="localized",
+        "gross_margin": money("Gross margin", format="compact",
                               help="Revenue − order cost in the period, currency units."),
-        "service_cost": money("Service cost", format="localized",
+        "service_cost": money("Service cost", format="compact",
                               help="Cost of service contacts in the period, currency units."),
-        "acquisition_cost": money("Acquisition cost", format="localized",
+        "acquisition_cost": money("Acquisition cost", format="compact",
                                   help="Acquisition cost of the customers acquired in the "
                                        "period, currency units."),
-        "profit": money("Profit", format="localized", help="Gross margin − service cost − "
+        "profit": money("Profit", format="compact", help="Gross margin − service cost − "
                         "acquisition cost, in the period, currency units."),
         "profit_share": money("% of profit", format="%.1f%%"),
-        "lifetime_value": money("Lifetime value", format="localized",
+        "lifetime_value": money("Lifetime value", format="compact",
                                 help="Sum of predicted lifetime value (latest value-engine "
                                      "run), currency units; empty until the engine has run."),
     },
@@ -168,7 +168,7 @@ st.caption(
     "tenure (at least 90 days).")
 quality_left, quality_right = st.columns([1, 2])
 quality_left.metric(
-    "Model quality: mean silhouette",
+    "Mean silhouette",
     "—" if run.silhouette is None else f"{run.silhouette:.2f}",
     help="From −1 to 1: how much closer customers are to their own segment than to the "
          "nearest other one, measured on a random sample of customers. Above 0.5: clearly "
@@ -191,26 +191,26 @@ measure_name = ("lifetime value (value engine)" if run.value_measure == "lifetim
                 else "12-month contribution (gross margin − service cost, 365 days)")
 rule_text = "\n".join(f"{i}. **{name}** when {condition}"
                       for i, (name, condition) in enumerate(playbook.PLAYBOOK_RULES, start=1))
-plan_left, plan_right = st.columns([3, 2])
-plan_left.dataframe(
-    plan[["label", "treatment", "rule", "action", "value_at_stake"]],
+st.dataframe(
+    plan[["label", "treatment", "rule", "value_at_stake", "action"]],
     hide_index=True, width="stretch",
     column_config={
         "label": st.column_config.TextColumn("Segment"),
         "treatment": st.column_config.TextColumn("Treatment"),
-        "rule": st.column_config.NumberColumn("Rule", help="The rule (right) that applies."),
-        "action": st.column_config.TextColumn("What it means", width="large"),
+        "rule": st.column_config.NumberColumn("Rule", help="The rule below that applies."),
         "value_at_stake": st.column_config.NumberColumn(
-            "Value at stake", format="localized",
+            "Value at stake", format="compact",
             help=f"Sum of {measure_name} over the segment's customers in scope, currency "
                  "units, up to the period's end."),
+        "action": st.column_config.TextColumn("What it means", width="large"),
     },
 )
-plan_right.markdown(
-    f"**The rule** (first match wins). Value = {measure_name} per customer; loyalty = share "
-    "of customers active (an order in the last 365 days); cost to serve = service cost per "
-    f"customer-year; each compared with all customers at {run.as_of:%d %b %Y}.\n\n"
-    + rule_text)
+with st.container(border=True):
+    st.markdown(
+        f"**The rule** (first match wins). Value = {measure_name} per customer; loyalty = "
+        "share of customers active (an order in the last 365 days); cost to serve = service "
+        f"cost per customer-year; each compared with all customers at {run.as_of:%d %b %Y}.\n\n"
+        + rule_text)
 
 # --- Migration --------------------------------------------------------------------------------
 st.subheader("Migration between segments")

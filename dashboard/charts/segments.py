@@ -22,6 +22,36 @@ SHARE_SERIES = {
 #: Heatmap colour range, in standard deviations from the average (beyond is clipped).
 HEATMAP_LIMIT = 2.0
 
+#: Short row names of the profile heatmap (the units are in the hover and the caption).
+SHORT_NAMES = {
+    "recency_days": "Days since last order",
+    "orders_per_year": "Orders per year",
+    "average_order_value": "Average order value",
+    "gross_margin": "Gross margin to date",
+    "tenure_days": "Tenure, days",
+    "acquisition_cost": "Acquisition cost",
+    "latest_csat": "Latest CSAT (1-5)",
+    "latest_nps": "Latest NPS answer (0-10)",
+    "contacts_per_year": "Contacts per year",
+    "fcr_share": "First-contact resolution",
+    "referrals_made": "Referrals made",
+    "lifetime_value": "Lifetime value",
+    "contribution_12m": "12-month contribution",
+    "service_cost_per_year": "Service cost per year",
+    "active_share": "Active (order in 365 days)",
+}
+
+
+def wrap_label(label: str, width: int = 16) -> str:
+    """Break a label into lines of about ``width`` characters (``<br>``) for narrow axes."""
+    lines: list[str] = []
+    for word in label.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
+
 
 def build_value_shares(shares: pd.DataFrame, *, title: str) -> go.Figure:
     """Each segment's share of customers next to its share of revenue, margin, profit, value.
@@ -81,24 +111,27 @@ def build_profile_heatmap(profiles: pd.DataFrame, labels: pd.DataFrame, *, title
     differences = profiles.pivot_table(index="feature", columns="segment", values="difference",
                                        aggfunc="first").reindex(index=features,
                                                                 columns=segments)
-    row_names = [f"{ALL_FEATURES[f][0]} ({ALL_FEATURES[f][1]})" for f in features]
+    row_names = [SHORT_NAMES.get(f, ALL_FEATURES[f][0]) for f in features]
     text = [[_format_mean(f, means.at[f, s]) for s in segments] for f in features]
     average = [_format_mean(f, means.at[f, 0]) if 0 in means.columns else "—"
                for f in features]
-    custom = [[[average[i], differences.iat[i, j]] for j in range(len(segments))]
-              for i in range(len(features))]
+    custom = [[[average[i], differences.iat[i, j], ALL_FEATURES[f][1], label]
+               for j, label in enumerate(labels["label"])] for i, f in enumerate(features)]
     fig = go.Figure(go.Heatmap(
         z=differences.clip(-HEATMAP_LIMIT, HEATMAP_LIMIT).to_numpy(),
-        x=labels["label"].tolist(), y=row_names, text=text, texttemplate="%{text}",
+        x=[wrap_label(label) for label in labels["label"]], y=row_names, text=text,
+        texttemplate="%{text}", textfont={"size": 12},
         customdata=custom, zmin=-HEATMAP_LIMIT, zmax=HEATMAP_LIMIT, zmid=0,
         colorscale="RdBu", xgap=2, ygap=2,
-        colorbar={"title": {"text": "vs average<br>(std. dev.)"}, "tickvals": [-2, -1, 0, 1, 2],
-                  "ticktext": ["−2 far below", "−1", "0 average", "+1", "+2 far above"]},
-        hovertemplate="%{x}<br>%{y}<br>Segment: %{text} · all customers: %{customdata[0]}"
-                      "<br>%{customdata[1]:+.1f} standard deviations<extra></extra>",
+        colorbar={"title": {"text": "vs average"}, "tickvals": [-2, -1, 0, 1, 2],
+                  "ticktext": ["far below", "below", "average", "above", "far above"],
+                  "thickness": 12},
+        hovertemplate="%{customdata[3]}<br>%{y} (%{customdata[2]})<br>Segment: %{text} · "
+                      "all customers: %{customdata[0]}<br>%{customdata[1]:+.1f} standard "
+                      "deviations from the average<extra></extra>",
     ))
-    fig.update_layout(height=max(360, 34 * len(features) + 140))
-    fig.update_xaxes(side="top", title=None, tickangle=0)
+    fig.update_layout(height=max(420, 36 * len(features) + 170))
+    fig.update_xaxes(side="top", title=None, tickangle=0, tickfont={"size": 11})
     fig.update_yaxes(autorange="reversed", title=None)
     return apply_theme(fig, title=title)
 
@@ -138,8 +171,9 @@ def build_migration_sankey(transitions: pd.DataFrame, labels: pd.DataFrame, *, t
     left = sorted(transitions["from_segment"].unique(), key=lambda s: (s == NEW_CUSTOMERS, s))
     right = sorted(transitions["to_segment"].unique())
     node_labels = [("New customers" if s == NEW_CUSTOMERS else names.get(s, f"Segment {s}"))
-                   + f" ({previous_label})" for s in left]
-    node_labels += [names.get(s, f"Segment {s}") + f" ({current_label})" for s in right]
+                   for s in left]
+    node_labels += [names.get(s, f"Segment {s}") for s in right]
+    node_dates = [previous_label] * len(left) + [current_label] * len(right)
     node_colours = [PALETTE["neutral"] if s == NEW_CUSTOMERS else colours.get(s, "#999")
                     for s in left] + [colours.get(s, "#999") for s in right]
     index_left = {s: i for i, s in enumerate(left)}
@@ -149,13 +183,19 @@ def build_migration_sankey(transitions: pd.DataFrame, labels: pd.DataFrame, *, t
     fig = go.Figure(go.Sankey(
         arrangement="fixed",
         node={"label": node_labels, "color": node_colours, "pad": 14, "thickness": 16,
-              "hovertemplate": "%{label}<br>%{value:,.0f} customers<extra></extra>"},
+              "customdata": node_dates,
+              "hovertemplate": "%{label} on %{customdata}<br>%{value:,.0f} customers"
+                               "<extra></extra>"},
         link={"source": [index_left[s] for s in transitions["from_segment"]],
               "target": [index_right[s] for s in transitions["to_segment"]],
               "value": transitions["customers"].tolist(), "color": link_colour,
-              "hovertemplate": "%{source.label} → %{target.label}<br>%{value:,.0f} customers"
-                               "<extra></extra>"},
+              "hovertemplate": f"%{{source.label}} ({previous_label}) → %{{target.label}} "
+                               f"({current_label})<br>%{{value:,.0f}} customers<extra></extra>"},
     ))
+    fig.add_annotation(x=0, y=1.06, xref="paper", yref="paper", text=f"<b>{previous_label}</b>",
+                       showarrow=False, xanchor="left")
+    fig.add_annotation(x=1, y=1.06, xref="paper", yref="paper", text=f"<b>{current_label}</b>",
+                       showarrow=False, xanchor="right")
     fig.update_layout(height=max(380, 46 * max(len(left), len(right)) + 120))
     return apply_theme(fig, title=title)
 

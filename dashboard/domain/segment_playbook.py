@@ -380,8 +380,9 @@ def migration_table(transitions: pd.DataFrame, labels: pd.DataFrame) -> pd.DataF
         return matrix
     names = dict(zip(labels["segment"], labels["label"], strict=True))
     names[NEW_CUSTOMERS] = "New customers"
-    return matrix.rename(index=lambda s: names.get(s, f"Segment {s}"),
-                         columns=lambda s: names.get(s, f"Segment {s}"))
+    return (matrix.rename(index=lambda s: names.get(s, f"Segment {s}"),
+                          columns=lambda s: names.get(s, f"Segment {s}"))
+            .rename_axis(index="Segment before", columns="Segment now"))
 
 
 def member_choices(members: pd.DataFrame, limit: int = 500) -> list[tuple[int, str]]:

@@ -93,7 +93,7 @@ def test_with_saved_segments_shows_worth_profiles_playbook_migration(segmented_u
     assert set(plan["treatment"]) <= {"Invest to grow", "Retain", "Develop",
                                       "Serve at lower cost", "Reconsider"}
     assert any("The rule" in m.value for m in at.markdown)
-    assert any(m.label == "Model quality: mean silhouette" for m in at.metric)
+    assert any(m.label == "Mean silhouette" for m in at.metric)
 
 
 def test_drill_down_lists_the_customers_of_a_segment(segmented_url):

@@ -43,7 +43,9 @@ def test_profile_heatmap_colours_differences_and_shows_means():
     fig = charts.build_profile_heatmap(profiles, LABELS, title="Profiles")
     heat = fig.data[0]
     assert list(heat.x) == ["1 · Stars", "2 · Strugglers"]
-    assert heat.y[0] == "Recency (days since the last order)"
+    assert charts.wrap_label("3 · High-value loyalists, referrers") == (
+        "3 · High-value<br>loyalists,<br>referrers")
+    assert heat.y[0] == "Days since last order"
     assert heat.z[0][0] == pytest.approx(-1.2)
     assert heat.z[0][1] == 2.0  # 3.5 clipped at the colour range
     assert heat.text[0] == ["20.0", "160"]
@@ -66,9 +68,9 @@ def test_migration_sankey_links_previous_to_current():
                                         previous_label="30 Jun", current_label="30 Sep")
     sankey = fig.data[0]
     # Left nodes: segment 1, segment 2, new customers; right: segment 1, segment 2.
-    assert list(sankey.node.label) == ["1 · Stars (30 Jun)", "2 · Strugglers (30 Jun)",
-                                       "New customers (30 Jun)", "1 · Stars (30 Sep)",
-                                       "2 · Strugglers (30 Sep)"]
+    assert list(sankey.node.label) == ["1 · Stars", "2 · Strugglers", "New customers",
+                                       "1 · Stars", "2 · Strugglers"]
+    assert list(sankey.node.customdata) == ["30 Jun"] * 3 + ["30 Sep"] * 2
     assert list(sankey.link.source) == [2, 0, 0, 1]
     assert list(sankey.link.target) == [3, 3, 4, 4]
     assert list(sankey.link.value) == [5, 30, 10, 45]
