@@ -29,6 +29,9 @@ playwright_api = pytest.importorskip(
     "playwright.sync_api", reason="Playwright is not installed: pip install -e '.[test]'"
 )
 expect = playwright_api.expect
+# Assertions retry up to this long (Playwright's default is 5 s): on a busy 2-core machine a
+# first render can take longer, and a passing check returns as soon as it holds.
+expect.set_options(timeout=20_000)
 
 pytestmark = pytest.mark.browser
 
@@ -101,9 +104,11 @@ OVERVIEW = next(page for page in PAGES if page.url_path == "")
 
 #: True once the script run is over and has been for a moment: the app is connected, no rerun
 #: is in progress (Streamlit sets ``data-test-script-state`` on the app root), no "Running"
-#: status widget shows and the run has put something on the page (before the first run starts
-#: the state is "notRunning" too). The quiet interval absorbs the rerun that URL-bound widgets
-#: may trigger right after the first run.
+#: status widget shows, no skeleton placeholder is left (the front end loads the code of
+#: several elements, such as Plotly charts and date inputs, only when a page first needs it;
+#: the script can be done seconds before they render) and the run has put something on the
+#: page (before the first run starts the state is "notRunning" too). The quiet interval
+#: absorbs the rerun that URL-bound widgets may trigger right after the first run.
 _APP_IDLE_JS = """
 (quietMs) => {
   const app = document.querySelector('[data-testid="stApp"]');
@@ -111,6 +116,7 @@ _APP_IDLE_JS = """
     && app.dataset.testConnectionState === 'CONNECTED'
     && app.dataset.testScriptState === 'notRunning'
     && document.querySelector('[data-testid="stStatusWidget"]') === null
+    && document.querySelector('[data-testid="stSkeleton"]') === null
     && document.querySelector('[data-testid="stMain"] [data-testid="stElementContainer"]') !== null;
   if (!idle) { window.__appIdleSince = undefined; return false; }
   window.__appIdleSince = window.__appIdleSince ?? performance.now();
