@@ -267,8 +267,12 @@ if choices:
                                                                  "and service contacts"),
                     width="stretch")
     st.dataframe(history, hide_index=True, width="stretch", height=240,
-                 column_config={"amount": st.column_config.NumberColumn(
-                     "Amount", format="%.2f", help="Order revenue or contact cost, currency "
-                                                    "units."),
+                 column_config={
+                     "date": st.column_config.DateColumn("Date"),
+                     "event": st.column_config.TextColumn("Event"),
+                     "amount": st.column_config.NumberColumn(
+                         "Amount", format="%.2f",
+                         help="Order revenue or contact cost, currency units."),
                      "gross_margin": st.column_config.NumberColumn("Gross margin",
-                                                                   format="%.2f")})
+                                                                   format="%.2f"),
+                     "detail": st.column_config.TextColumn("Detail")})

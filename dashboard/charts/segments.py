@@ -123,17 +123,19 @@ def build_profile_heatmap(profiles: pd.DataFrame, labels: pd.DataFrame, *, title
         texttemplate="%{text}", textfont={"size": 12},
         customdata=custom, zmin=-HEATMAP_LIMIT, zmax=HEATMAP_LIMIT, zmid=0,
         colorscale="RdBu", xgap=2, ygap=2,
-        colorbar={"title": {"text": "vs average"}, "tickvals": [-2, -1, 0, 1, 2],
+        colorbar={"tickvals": [-2, -1, 0, 1, 2],
                   "ticktext": ["far below", "below", "average", "above", "far above"],
                   "thickness": 12},
         hovertemplate="%{customdata[3]}<br>%{y} (%{customdata[2]})<br>Segment: %{text} · "
                       "all customers: %{customdata[0]}<br>%{customdata[1]:+.1f} standard "
                       "deviations from the average<extra></extra>",
     ))
-    fig.update_layout(height=max(420, 36 * len(features) + 170))
+    fig.update_layout(height=max(420, 36 * len(features) + 190))
     fig.update_xaxes(side="top", title=None, tickangle=0, tickfont={"size": 11})
     fig.update_yaxes(autorange="reversed", title=None)
-    return apply_theme(fig, title=title)
+    apply_theme(fig, title=title)
+    fig.update_layout(margin={"t": 130})  # room for the wrapped segment names above
+    return fig
 
 
 def build_silhouette_curve(silhouette_by_k: dict[int, float], chosen: int, *, title: str
@@ -207,16 +209,23 @@ def _with_alpha(hex_colour: str, alpha: float = 0.35) -> str:
 
 
 def build_customer_history(history: pd.DataFrame, *, title: str) -> go.Figure:
-    """One customer's orders (revenue, bars) and service contacts (cost, markers) over time.
+    """One customer's order revenue per month (bars) and service contacts (cost, markers).
 
-    ``history`` is the frame of ``segment_store.customer_history`` (currency units).
+    ``history`` is the frame of ``segment_store.customer_history`` (currency units). Orders
+    are summed by calendar month so that years of history stay readable.
     """
     fig = go.Figure()
     bought = history[history["event"] == "order"]
-    fig.add_bar(x=pd.to_datetime(bought["date"]), y=bought["amount"], name="Order revenue",
-                marker_color=PALETTE["primary"], customdata=bought["gross_margin"],
-                hovertemplate="%{x|%d %b %Y}<br>Order revenue %{y:,.2f}"
-                              "<br>Gross margin %{customdata:,.2f}<extra></extra>")
+    months = pd.to_datetime(bought["date"]).dt.to_period("M").dt.to_timestamp()
+    monthly = (bought.assign(month=months)
+               .groupby("month", as_index=False)
+               .agg(revenue=("amount", "sum"), gross_margin=("gross_margin", "sum"),
+                    orders=("amount", "size")))
+    fig.add_bar(x=monthly["month"], y=monthly["revenue"], name="Order revenue per month",
+                marker_color=PALETTE["primary"],
+                customdata=monthly[["gross_margin", "orders"]].to_numpy(),
+                hovertemplate="%{x|%b %Y}: %{customdata[1]} orders<br>Revenue %{y:,.2f}"
+                              "<br>Gross margin %{customdata[0]:,.2f}<extra></extra>")
     contacted = history[history["event"] == "service contact"]
     fig.add_scatter(x=pd.to_datetime(contacted["date"]), y=contacted["amount"],
                     name="Service contact cost", mode="markers",
@@ -226,5 +235,5 @@ def build_customer_history(history: pd.DataFrame, *, title: str) -> go.Figure:
                                   "<br>%{customdata}<extra></extra>")
     fig.update_xaxes(title=None, tickformat="%b %Y")
     fig.update_yaxes(title="Currency units")
-    fig.update_layout(height=320)
+    fig.update_layout(height=320, bargap=0.15)
     return apply_theme(fig, title=title)

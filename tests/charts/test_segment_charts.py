@@ -86,6 +86,7 @@ def test_customer_history_shows_orders_and_contacts():
     })
     fig = charts.build_customer_history(history, title="History")
     orders, contacts = fig.data
-    assert list(orders.y) == [300.0, 100.0]
+    assert list(orders.y) == [100.0, 300.0]  # April, June
+    assert [str(m)[:7] for m in orders.x] == ["2024-04", "2024-06"]
     assert list(contacts.y) == [10.0]
     assert fig.layout.yaxis.title.text == "Currency units"
