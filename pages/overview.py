@@ -29,11 +29,13 @@ st.caption(
 kpis = metrics.headline_kpis(totals)
 for row_start in range(0, len(kpis), 4):
     for column, kpi in zip(st.columns(4), kpis[row_start : row_start + 4], strict=False):
+        delta = metrics.kpi_delta(kpi)
         column.metric(
             kpi.label,
             metrics.format_value(kpi.value, kpi.kind),
-            delta=metrics.format_change(kpi),
-            delta_color="normal" if kpi.higher_is_better else "inverse",
+            delta=delta.text,
+            delta_color=delta.color,
+            delta_arrow=delta.arrow,
             help=kpi.definition,
             border=True,
         )

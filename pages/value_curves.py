@@ -54,7 +54,7 @@ else:
     )
 
     st.subheader("Where we under- and over-serve")
-    left, right = st.columns([3, 2])
+    left, right = st.columns([1, 1])
     left.plotly_chart(
         build_gap_heatmap(curves, title="Gap = importance − performance (points)"),
         width="stretch",

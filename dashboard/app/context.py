@@ -281,8 +281,9 @@ def page_setup(title: str, intro: str | None = None) -> PageContext:
         st.stop()
     filters = _sidebar_filters(bounds, location.url, version)
     st.sidebar.caption(
-        f"Store: `{location.display_url}` · data {bounds.first_order:%d %b %Y} – "
-        f"{bounds.last_order:%d %b %Y} · {bounds.customers:,} customers"
+        f"Data {bounds.first_order:%d %b %Y} – {bounds.last_order:%d %b %Y} · "
+        f"{bounds.customers:,} customers · {location.short_name}",
+        help=f"Store: {location.display_url} (from {location.source})",
     )
     st.caption(f"**Showing** {filters.describe()}")
     return PageContext(location.url, version, filters, bounds)

@@ -71,7 +71,8 @@ def _period_kpis(row: pd.Series) -> dict[str, float | None]:
         "active_customers": float(row["active_customers"]),
         "revenue": float(row["revenue"]),
         "gross_margin": gross_margin,
-        "gross_margin_pct": None if (r := ratio(gross_margin, row["revenue"])) is None
+        "gross_margin_pct": None
+        if (r := ratio(gross_margin, row["revenue"])) is None
         else 100.0 * r,
         "csat": csat_top2(int(row["csat_top2"]), int(row["csat_answers"])),
         "csat_mean": ratio(row["csat_sum"], row["csat_answers"]),
@@ -84,25 +85,46 @@ def _period_kpis(row: pd.Series) -> dict[str, float | None]:
 
 #: Label, kind, definition and direction of every headline figure, in display order.
 HEADLINE_DEFINITIONS: dict[str, tuple[str, str, str, bool]] = {
-    "customers": ("Customers", "count",
-                  "Customers acquired on or before the period's last day (the customer base).",
-                  True),
-    "active_customers": ("Active customers", "count",
-                         "Customers with at least one order in the 12 months (365 days) up to "
-                         "the period's last day.", True),
-    "revenue": ("Revenue", "money", "Sum of order revenue in the period (currency units).",
-                True),
-    "gross_margin": ("Gross margin", "money",
-                     "Order revenue minus order cost in the period (currency units).", True),
-    "csat": ("CSAT", "percent",
-             "Share of CSAT answers in the period scoring 4 or 5 on the 1-5 scale "
-             "(top-two-box).", True),
-    "nps": ("NPS", "score",
-            "% promoters (9-10) minus % detractors (0-6) among NPS answers in the period; "
-            "passives count in the base. From -100 to +100, not a percentage.", True),
+    "customers": (
+        "Customers",
+        "count",
+        "Customers acquired on or before the period's last day (the customer base).",
+        True,
+    ),
+    "active_customers": (
+        "Active customers",
+        "count",
+        "Customers with at least one order in the 12 months (365 days) up to "
+        "the period's last day.",
+        True,
+    ),
+    "revenue": ("Revenue", "money", "Sum of order revenue in the period (currency units).", True),
+    "gross_margin": (
+        "Gross margin",
+        "money",
+        "Order revenue minus order cost in the period (currency units).",
+        True,
+    ),
+    "csat": (
+        "CSAT",
+        "percent",
+        "Share of CSAT answers in the period scoring 4 or 5 on the 1-5 scale (top-two-box).",
+        True,
+    ),
+    "nps": (
+        "NPS",
+        "score",
+        "% promoters (9-10) minus % detractors (0-6) among NPS answers in the period; "
+        "passives count in the base. From -100 to +100, not a percentage.",
+        True,
+    ),
     "contacts": ("Service contacts", "count", "Service contacts opened in the period.", False),
-    "cost_per_contact": ("Cost per contact", "money",
-                         "Service cost in the period divided by contacts in the period.", False),
+    "cost_per_contact": (
+        "Cost per contact",
+        "money",
+        "Service cost in the period divided by contacts in the period.",
+        False,
+    ),
 }
 
 
@@ -124,21 +146,30 @@ def headline_kpis(totals: pd.DataFrame) -> list[Kpi]:
 def period_has_data(totals: pd.DataFrame) -> bool:
     """True when the current period has any order, contact or survey in scope."""
     row = totals.set_index("period").loc["current"]
-    return bool(row["orders"] or row["contacts"] or row["csat_answers"] or row["nps_answers"]
-                or row["customers"])
+    return bool(
+        row["orders"]
+        or row["contacts"]
+        or row["csat_answers"]
+        or row["nps_answers"]
+        or row["customers"]
+    )
 
 
 def fill_months(monthly: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
     """Monthly frame with every calendar month from ``start`` to ``end``, zeros where empty."""
-    months = pd.date_range(pd.Timestamp(start).to_period("M").to_timestamp(),
-                           pd.Timestamp(end).to_period("M").to_timestamp(), freq="MS")
+    months = pd.date_range(
+        pd.Timestamp(start).to_period("M").to_timestamp(),
+        pd.Timestamp(end).to_period("M").to_timestamp(),
+        freq="MS",
+    )
     if monthly.empty:
         filled = pd.DataFrame({"month": months})
         for column in ("revenue", "gross_margin", "orders", "contacts", "service_cost"):
             filled[column] = 0.0
         return filled
-    return (monthly.set_index("month").reindex(months, fill_value=0)
-            .rename_axis("month").reset_index())
+    return (
+        monthly.set_index("month").reindex(months, fill_value=0).rename_axis("month").reset_index()
+    )
 
 
 def format_value(value: float | None, kind: str) -> str:
@@ -169,7 +200,11 @@ def _compact(value: float, prefix: str = "") -> str:
 
 
 def format_change(kpi: Kpi) -> str | None:
-    """The change against the previous period as shown under a figure (None if undefined)."""
+    """The change against the previous period as shown under a figure (None if undefined).
+
+    Percent figures change in points, NPS in points, others relatively (%) when the previous
+    value is non-zero, else by a signed absolute amount.
+    """
     if kpi.change is None:
         return None
     if kpi.kind == "percent":
@@ -177,5 +212,29 @@ def format_change(kpi: Kpi) -> str | None:
     if kpi.kind == "score":
         return f"{kpi.change:+.0f} pts"
     if kpi.relative_change is None:
-        return format_value(kpi.change, kpi.kind)
+        text = format_value(kpi.change, kpi.kind)
+        return text if text.startswith("-") else f"+{text}"
     return f"{100 * kpi.relative_change:+.1f}%"
+
+
+@dataclass(frozen=True)
+class Delta:
+    """How a change is shown under a figure: text, colour rule and arrow (Streamlit's terms)."""
+
+    text: str
+    color: str  # "normal", "inverse" or "off"
+    arrow: str  # "auto" or "off"
+
+
+def kpi_delta(kpi: Kpi) -> Delta:
+    """Delta of a headline figure: grey and arrow-less when unchanged or not comparable.
+
+    A change that rounds to zero at the displayed precision is "no change" rather than a green
+    "+0.0%"; a figure without a previous value says so, which also keeps cards the same height.
+    """
+    text = format_change(kpi)
+    if text is None:
+        return Delta("no previous value", "off", "off")
+    if text.lstrip("+-").rstrip(" pts%").strip("0.") == "":
+        return Delta("no change", "off", "off")
+    return Delta(text, "normal" if kpi.higher_is_better else "inverse", "auto")

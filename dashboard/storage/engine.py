@@ -48,6 +48,18 @@ class StoreLocation:
         return self.source == "default"
 
     @property
+    def short_name(self) -> str:
+        """A few words naming the store, e.g. "DuckDB portfolio.duckdb" or "PostgreSQL test"."""
+        try:
+            parsed = make_url(self.url)
+        except ArgumentError:
+            return "unknown store"
+        backend = {"duckdb": "DuckDB", "postgresql": "PostgreSQL", "sqlite": "SQLite"}.get(
+            parsed.get_backend_name(), parsed.get_backend_name()
+        )
+        return f"{backend} {Path(parsed.database or '').name or parsed.host or ''}".strip()
+
+    @property
     def display_url(self) -> str:
         """The URL with any password hidden, safe to show on a page or in a log."""
         try:
@@ -130,9 +142,7 @@ def bump_data_version(engine: Engine) -> str:
     version = now.strftime("%Y%m%dT%H%M%S.%f")
     with engine.begin() as conn:
         conn.execute(dataset_info.delete().where(dataset_info.c.key == "version"))
-        conn.execute(
-            dataset_info.insert().values(key="version", value=version, updated_at=now)
-        )
+        conn.execute(dataset_info.insert().values(key="version", value=version, updated_at=now))
     return version
 
 
@@ -177,7 +187,7 @@ def bulk_insert(engine_or_conn, table: Table, frame: pd.DataFrame) -> int:
         buffer.seek(0)
         with raw.cursor() as cur:
             with cur.copy(
-                f'COPY "{table.name}" ({columns}) FROM STDIN WITH (FORMAT csv, NULL \'\\N\')'
+                f"COPY \"{table.name}\" ({columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
             ) as copy:
                 while chunk := buffer.read(1 << 20):
                     copy.write(chunk)

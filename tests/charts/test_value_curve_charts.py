@@ -31,3 +31,9 @@ def test_win_rate_in_percent_and_loss_shares():
     assert list(north.y) == [75.0, 0.0]
     bars = charts.build_loss_reasons(vc.loss_reasons(deals()), title="t").data[0]
     assert list(bars.y) == ["not recorded", "price"] and list(bars.x) == [25.0, 75.0]
+
+
+def test_gap_heatmap_leaves_unrated_cells_blank():
+    partial = vc.value_curves(ratings().drop(index=3))  # B did not rate service
+    heat = charts.build_gap_heatmap(partial, title="t").data[0]
+    assert heat.text[1][1] == "" and heat.text[0][0] == "+2.0"

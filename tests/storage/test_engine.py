@@ -1,0 +1,58 @@
+"""URL resolution: environment first, then secrets.toml, then the embedded default."""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboard.storage import engine
+
+
+@pytest.fixture
+def isolated(tmp_path, monkeypatch):
+    monkeypatch.delenv(engine.ENV_VAR, raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(engine, "PROJECT_ROOT", tmp_path / "project")
+    monkeypatch.setattr(engine.Path, "home", lambda: tmp_path / "home")
+    return tmp_path
+
+
+def write_secrets(folder, text):
+    (folder / ".streamlit").mkdir(parents=True, exist_ok=True)
+    (folder / ".streamlit" / "secrets.toml").write_text(text, encoding="utf-8")
+
+
+def test_default_is_the_embedded_duckdb_file(isolated):
+    location = engine.resolve_url()
+    assert location.is_default and location.url.startswith("duckdb:///")
+    assert location.url.endswith("data/portfolio.duckdb")
+
+
+def test_secrets_then_environment_wins(isolated, monkeypatch):
+    write_secrets(isolated, '[connections.portfolio]\nurl = "postgresql://u:pw@db/x"\n')
+    assert engine.resolve_url() == engine.StoreLocation("postgresql://u:pw@db/x", "secrets")
+    monkeypatch.setenv(engine.ENV_VAR, "duckdb:///other.duckdb")
+    assert engine.resolve_url().source == "environment"
+    assert engine.resolve_url("sqlite:///x.db").source == "argument"
+
+
+def test_broken_secrets_file_is_a_clear_error(isolated):
+    write_secrets(isolated, "[connections.portfolio\n")
+    with pytest.raises(engine.StoreError, match="not valid TOML"):
+        engine.resolve_url()
+
+
+def test_password_is_hidden_and_names_are_short():
+    location = engine.StoreLocation("postgresql+psycopg://u:secret@db:5432/analytics", "secrets")
+    assert "secret" not in location.display_url
+    assert location.short_name == "PostgreSQL analytics"
+    assert (
+        engine.StoreLocation("duckdb:////x/data/portfolio.duckdb", "default").short_name
+        == "DuckDB portfolio.duckdb"
+    )
+
+
+def test_bad_url_and_missing_driver_are_store_errors():
+    with pytest.raises(engine.StoreError, match="is not a database URL"):
+        engine.make_engine("not a url")
+    with pytest.raises(engine.StoreError, match="No database driver"):
+        engine.make_engine("mssql+nosuchdriver://x/y")
