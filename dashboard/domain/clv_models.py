@@ -36,9 +36,11 @@ __all__ = [
 
 FloatArray = NDArray[np.float64]
 
-# Log-parameters live in [log 1e-8, log 1e8]; a fit that ends on this box has run off to a
-# degenerate limit (no heterogeneity, no dropout...) that the data cannot pin down.
-_LOG_BOUND = float(np.log(1e8))
+# Log-parameters live in [log 1e-6, log 1e6]; a fit that ends on this box has run off to a
+# degenerate limit (no heterogeneity in purchase rate or dropout, no dropout at all...) that
+# the data cannot pin down. In days, weeks or months no real parameter comes near it (alpha =
+# 1e6 days would be one purchase per 2,700 years for r = 1).
+_LOG_BOUND = float(np.log(1e6))
 _AT_BOUND = _LOG_BOUND - 0.5
 
 
@@ -209,10 +211,11 @@ def _minimize(
             bounds=bounds,
             options={"maxiter": max_iter, "ftol": tol * 1e-3, "gtol": tol},
         )
+        if _converged(result, tol):
+            best = result  # a later start is only a fallback: stop at the first optimum
+            break
         if np.isfinite(result.fun) and (best is None or result.fun < best.fun):
             best = result
-        if _converged(result, tol):
-            break
     if best is None:
         raise ModelConvergenceError(
             "the likelihood could not be evaluated at any starting point: check the data "
@@ -223,8 +226,9 @@ def _minimize(
         values = ", ".join(f"{n} = {np.exp(v):.3g}" for n, v in zip(names, best.x, strict=True))
         raise ModelIdentificationError(
             f"parameter(s) {', '.join(at_bound)} ran off to 0 or infinity ({values}): the data "
-            "cannot identify the model (too few customers, or no variation between them). "
-            "Use more customers or a longer period, or set penalizer > 0 (e.g. 0.01)."
+            "cannot identify the model (too few customers, customers too alike, or no sign "
+            "of the heterogeneity or dropout the model describes). Use more customers or a "
+            "longer period, or set penalizer > 0 (e.g. 0.01) to shrink towards moderate values."
         )
     if not _converged(best, tol):
         raise ModelConvergenceError(

@@ -88,3 +88,31 @@ def test_bad_settings_are_refused():
         customer_lifetime_value(*args, annual_discount_rate=-1.0)
     with pytest.raises(ValueError, match="time_unit_per_month"):
         customer_lifetime_value(*args, time_unit_per_month=0.0)
+
+
+def test_the_time_unit_does_not_change_lifetime_value():
+    # BG/NBD is invariant to the time unit (alpha scales, r, a, b do not), and one calendar
+    # month (30.4375 days = 4.348 weeks) serves every unit, so weeks and days agree.
+    rng = np.random.default_rng(3)
+    n = 5_000
+    rate = rng.gamma(0.5, 1 / 30.0, n)  # per day
+    dropout = rng.beta(1.0, 3.0, n)
+    T_days = rng.integers(60, 400, n).astype(float)
+    if_alive = rng.poisson(rate * T_days)
+    frequency = np.minimum(if_alive, rng.geometric(dropout))
+    share = np.zeros(n)
+    buyers = frequency > 0
+    share[buyers] = rng.beta(frequency[buyers], if_alive[buyers] - frequency[buyers] + 1)
+    recency_days = np.floor(share * T_days)
+    spend = np.where(frequency > 0, rng.gamma(5.0, 8.0, n), 0.0)
+    weekly = BetaGeoModel().fit(frequency, recency_days / 7, T_days / 7)
+    daily = BetaGeoModel().fit(frequency, recency_days, T_days)
+    assert daily.params_["alpha"] == pytest.approx(7 * weekly.params_["alpha"], rel=1e-5)
+    spend_model = GammaGammaModel().fit(frequency, spend)
+    in_weeks = customer_lifetime_value(
+        weekly, spend_model, frequency, recency_days / 7, T_days / 7, spend
+    )
+    in_days = customer_lifetime_value(
+        daily, spend_model, frequency, recency_days, T_days, spend, time_unit_per_month=30.4375
+    )
+    np.testing.assert_allclose(in_days, in_weeks, rtol=1e-4)
