@@ -286,7 +286,40 @@ def page_setup(title: str, intro: str | None = None) -> PageContext:
         help=f"Store: {location.display_url} (from {location.source})",
     )
     st.caption(f"**Showing** {filters.describe()}")
+    _presentation_mode()
     return PageContext(location.url, version, filters, bounds)
+
+
+#: Presentation mode: no sidebar or toolbar, larger figures; for a meeting-room screen.
+_PRESENTATION_CSS = """
+<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
+[data-testid="stHeader"], [data-testid="stToolbar"] { display: none; }
+[data-testid="stMainBlockContainer"] { padding-top: 1.5rem; max-width: 100%; }
+[data-testid="stMetricValue"] { font-size: 2.6rem; }
+h1 { font-size: 2.6rem; }
+</style>
+"""
+
+
+def _exit_presentation() -> None:
+    st.session_state["present"] = False
+
+
+def _presentation_mode() -> None:
+    """A sidebar switch (kept in the link as ``?present=true``) that clears the screen."""
+    present = st.sidebar.toggle(
+        "Presentation mode",
+        key="present",
+        bind="query-params",
+        persist_state="session",
+        help="Hides the sidebar and toolbar and enlarges figures for a meeting room. "
+        "A link copied in this mode opens in it.",
+    )
+    if present:
+        st.html(_PRESENTATION_CSS)
+        st.button("Exit presentation mode", on_click=_exit_presentation, type="tertiary",
+                  icon=":material/close_fullscreen:")
 
 
 def coming_soon(description: str) -> None:

@@ -88,3 +88,13 @@ def test_malformed_url_is_a_plain_message(monkeypatch):
     at = run_page("overview.py")
     assert not at.exception
     assert "is not a database URL" in at.error[0].value
+
+
+def test_presentation_mode_from_a_link_and_back(tiny_url):
+    at = run_page("overview.py", {"present": "true"})
+    assert not at.exception
+    assert at.toggle(key="present").value is True
+    exit_button = next(b for b in at.button if b.label == "Exit presentation mode")
+    at = exit_button.click().run()
+    assert at.toggle(key="present").value is False
+    assert not [b for b in at.button if b.label == "Exit presentation mode"]
