@@ -5,7 +5,7 @@ import streamlit as st
 from dashboard.app.context import load, page_setup
 from dashboard.charts.overview import build_monthly_trend
 from dashboard.domain import metrics
-from dashboard.storage import queries
+from dashboard.storage import clv_store, queries
 
 ctx = page_setup(
     "Portfolio overview",
@@ -39,6 +39,14 @@ for row_start in range(0, len(kpis), 4):
             help=kpi.definition,
             border=True,
         )
+
+alive = load(clv_store.expected_alive, ctx, ctx.filters)
+if alive is not None:
+    st.caption(
+        f"Expected customers still alive: **{alive[0]:,.0f}** (sum of each customer's "
+        f"probability of still being active, BG/NBD fit on orders to {alive[1]:%d %b %Y}; "
+        "see Customer value). Active customers above count an order in the last 365 days."
+    )
 
 monthly = metrics.fill_months(
     load(queries.monthly_activity, ctx, ctx.filters), ctx.filters.start, ctx.filters.end

@@ -227,6 +227,23 @@ def scored_customers(engine: Engine, filters: Filters, run_id: int) -> pd.DataFr
     return frame
 
 
+def expected_alive(engine: Engine, filters: Filters) -> tuple[float, date] | None:
+    """Expected number of customers still alive (sum of P(alive)) in scope, latest fit.
+
+    Returns (expected alive, the fit's data end), or None when no fit is stored. Summed in
+    the database; the period does not apply (predictions are as of the fit's data end).
+    """
+    run = latest_run(engine)
+    if run is None:
+        return None
+    statement = select(func.coalesce(func.sum(customer_clv.c.probability_alive), 0.0)).where(
+        customer_clv.c.run_id == run.run_id,
+        customer_scope(filters, customer_clv.c.customer_id),
+    )
+    with engine.connect() as conn:
+        return float(conn.execute(statement).scalar_one()), run.calibration_end
+
+
 def purchase_days(engine: Engine, end: date) -> pd.DataFrame:
     """Orders up to ``end`` summed per customer and day (the models count purchase days).
 
