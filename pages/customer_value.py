@@ -17,7 +17,7 @@ from dashboard.storage.engine import StoreError, StoreLocation
 ctx = page_setup(
     "Customer value",
     "What each customer earns and costs, who destroys value, what the customer base is worth "
-    "(predicted lifetime value) and what winning a customer is worth. Hover over ⓘ for each "
+    "(predicted lifetime value) and what winning a customer is worth. Hover over (?) for each "
     "definition; money in currency units.",
 )
 filters = ctx.filters
