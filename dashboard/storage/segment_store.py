@@ -354,9 +354,9 @@ def run_by_id(engine: Engine, run_id: int) -> SegmentRun | None:
 
 
 def _assignments(engine: Engine, run_id: int) -> pd.Series:
-    frame = read_frame(engine, select(segment_assignments.c.customer_id,
-                                      segment_assignments.c.segment)
-                       .where(segment_assignments.c.run_id == run_id))
+    frame = fetch_frame(engine, select(segment_assignments.c.customer_id,
+                                       segment_assignments.c.segment)
+                        .where(segment_assignments.c.run_id == run_id))
     return frame.set_index("customer_id")["segment"].astype(int)
 
 
