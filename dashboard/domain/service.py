@@ -53,11 +53,6 @@ class FollowUpWindow:
     shifted: bool
 
     @property
-    def last_contact_day(self) -> date:
-        """The last contact day whose follow-up is complete."""
-        return self.data_end - timedelta(days=self.follow_up_days)
-
-    @property
     def orders_until(self) -> date:
         """The last order day the window's follow-up reads (at most the data's end)."""
         return self.end + timedelta(days=self.follow_up_days)
