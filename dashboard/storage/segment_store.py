@@ -31,6 +31,7 @@ from sqlalchemy import (
     Engine,
     Float,
     Integer,
+    MetaData,
     String,
     Table,
     and_,
@@ -66,10 +67,16 @@ from dashboard.storage.schema import (
 )
 from dashboard.storage.sql import between, customer_scope, read_frame
 
+#: The segment tables this module adds. Kept off ``schema.APP`` on purpose: APP's table list
+#: must not depend on whether this module happens to be imported (the generated contract doc
+#: lists APP). They are created with the run (:func:`ensure_segment_tables`), and every save
+#: first clears rows of its run id, so rows left by a dropped or replaced store never mix in.
+SEGMENT_EXTRA = MetaData()
+
 #: Each customer's segment at an earlier period end, assigned with the run's fitted pipeline.
 segment_snapshots = Table(
     "segment_snapshots",
-    APP,
+    SEGMENT_EXTRA,
     Column("run_id", Integer, primary_key=True, autoincrement=False),
     Column("as_of", Date, primary_key=True,
            comment="Earlier period end the customer features were computed at."),
@@ -80,7 +87,7 @@ segment_snapshots = Table(
 #: How each segment differs from all customers (segment 0), feature by feature.
 segment_profiles = Table(
     "segment_profiles",
-    APP,
+    SEGMENT_EXTRA,
     Column("run_id", Integer, primary_key=True, autoincrement=False),
     Column("segment", Integer, primary_key=True, autoincrement=False,
            comment="Segment number; 0 = all customers."),
@@ -96,14 +103,14 @@ segment_profiles = Table(
 #: name carries over to the segment that continues it in the next run.
 segment_given_names = Table(
     "segment_given_names",
-    APP,
+    SEGMENT_EXTRA,
     Column("run_id", Integer, primary_key=True, autoincrement=False),
     Column("segment", Integer, primary_key=True, autoincrement=False),
     Column("name", String(100), nullable=False),
 )
 
-SEGMENT_TABLES = [segment_runs, segment_assignments, segment_names, segment_snapshots,
-                  segment_profiles, segment_given_names]
+SEGMENT_TABLES = [segment_runs, segment_assignments, segment_names]
+EXTRA_TABLES = [segment_snapshots, segment_profiles, segment_given_names]
 
 #: Months between the previous period end and the run's as-of date (a quarter).
 MIGRATION_MONTHS = 3
@@ -114,6 +121,7 @@ Progress = Callable[[float, str], None]
 def ensure_segment_tables(engine: Engine) -> None:
     """Create the segment tables that do not exist yet (never drops anything)."""
     APP.create_all(engine, tables=SEGMENT_TABLES, checkfirst=True)
+    SEGMENT_EXTRA.create_all(engine, checkfirst=True)
 
 
 def _has_tables(engine: Engine, *tables: Table) -> bool:
@@ -466,6 +474,9 @@ def _save(engine: Engine, result: SegmentationResult, names: dict[int, str],
         if previous_run is not None:
             for table in (segment_assignments, segment_snapshots):
                 conn.execute(table.delete().where(table.c.run_id < previous_run.run_id))
+        # Rows under this run id can only be leftovers of a store whose runs were dropped.
+        for table in (segment_assignments, segment_names, *EXTRA_TABLES):
+            conn.execute(table.delete().where(table.c.run_id == run_id))
         conn.execute(segment_runs.insert().values(
             run_id=run_id, created_at=created_at, as_of=result.as_of,
             n_segments=result.n_segments, settings=json.dumps(result.settings),
