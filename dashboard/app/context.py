@@ -266,8 +266,27 @@ def _sidebar_filters(bounds: queries.DataBounds, url: str | None = None,
                    segment_run_id=run_id)
 
 
+def _route_through_app() -> None:
+    """Make a page opened by its URL on a fresh server run under ``app.py``'s navigation.
+
+    Streamlit starts in its legacy ``pages/``-folder mode until ``st.navigation`` has run once
+    in the process: the first visitor of ``/service`` would get the page without ``app.py``
+    (file-name menu, narrow layout). Leaving that mode and rerunning hands the same URL to
+    the router. (Streamlit internals: ``PagesManager.uses_pages_directory``; covered by the
+    browser test that opens every page first on a fresh server.)
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # pragma: no cover - a Streamlit without the legacy mode
+        return
+    if PagesManager.uses_pages_directory and st.runtime.exists():
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def page_setup(title: str, intro: str | None = None) -> PageContext:
     """Common start of every page: title, store, global filters, scope caption."""
+    _route_through_app()
     st.title(title)
     if intro:
         st.caption(intro)

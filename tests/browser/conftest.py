@@ -108,9 +108,21 @@ def tiny_store_url(tmp_path_factory) -> str:
 @pytest.fixture(scope="session")
 def app_server(tiny_store_url, tmp_path_factory) -> Iterator[str]:
     """Base URL of ``streamlit run app.py`` serving the tiny store; stopped after the session."""
+    yield from serve_app(tiny_store_url, tmp_path_factory.mktemp("browser-server"))
+
+
+@pytest.fixture
+def fresh_server(tiny_store_url, tmp_path) -> Iterator[str]:
+    """A server no browser has visited yet (Streamlit keeps process-wide routing state)."""
+    yield from serve_app(tiny_store_url, tmp_path)
+
+
+def serve_app(store_url: str, folder: Path) -> Iterator[str]:
+    """Run ``streamlit run app.py`` on a free port until the generator is closed."""
+    tiny_store_url = store_url
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
-    log = tmp_path_factory.mktemp("browser-server") / "streamlit.log"
+    log = folder / "streamlit.log"
     env = {**os.environ, "DASHBOARD_DB_URL": tiny_store_url}
     command = [
         sys.executable,

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import ROOT, SCREENSHOTS, find_chromium
+from tests.browser.conftest import PAGE_TIMEOUT_MS, ROOT, SCREENSHOTS, find_chromium
 
 if find_chromium() is None:
     pytest.skip(
@@ -233,3 +233,21 @@ def test_link_with_filters_reopens_the_view(app_page, js_errors):
     expect(revenue.get_by_test_id("stMetricValue")).to_have_text("450")
     expect(page).to_have_url(re.compile(r"region=North"))
     save_full_page(page, "overview-north-q2-2024")
+
+
+def test_first_visit_by_a_page_url_gets_the_router(chromium, fresh_server, js_errors):
+    """On a fresh server, /service opened first must run under app.py's navigation, not
+    Streamlit's legacy pages/-folder menu (file names such as "app", narrow layout)."""
+    context = chromium.new_context(viewport={"width": 1400, "height": 900}, base_url=fresh_server)
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
+    page = context.new_page()
+    try:
+        open_page(page, "/service")
+        links = page.get_by_test_id("stSidebarNavLink")
+        expect(links.first).to_be_visible()
+        names = [text.strip() for text in links.all_inner_texts()]
+        assert "Overview" in " ".join(names) and not any(n == "app" for n in names), names
+        expect(page.locator("h1").first).to_contain_text("Service")
+        assert_no_errors(page, js_errors)
+    finally:
+        context.close()
