@@ -10,7 +10,7 @@ the lifetime-value model and saves a segmentation (so the pages show everything)
 page: *cold* = Streamlit caches cleared, first run; *warm* = a rerun with the same filters
 (what a user gets when they come back to a page or change a widget that hits the cache). Times
 are the server-side script run measured with Streamlit's AppTest, best of ``--repeat`` runs.
-Budget (DEVELOPERS.md): warm < 0.5 s, cold < 3 s at 100k customers. Figures go in
+Streamlit's bare-mode warnings go to stderr (``2>/dev/null`` hides them). Budget: warm < 0.5 s, cold < 3 s at 100k customers. Figures go in
 docs/performance.md.
 """
 
