@@ -19,7 +19,7 @@ ctx = page_setup(
     "Segments",
     "Not all customers are the same: the groups the portfolio holds, what each is worth, how "
     "each differs from the average customer, what to do with each, and how customers move "
-    "between them. Hover over ⓘ for each definition.",
+    "between them. Hover over the (?) next to a figure for its definition.",
 )
 run = load(segment_store.latest_run, ctx)
 may_recompute = ctx.filters.allowed_regions is None  # a run covers every customer
@@ -51,7 +51,7 @@ def recompute_form(first: bool) -> None:
                 renumber=renumber, progress=lambda f, m: bar.progress(min(f, 1.0), text=m))
         except SegmentationError as exc:
             bar.empty()
-            st.error(f"The segments could not be computed: {exc}.", icon="🛑")
+            st.error(f"The segments could not be computed: {exc}.", icon=":material/error:")
             return
         clear_caches()
         st.rerun()
@@ -65,7 +65,7 @@ if run is None:
         "satisfaction answers, service contacts and referrals, groups similar customers "
         "together and saves the result, so that everyone sees the same segments. It takes a "
         "few seconds for 100,000 customers and runs only when you ask.",
-        icon="🧩",
+        icon=":material/category:",
     )
     recompute_form(first=True)
     st.stop()
@@ -80,7 +80,7 @@ st.caption(
     f"of segments {how}. Segments are saved: the sidebar's segment filter applies them on "
     "every page.")
 for note in run.quality.get("notes", []):
-    st.caption(f"ⓘ {note}")
+    st.caption(f"Note: {note}")
 with st.expander("Recompute or rename segments"):
     recompute_form(first=False)
     with st.form("rename_segments"):
@@ -96,7 +96,7 @@ with st.expander("Recompute or rename segments"):
                     if name.strip() != current[segment]:
                         segment_store.rename_segment(engine_for(ctx), run.run_id, segment, name)
             except ValueError as exc:
-                st.error(f"{exc}.", icon="🛑")
+                st.error(f"{exc}.", icon=":material/error:")
             else:
                 bump_data_version(engine_for(ctx))
                 clear_caches()
@@ -106,7 +106,7 @@ summary = load(segment_store.segment_summary, ctx, ctx.filters, run.run_id)
 worth = playbook.segment_worth(summary, labels)
 if worth.empty:
     st.info("No customers of the saved segments match these filters. Widen the period or clear "
-            "the region, channel and segment filters in the sidebar.", icon="🔎")
+            "the region, channel and segment filters in the sidebar.", icon=":material/search_off:")
     st.stop()
 
 # --- What each segment is worth --------------------------------------------------------------
@@ -217,7 +217,7 @@ st.subheader("Migration between segments")
 transitions = load(segment_store.segment_transitions, ctx, ctx.filters, run.run_id)
 if transitions.empty or run.previous_as_of is None:
     st.info("The run has no earlier period end to compare with (the store's history is "
-            "shorter than a quarter).", icon="ℹ️")
+            "shorter than a quarter).", icon=":material/info:")
 else:
     before, now = f"{run.previous_as_of:%d %b %Y}", f"{run.as_of:%d %b %Y}"
     stayed = playbook.stayed_share(transitions)
