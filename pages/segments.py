@@ -13,7 +13,7 @@ from dashboard.storage import segment_store
 from dashboard.storage.engine import bump_data_version
 
 CLI = "python -m dashboard segment --db URL [--k N]"
-AUTO = "Automatic (highest silhouette)"
+AUTO = "Automatic (best silhouette)"
 
 ctx = page_setup(
     "Segments",
@@ -35,8 +35,8 @@ def recompute_form(first: bool) -> None:
     choice = left.selectbox(
         "Number of segments", [AUTO, *range(K_RANGE[0], K_RANGE[1] + 1)], key="segment_k",
         help="Automatic tries 2 to 10 segments and keeps the number with the highest mean "
-             "silhouette (how much closer each customer is to its own segment than to the "
-             "next one). Choose a number to override it.")
+             "simplified silhouette (how much closer each customer is to its own segment's "
+             "centre than to the nearest other centre). Choose a number to override it.")
     renumber = middle.checkbox(
         "Number afresh by value", value=False, disabled=first, key="segment_renumber",
         help="By default a new run keeps the previous run's segment numbers and given names "
@@ -71,8 +71,9 @@ if run is None:
     st.stop()
 
 labels = load(segment_store.segment_labels, ctx, run.run_id)
-how = (f"chosen automatically by the highest mean silhouette ({run.silhouette:.2f}) among "
-       f"{K_RANGE[0]}–{K_RANGE[1]}" if run.quality.get("chosen_automatically")
+how = (f"chosen automatically by the highest mean simplified silhouette "
+       f"({run.silhouette:.2f}) among {K_RANGE[0]}–{K_RANGE[1]}"
+       if run.quality.get("chosen_automatically")
        and run.silhouette is not None else "fixed by the user")
 st.caption(
     f"**{run.n_segments} segments** of {run.quality.get('customers', 0):,} customers, computed "
@@ -127,9 +128,12 @@ st.caption(
        "Lifetime value appears once the value engine has run. ")
     + "A share of profit can be negative or above 100% when some segments lose money.")
 money = st.column_config.NumberColumn
+worth_columns = ["label", "customers", "customers_share", "revenue", "gross_margin",
+                 "service_cost", "acquisition_cost", "profit", "profit_share"]
+if has_value_engine:
+    worth_columns.append("lifetime_value")
 st.dataframe(
-    worth[["label", "customers", "customers_share", "revenue", "gross_margin", "service_cost",
-           "acquisition_cost", "profit", "profit_share", "lifetime_value"]],
+    worth[worth_columns],
     hide_index=True, width="stretch",
     column_config={
         "label": st.column_config.TextColumn("Segment"),
@@ -159,7 +163,7 @@ st.subheader("How each segment differs from the average customer")
 profiles = load(segment_store.run_profiles, ctx, run.run_id)
 st.plotly_chart(
     charts.build_profile_heatmap(profiles, labels, title="Segment profiles: blue above the "
-                                                         "average, red below"),
+                                                         "average, orange below"),
     width="stretch")
 st.caption(
     f"Profiles of all customers at {run.as_of:%d %b %Y} (the run's date; not filtered). Each "
@@ -170,10 +174,12 @@ quality_left, quality_right = st.columns([1, 2])
 quality_left.metric(
     "Mean silhouette",
     "—" if run.silhouette is None else f"{run.silhouette:.2f}",
-    help="From −1 to 1: how much closer customers are to their own segment than to the "
-         "nearest other one, measured on a random sample of customers. Above 0.5: clearly "
-         "separated groups; 0.2–0.5: real but overlapping groups; below 0.2: a gradual "
-         "continuum that the segments cut into useful slices.",
+    help="Mean simplified silhouette, from −1 to 1: for each customer, (distance to the "
+         "nearest other segment's centre − distance to its own centre) ÷ the larger of the "
+         "two, averaged over a random sample of 20,000 customers. Near 1: customers sit "
+         "clearly inside their segments; near 0: segments touch and customers shade from one "
+         "into the next, as is usual in customer bases (segments are then useful slices of a "
+         "continuum). Read it against the curve: it is the criterion that chose the number.",
     border=True)
 quality_left.caption(f"Features: {len(run.settings.get('features', []))} · "
                      f"algorithm: {run.settings.get('algorithm', '?')} · "

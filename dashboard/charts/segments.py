@@ -21,6 +21,10 @@ SHARE_SERIES = {
 
 #: Heatmap colour range, in standard deviations from the average (beyond is clipped).
 HEATMAP_LIMIT = 2.0
+#: Orange below the average, white at it, blue above: no red/green, because above the average
+#: is good for some features (orders) and bad for others (days since the last order).
+DIVERGING = [[0.0, "#b35806"], [0.25, "#f1a340"], [0.5, "#f7f7f7"], [0.75, "#6a9fd0"],
+             [1.0, "#1f4e79"]]
 
 #: Short row names of the profile heatmap (the units are in the hover and the caption).
 SHORT_NAMES = {
@@ -100,9 +104,9 @@ def build_profile_heatmap(profiles: pd.DataFrame, labels: pd.DataFrame, *, title
 
     ``profiles`` is the stored long frame (segment 0 = all customers) with ``feature``,
     ``mean`` and ``difference`` (standard deviations from the average); ``labels`` maps
-    ``segment`` to ``label``. Colour: blue above the average, red below, white at it (clipped
-    at ±2). Each cell shows the segment's mean in the feature's unit; rows list the features
-    with their units.
+    ``segment`` to ``label``. Colour: blue above the average, orange below, white at it
+    (clipped at ±2). Each cell shows the segment's mean in the feature's unit; the hover
+    gives the unit and the average customer's mean.
     """
     features = [f for f in ALL_FEATURES if f in set(profiles["feature"])]
     segments = labels["segment"].tolist()
@@ -122,7 +126,7 @@ def build_profile_heatmap(profiles: pd.DataFrame, labels: pd.DataFrame, *, title
         x=[wrap_label(label) for label in labels["label"]], y=row_names, text=text,
         texttemplate="%{text}", textfont={"size": 12},
         customdata=custom, zmin=-HEATMAP_LIMIT, zmax=HEATMAP_LIMIT, zmid=0,
-        colorscale="RdBu", xgap=2, ygap=2,
+        colorscale=DIVERGING, xgap=2, ygap=2,
         colorbar={"tickvals": [-2, -1, 0, 1, 2],
                   "ticktext": ["far below", "below", "average", "above", "far above"],
                   "thickness": 12},
