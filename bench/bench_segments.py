@@ -47,14 +47,16 @@ def measure(url: str) -> dict[str, float]:
     as_of = bounds.last_order
     previous = segment_store.previous_period_end(as_of)
     started = time.perf_counter()
-    frames = segment_store.feature_frames(engine, Filters(start=as_of, end=as_of),
-                                          (previous, as_of))
+    frames = segment_store.feature_frames(
+        engine, Filters(start=as_of, end=as_of), (previous, as_of)
+    )
     features_seconds = time.perf_counter() - started
     del frames
     steps: list[tuple[float, str]] = []
     started = time.perf_counter()
     run = segment_store.run_and_save(
-        engine, progress=lambda f, m: steps.append((time.perf_counter() - started, m)))
+        engine, progress=lambda f, m: steps.append((time.perf_counter() - started, m))
+    )
     total = time.perf_counter() - started
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
@@ -87,32 +89,47 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--dir", type=Path, default=Path("/tmp/bench_segments"))
-    parser.add_argument("--repeat", type=int, default=2,
-                        help="measurements per size (each in a fresh process); the best and "
-                             "the worst are reported")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=2,
+        help="measurements per size (each in a fresh process); the best and the worst are reported",
+    )
     parser.add_argument("--measure", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         print(json.dumps(measure(args.measure)))
         return 0
     args.dir.mkdir(parents=True, exist_ok=True)
-    print(f"Machine: {platform.platform()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}; load average {os.getloadavg()[0]:.1f}")
-    print("| customers | features (s) | fit + assign (s) | save (s) | total (s) | peak RSS (GB) "
-          "| segments | silhouette |")
+    print(
+        f"Machine: {platform.platform()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}; load average {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        "| customers | features (s) | fit + assign (s) | save (s) | total (s) | peak RSS (GB) "
+        "| segments | silhouette |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size in args.sizes:
         url = ensure_demo(args.dir / f"demo_{size}.duckdb", size)
         results = []
         for _ in range(args.repeat):
-            out = subprocess.run([sys.executable, __file__, "--measure", url], check=True,
-                                 capture_output=True, text=True, cwd=ROOT)
+            out = subprocess.run(
+                [sys.executable, __file__, "--measure", url],
+                check=True,
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+            )
             results.append(json.loads(out.stdout.strip().splitlines()[-1]))
         for r in sorted(results, key=lambda r: r["total_seconds"]):
-            print(f"| {r['customers']:,} | {r['features_seconds']} | "
-                  f"{r['fit_and_assign_seconds']} | {r['save_seconds']} | "
-                  f"**{r['total_seconds']}** | **{r['peak_rss_gb']}** | {r['n_segments']} | "
-                  f"{r['silhouette']} |", flush=True)
+            print(
+                f"| {r['customers']:,} | {r['features_seconds']} | "
+                f"{r['fit_and_assign_seconds']} | {r['save_seconds']} | "
+                f"**{r['total_seconds']}** | **{r['peak_rss_gb']}** | {r['n_segments']} | "
+                f"{r['silhouette']} |",
+                flush=True,
+            )
     print(f"Load average after: {os.getloadavg()[0]:.1f}")
     return 0
 

@@ -124,8 +124,9 @@ def customer_features(
         {
             "recency_days": recency,
             "orders_per_year": orders / rate_years,
-            "average_order_value": (frame["revenue"].astype(float) / orders.where(orders > 0))
-            .fillna(0.0),
+            "average_order_value": (
+                frame["revenue"].astype(float) / orders.where(orders > 0)
+            ).fillna(0.0),
             "gross_margin": frame["gross_margin"].astype(float),
             "tenure_days": tenure_days,
             "acquisition_cost": frame["acquisition_cost"].astype(float),
@@ -151,7 +152,6 @@ def signed_log1p(values: np.ndarray) -> np.ndarray:
     """sign(x) * log(1 + |x|): tames skewed money and counts, keeps the sign of losses."""
     values = np.asarray(values, dtype=float)
     return np.sign(values) * np.log1p(np.abs(values))
-
 
 
 def segment_profiles(features: pd.DataFrame, segments: pd.Series) -> pd.DataFrame:
@@ -186,16 +186,26 @@ def segment_profiles(features: pd.DataFrame, segments: pd.Series) -> pd.DataFram
     # One grouped pass for all segments (a million customers in well under a second).
     by_segment = natural[known].groupby(labels[known])
     means = pd.concat([natural.mean().to_frame().T.set_axis([0]), by_segment.mean()])
-    shifted = pd.concat([transformed.mean().to_frame().T.set_axis([0]),
-                         transformed[known].groupby(labels[known]).mean()])
+    shifted = pd.concat(
+        [
+            transformed.mean().to_frame().T.set_axis([0]),
+            transformed[known].groupby(labels[known]).mean(),
+        ]
+    )
     differences = ((shifted - centre) / spread).fillna(0.0)
     sizes = pd.concat([pd.Series([len(natural)], index=[0]), by_segment.size()])
     rows = [
-        {"segment": int(segment), "feature": column, "customers": int(sizes[segment]),
-         "mean": float(means.at[segment, column]) if pd.notna(means.at[segment, column])
-         else np.nan,
-         "difference": float(differences.at[segment, column])}
-        for segment in means.index for column in columns
+        {
+            "segment": int(segment),
+            "feature": column,
+            "customers": int(sizes[segment]),
+            "mean": float(means.at[segment, column])
+            if pd.notna(means.at[segment, column])
+            else np.nan,
+            "difference": float(differences.at[segment, column]),
+        }
+        for segment in means.index
+        for column in columns
     ]
     return pd.DataFrame(rows, columns=["segment", "feature", "customers", "mean", "difference"])
 
@@ -206,5 +216,3 @@ def value_measure(features: pd.DataFrame) -> str:
     if "lifetime_value" in features and features["lifetime_value"].notna().mean() >= 0.5:
         return "lifetime_value"
     return "contribution_12m"
-
-

@@ -126,8 +126,9 @@ class SegmentTraits:
 
     @property
     def unhappy(self) -> bool:
-        return min(self.difference("latest_nps"), self.difference("latest_csat")) \
-            <= -STRONG_DIFFERENCE
+        return (
+            min(self.difference("latest_nps"), self.difference("latest_csat")) <= -STRONG_DIFFERENCE
+        )
 
     @property
     def unresolved(self) -> bool:
@@ -202,8 +203,18 @@ NAME_RULES: tuple[tuple[str, str], ...] = (
 
 def _base_name(t: SegmentTraits) -> str:
     checks = (
-        t.high_value and t.new, t.high_value and t.loyal, t.high_value, t.unhappy, t.unresolved,
-        t.loss_making and t.loyal, t.costly, t.new, t.lapsed, t.loss_making, t.loyal, True,
+        t.high_value and t.new,
+        t.high_value and t.loyal,
+        t.high_value,
+        t.unhappy,
+        t.unresolved,
+        t.loss_making and t.loyal,
+        t.costly,
+        t.new,
+        t.lapsed,
+        t.loss_making,
+        t.loyal,
+        True,
     )
     return next(name for (name, _), hit in zip(NAME_RULES, checks, strict=True) if hit)
 
@@ -364,8 +375,9 @@ def value_at_stake(summary: pd.DataFrame, value_measure: str) -> pd.DataFrame:
     return pd.DataFrame({"segment": summary["segment"], "value_at_stake": summary[column]})
 
 
-def playbook_table(profiles: pd.DataFrame, value_measure: str, summary: pd.DataFrame,
-                   labels: pd.DataFrame) -> pd.DataFrame:
+def playbook_table(
+    profiles: pd.DataFrame, value_measure: str, summary: pd.DataFrame, labels: pd.DataFrame
+) -> pd.DataFrame:
     """The playbook with labels and value at stake in scope, ready to show."""
     plan = playbook(profiles, value_measure, value_at_stake(summary, value_measure))
     if plan.empty:
@@ -380,16 +392,17 @@ def migration_table(transitions: pd.DataFrame, labels: pd.DataFrame) -> pd.DataF
         return matrix
     names = dict(zip(labels["segment"], labels["label"], strict=True))
     names[NEW_CUSTOMERS] = "New customers"
-    return (matrix.rename(index=lambda s: names.get(s, f"Segment {s}"),
-                          columns=lambda s: names.get(s, f"Segment {s}"))
-            .rename_axis(index="Segment before", columns="Segment now"))
+    return matrix.rename(
+        index=lambda s: names.get(s, f"Segment {s}"), columns=lambda s: names.get(s, f"Segment {s}")
+    ).rename_axis(index="Segment before", columns="Segment now")
 
 
 def member_choices(members: pd.DataFrame, limit: int = 500) -> list[tuple[int, str]]:
     """(customer id, "id · name") of the first ``limit`` members, for a customer picker."""
     head = members.head(limit)
-    return [(int(c), f"{int(c)} · {n}") for c, n in zip(head["customer_id"], head["name"],
-                                                        strict=True)]
+    return [
+        (int(c), f"{int(c)} · {n}") for c, n in zip(head["customer_id"], head["name"], strict=True)
+    ]
 
 
 def concentration_note(worth: pd.DataFrame) -> str | None:
@@ -404,5 +417,7 @@ def concentration_note(worth: pd.DataFrame) -> str | None:
     top = worth.loc[gap.idxmax()]
     if gap.max() <= 0:
         return None
-    return (f"**{top['label']}** holds **{top['gross_margin_share']:.0f}% of the gross margin** "
-            f"with **{top['customers_share']:.0f}% of the customers**.")
+    return (
+        f"**{top['label']}** holds **{top['gross_margin_share']:.0f}% of the gross margin** "
+        f"with **{top['customers_share']:.0f}% of the customers**."
+    )

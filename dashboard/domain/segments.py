@@ -72,16 +72,28 @@ def _preprocessor(features: Iterable[str], random_state: int = 0) -> Pipeline:
     skewed = [f for f in features if ALL_FEATURES[f][2] in ("money", "count")]
     bounded = [f for f in features if ALL_FEATURES[f][2] == "score"]
     shape = ColumnTransformer(
-        [("log", FunctionTransformer(signed_log1p, feature_names_out="one-to-one"), skewed),
-         ("as_is", "passthrough", bounded)],
+        [
+            ("log", FunctionTransformer(signed_log1p, feature_names_out="one-to-one"), skewed),
+            ("as_is", "passthrough", bounded),
+        ],
         verbose_feature_names_out=False,
     )
-    return Pipeline([
-        ("shape", shape),
-        ("impute", IterativeImputer(estimator=Ridge(alpha=1.0), max_iter=3, tol=1e-2,
-                                    random_state=random_state, keep_empty_features=True)),
-        ("scale", StandardScaler()),
-    ])
+    return Pipeline(
+        [
+            ("shape", shape),
+            (
+                "impute",
+                IterativeImputer(
+                    estimator=Ridge(alpha=1.0),
+                    max_iter=3,
+                    tol=1e-2,
+                    random_state=random_state,
+                    keep_empty_features=True,
+                ),
+            ),
+            ("scale", StandardScaler()),
+        ]
+    )
 
 
 def segmentation_pipeline(
@@ -225,8 +237,12 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
                 chosen = candidates[0]
             final = fitted[chosen]
             if len(prepared) > len(selection):
-                final = KMeans(n_clusters=chosen, init=final.cluster_centers_, n_init=1,
-                               random_state=self.random_state).fit(prepared)
+                final = KMeans(
+                    n_clusters=chosen,
+                    init=final.cluster_centers_,
+                    n_init=1,
+                    random_state=self.random_state,
+                ).fit(prepared)
         self.n_segments_ = chosen
         self.silhouette_ = self.silhouette_by_k_.get(chosen)
         self.pipeline_ = Pipeline([("prepare", prepare), ("cluster", final)])
@@ -279,8 +295,9 @@ def _count_distinct_rows(values: np.ndarray, limit: int) -> int:
     return int(min(len(distinct), limit))
 
 
-def simplified_silhouette(values: np.ndarray, labels: np.ndarray, centres: np.ndarray
-                          ) -> float | None:
+def simplified_silhouette(
+    values: np.ndarray, labels: np.ndarray, centres: np.ndarray
+) -> float | None:
     """Mean simplified silhouette (Hruschka et al., 2004), from -1 to 1; None if undefined.
 
     For each customer, a = distance to its own segment's centre and b = distance to the

@@ -78,8 +78,12 @@ segment_snapshots = Table(
     "segment_snapshots",
     SEGMENT_EXTRA,
     Column("run_id", Integer, primary_key=True, autoincrement=False),
-    Column("as_of", Date, primary_key=True,
-           comment="Earlier period end the customer features were computed at."),
+    Column(
+        "as_of",
+        Date,
+        primary_key=True,
+        comment="Earlier period end the customer features were computed at.",
+    ),
     Column("customer_id", BigInteger, primary_key=True, autoincrement=False),
     Column("segment", Integer, nullable=False, comment="Segment number at that date."),
 )
@@ -89,14 +93,23 @@ segment_profiles = Table(
     "segment_profiles",
     SEGMENT_EXTRA,
     Column("run_id", Integer, primary_key=True, autoincrement=False),
-    Column("segment", Integer, primary_key=True, autoincrement=False,
-           comment="Segment number; 0 = all customers."),
+    Column(
+        "segment",
+        Integer,
+        primary_key=True,
+        autoincrement=False,
+        comment="Segment number; 0 = all customers.",
+    ),
     Column("feature", String(50), primary_key=True),
     Column("customers", Integer, nullable=False),
     Column("mean", Float, nullable=True, comment="Mean in the feature's natural unit."),
-    Column("difference", Float, nullable=False,
-           comment="Segment mean minus all customers' mean, in standard deviations (signed "
-                   "log for skewed money and counts)."),
+    Column(
+        "difference",
+        Float,
+        nullable=False,
+        comment="Segment mean minus all customers' mean, in standard deviations (signed "
+        "log for skewed money and counts).",
+    ),
 )
 
 #: Names a user gave (``segment_names`` holds the names in force, generated or given); a given
@@ -136,8 +149,9 @@ def _has_tables(engine: Engine, *tables: Table) -> bool:
 
 def previous_period_end(as_of: date, months: int = MIGRATION_MONTHS) -> date:
     """The same day ``months`` calendar months before ``as_of`` (30 Sep -> 30 Jun)."""
-    return (pd.Timestamp(as_of) + timedelta(days=1) - pd.DateOffset(months=months)).date() \
-        - timedelta(days=1)
+    return (
+        pd.Timestamp(as_of) + timedelta(days=1) - pd.DateOffset(months=months)
+    ).date() - timedelta(days=1)
 
 
 def latest_lifetime_values(engine: Engine, filters: Filters) -> pd.DataFrame:
@@ -151,8 +165,7 @@ def latest_lifetime_values(engine: Engine, filters: Filters) -> pd.DataFrame:
     latest = select(func.max(clv_runs.c.run_id)).scalar_subquery()
     statement = (
         select(customer_clv.c.customer_id, customer_clv.c.clv.label("lifetime_value"))
-        .where(customer_clv.c.run_id == latest,
-               customer_scope(filters, customer_clv.c.customer_id))
+        .where(customer_clv.c.run_id == latest, customer_scope(filters, customer_clv.c.customer_id))
         .order_by(customer_clv.c.customer_id)
     )
     return read_frame(engine, statement)
@@ -165,8 +178,9 @@ def fetch_frame(engine: Engine, statement) -> pd.DataFrame:
     if engine.dialect.name != "duckdb":
         return read_frame(engine, statement)
     # render_postcompile expands IN lists (region filters) into plain positional parameters.
-    compiled = statement.compile(dialect=engine.dialect,
-                                 compile_kwargs={"render_postcompile": True})
+    compiled = statement.compile(
+        dialect=engine.dialect, compile_kwargs={"render_postcompile": True}
+    )
     params = [compiled.params[name] for name in (compiled.positiontup or [])]
     with engine.connect() as conn:
         raw = conn.connection.driver_connection
@@ -176,21 +190,29 @@ def fetch_frame(engine: Engine, statement) -> pd.DataFrame:
 def _latest_answer(score: str, filters: Filters, as_of: date, name: str):
     """Latest non-null answer of ``score`` (csat or nps) per customer up to ``as_of``."""
     ranked = (
-        select(surveys.c.customer_id, surveys.c[score].label("answer"),
-               func.row_number().over(
-                   partition_by=surveys.c.customer_id,
-                   order_by=(surveys.c.answered_at.desc(), surveys.c.survey_id.desc()),
-               ).label("rank"))
-        .where(surveys.c[score].is_not(None), surveys.c.answered_at <= as_of,
-               customer_scope(filters, surveys.c.customer_id))
+        select(
+            surveys.c.customer_id,
+            surveys.c[score].label("answer"),
+            func.row_number()
+            .over(
+                partition_by=surveys.c.customer_id,
+                order_by=(surveys.c.answered_at.desc(), surveys.c.survey_id.desc()),
+            )
+            .label("rank"),
+        )
+        .where(
+            surveys.c[score].is_not(None),
+            surveys.c.answered_at <= as_of,
+            customer_scope(filters, surveys.c.customer_id),
+        )
         .subquery(f"ranked_{name}")
     )
-    return (select(ranked.c.customer_id, ranked.c.answer).where(ranked.c.rank == 1)
-            .cte(name))
+    return select(ranked.c.customer_id, ranked.c.answer).where(ranked.c.rank == 1).cte(name)
 
 
-def customer_facts(engine: Engine, filters: Filters, dates: tuple[date, ...]
-                   ) -> dict[date, pd.DataFrame]:
+def customer_facts(
+    engine: Engine, filters: Filters, dates: tuple[date, ...]
+) -> dict[date, pd.DataFrame]:
     """Per-customer facts up to each of ``dates``, for segmentation, in one aggregate query.
 
     Returns, for each date, one row per customer in scope acquired by that date, with the
@@ -212,40 +234,54 @@ def customer_facts(engine: Engine, filters: Filters, dates: tuple[date, ...]
             func.max(case((upto, o.ordered_at))).label(f"last_order_{i}"),
             func.sum(case((upto, o.revenue), else_=0.0)).label(f"revenue_{i}"),
             func.sum(case((upto, o.revenue - o.cost), else_=0.0)).label(f"gross_margin_{i}"),
-            func.sum(case((between(o.ordered_at, year_start, day), o.revenue - o.cost),
-                          else_=0.0)).label(f"margin_12m_{i}"),
+            func.sum(
+                case((between(o.ordered_at, year_start, day), o.revenue - o.cost), else_=0.0)
+            ).label(f"margin_12m_{i}"),
         ]
         upto = sc.opened_at <= day
         contact_columns += [
             func.count(case((upto, 1))).label(f"contacts_{i}"),
             func.sum(case((upto, sc.cost), else_=0.0)).label(f"service_cost_{i}"),
-            func.count(case((and_(upto, sc.first_contact_resolved), 1)))
-            .label(f"fcr_contacts_{i}"),
-            func.sum(case((between(sc.opened_at, year_start, day), sc.cost), else_=0.0))
-            .label(f"service_cost_12m_{i}"),
+            func.count(case((and_(upto, sc.first_contact_resolved), 1))).label(f"fcr_contacts_{i}"),
+            func.sum(case((between(sc.opened_at, year_start, day), sc.cost), else_=0.0)).label(
+                f"service_cost_12m_{i}"
+            ),
         ]
         referral_columns.append(
-            func.count(case((rf.referred_at <= day, 1))).label(f"referrals_made_{i}"))
-    order_facts = (select(o.customer_id, *order_columns)
-                   .where(o.ordered_at <= last, customer_scope(filters, o.customer_id))
-                   .group_by(o.customer_id).cte("order_facts"))
-    contact_facts = (select(sc.customer_id, *contact_columns)
-                     .where(sc.opened_at <= last, customer_scope(filters, sc.customer_id))
-                     .group_by(sc.customer_id).cte("contact_facts"))
-    referral_facts = (select(rf.referrer_id.label("customer_id"), *referral_columns)
-                      .where(rf.referred_at <= last, customer_scope(filters, rf.referrer_id))
-                      .group_by(rf.referrer_id).cte("referral_facts"))
+            func.count(case((rf.referred_at <= day, 1))).label(f"referrals_made_{i}")
+        )
+    order_facts = (
+        select(o.customer_id, *order_columns)
+        .where(o.ordered_at <= last, customer_scope(filters, o.customer_id))
+        .group_by(o.customer_id)
+        .cte("order_facts")
+    )
+    contact_facts = (
+        select(sc.customer_id, *contact_columns)
+        .where(sc.opened_at <= last, customer_scope(filters, sc.customer_id))
+        .group_by(sc.customer_id)
+        .cte("contact_facts")
+    )
+    referral_facts = (
+        select(rf.referrer_id.label("customer_id"), *referral_columns)
+        .where(rf.referred_at <= last, customer_scope(filters, rf.referrer_id))
+        .group_by(rf.referrer_id)
+        .cte("referral_facts")
+    )
     key = customers.c.customer_id
-    joined = (customers.outerjoin(order_facts, order_facts.c.customer_id == key)
-              .outerjoin(contact_facts, contact_facts.c.customer_id == key)
-              .outerjoin(referral_facts, referral_facts.c.customer_id == key))
+    joined = (
+        customers.outerjoin(order_facts, order_facts.c.customer_id == key)
+        .outerjoin(contact_facts, contact_facts.c.customer_id == key)
+        .outerjoin(referral_facts, referral_facts.c.customer_id == key)
+    )
     columns = [key, customers.c.acquired_at, customers.c.acquisition_cost]
     for i, day in enumerate(dates):
         columns.append(order_facts.c[f"last_order_{i}"])
-        for cte, names in ((order_facts, ["orders", "revenue", "gross_margin", "margin_12m"]),
-                           (contact_facts, ["contacts", "service_cost", "fcr_contacts",
-                                            "service_cost_12m"]),
-                           (referral_facts, ["referrals_made"])):
+        for cte, names in (
+            (order_facts, ["orders", "revenue", "gross_margin", "margin_12m"]),
+            (contact_facts, ["contacts", "service_cost", "fcr_contacts", "service_cost_12m"]),
+            (referral_facts, ["referrals_made"]),
+        ):
             columns += [func.coalesce(cte.c[f"{n}_{i}"], 0).label(f"{n}_{i}") for n in names]
         for score in ("csat", "nps"):
             latest = _latest_answer(score, filters, day, f"latest_{score}_{i}")
@@ -253,22 +289,28 @@ def customer_facts(engine: Engine, filters: Filters, dates: tuple[date, ...]
             columns.append(latest.c.answer.label(f"latest_{score}_{i}"))
     # No ORDER BY: sorting a million rows in the database is wasted, the features are sorted
     # by customer id in pandas (deterministic either way).
-    statement = (select(*columns).select_from(joined)
-                 .where(customers.c.acquired_at <= last, customer_scope(filters)))
+    statement = (
+        select(*columns)
+        .select_from(joined)
+        .where(customers.c.acquired_at <= last, customer_scope(filters))
+    )
     frame = fetch_frame(engine, statement).sort_values("customer_id", kind="stable")
     result = {}
     shared = ["customer_id", "acquired_at", "acquisition_cost"]
     for i, day in enumerate(dates):
         own = [c for c in fm.FACT_COLUMNS if c not in shared]
-        part = frame.loc[pd.to_datetime(frame["acquired_at"]) <= pd.Timestamp(day),
-                         shared + [f"{c}_{i}" for c in own]]
+        part = frame.loc[
+            pd.to_datetime(frame["acquired_at"]) <= pd.Timestamp(day),
+            shared + [f"{c}_{i}" for c in own],
+        ]
         part.columns = shared + own
         result[day] = part.reset_index(drop=True)
     return result
 
 
-def feature_frame(engine: Engine, filters: Filters, as_of: date,
-                  with_lifetime_value: bool = True) -> pd.DataFrame:
+def feature_frame(
+    engine: Engine, filters: Filters, as_of: date, with_lifetime_value: bool = True
+) -> pd.DataFrame:
     """Segmentation features of every customer in scope acquired by ``as_of``.
 
     One aggregate query (:func:`customer_facts`) plus, when the value engine has run, the
@@ -277,8 +319,9 @@ def feature_frame(engine: Engine, filters: Filters, as_of: date,
     return feature_frames(engine, filters, (as_of,), with_lifetime_value)[as_of]
 
 
-def feature_frames(engine: Engine, filters: Filters, dates: tuple[date, ...],
-                   with_lifetime_value: bool = True) -> dict[date, pd.DataFrame]:
+def feature_frames(
+    engine: Engine, filters: Filters, dates: tuple[date, ...], with_lifetime_value: bool = True
+) -> dict[date, pd.DataFrame]:
     """Segmentation features at each of ``dates`` (one aggregate query for all of them).
 
     Lifetime values (latest value-engine run) are attached at the latest date only: the run
@@ -291,8 +334,10 @@ def feature_frames(engine: Engine, filters: Filters, dates: tuple[date, ...],
         values = latest_lifetime_values(engine, filters)
         if not values.empty:
             lifetime = values.set_index("customer_id")["lifetime_value"]
-    return {day: fm.customer_features(frame, day, lifetime if day == latest_day else None)
-            for day, frame in facts.items()}
+    return {
+        day: fm.customer_features(frame, day, lifetime if day == latest_day else None)
+        for day, frame in facts.items()
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -362,9 +407,12 @@ def run_by_id(engine: Engine, run_id: int) -> SegmentRun | None:
 
 
 def _assignments(engine: Engine, run_id: int) -> pd.Series:
-    frame = fetch_frame(engine, select(segment_assignments.c.customer_id,
-                                       segment_assignments.c.segment)
-                        .where(segment_assignments.c.run_id == run_id))
+    frame = fetch_frame(
+        engine,
+        select(segment_assignments.c.customer_id, segment_assignments.c.segment).where(
+            segment_assignments.c.run_id == run_id
+        ),
+    )
     return frame.set_index("customer_id")["segment"].astype(int)
 
 
@@ -411,8 +459,9 @@ def run_and_save(
     dates = (as_of,)
     if bounds.first_order is not None and previous_end >= bounds.first_order:
         dates = (previous_end, as_of)
-    report(0.05, "Computing customer features at "
-           + " and ".join(f"{d:%d %b %Y}" for d in dates) + "…")
+    report(
+        0.05, "Computing customer features at " + " and ".join(f"{d:%d %b %Y}" for d in dates) + "…"
+    )
     frames = feature_frames(engine, everyone, dates)
     features = frames.pop(as_of)
     earlier = {day: frame for day, frame in frames.items() if not frame.empty}
@@ -421,14 +470,21 @@ def run_and_save(
     if previous_run is not None and not renumber:
         previous = _assignments(engine, previous_run.run_id)
     report(0.45, "Fitting the segmentation and assigning customers…")
-    result = model.segment_customers(features, as_of, n_segments=n_segments, previous=previous,
-                                     earlier=earlier, random_state=random_state)
+    result = model.segment_customers(
+        features,
+        as_of,
+        n_segments=n_segments,
+        previous=previous,
+        earlier=earlier,
+        random_state=random_state,
+    )
     names = generated_names(result.profiles, result.value_measure)
     given: dict[int, str] = {}
     if previous_run is not None and not renumber:
         earlier_given = given_names(engine, previous_run.run_id)
-        given = {new: earlier_given[old] for new, old in result.inherited.items()
-                 if old in earlier_given}
+        given = {
+            new: earlier_given[old] for new, old in result.inherited.items() if old in earlier_given
+        }
         names.update(given)
     report(0.8, "Saving the segments…")
     run = _save(engine, result, names, given, previous_run)
@@ -441,14 +497,22 @@ def given_names(engine: Engine, run_id: int) -> dict[int, str]:
     """Names a user gave to segments of a run (segment -> name)."""
     if not _has_tables(engine, segment_given_names):
         return {}
-    frame = read_frame(engine, select(segment_given_names.c.segment, segment_given_names.c.name)
-                       .where(segment_given_names.c.run_id == run_id))
-    return {int(seg): str(name) for seg, name in zip(frame["segment"], frame["name"],
-                                                      strict=True)}
+    frame = read_frame(
+        engine,
+        select(segment_given_names.c.segment, segment_given_names.c.name).where(
+            segment_given_names.c.run_id == run_id
+        ),
+    )
+    return {int(seg): str(name) for seg, name in zip(frame["segment"], frame["name"], strict=True)}
 
 
-def _save(engine: Engine, result: SegmentationResult, names: dict[int, str],
-          given: dict[int, str], previous_run: SegmentRun | None) -> SegmentRun:
+def _save(
+    engine: Engine,
+    result: SegmentationResult,
+    names: dict[int, str],
+    given: dict[int, str],
+    previous_run: SegmentRun | None,
+) -> SegmentRun:
     run_id = (previous_run.run_id + 1) if previous_run else 1
     created_at = datetime.now().replace(microsecond=0)
     previous_as_of = min(result.snapshots) if result.snapshots else None
@@ -477,10 +541,16 @@ def _save(engine: Engine, result: SegmentationResult, names: dict[int, str],
         # Rows under this run id can only be leftovers of a store whose runs were dropped.
         for table in (segment_assignments, segment_names, *EXTRA_TABLES):
             conn.execute(table.delete().where(table.c.run_id == run_id))
-        conn.execute(segment_runs.insert().values(
-            run_id=run_id, created_at=created_at, as_of=result.as_of,
-            n_segments=result.n_segments, settings=json.dumps(result.settings),
-            quality=json.dumps(quality)))
+        conn.execute(
+            segment_runs.insert().values(
+                run_id=run_id,
+                created_at=created_at,
+                as_of=result.as_of,
+                n_segments=result.n_segments,
+                settings=json.dumps(result.settings),
+                quality=json.dumps(quality),
+            )
+        )
         bulk_insert(conn, segment_assignments, assignments)
         for when, snapshot in result.snapshots.items():
             frame = snapshot.rename("segment").rename_axis("customer_id").reset_index()
@@ -488,14 +558,19 @@ def _save(engine: Engine, result: SegmentationResult, names: dict[int, str],
             frame.insert(1, "as_of", when)
             bulk_insert(conn, segment_snapshots, frame)
         bulk_insert(conn, segment_profiles, profiles)
-        conn.execute(segment_names.insert(), [
-            {"run_id": run_id, "segment": int(s), "name": n} for s, n in sorted(names.items())])
+        conn.execute(
+            segment_names.insert(),
+            [{"run_id": run_id, "segment": int(s), "name": n} for s, n in sorted(names.items())],
+        )
         if given:
-            conn.execute(segment_given_names.insert(), [
-                {"run_id": run_id, "segment": int(s), "name": n}
-                for s, n in sorted(given.items())])
-    return SegmentRun(run_id, created_at, result.as_of, result.n_segments, result.settings,
-                      quality)
+            conn.execute(
+                segment_given_names.insert(),
+                [
+                    {"run_id": run_id, "segment": int(s), "name": n}
+                    for s, n in sorted(given.items())
+                ],
+            )
+    return SegmentRun(run_id, created_at, result.as_of, result.n_segments, result.settings, quality)
 
 
 def rename_segment(engine: Engine, run_id: int, segment: int, name: str) -> None:
@@ -506,8 +581,7 @@ def rename_segment(engine: Engine, run_id: int, segment: int, name: str) -> None
     ensure_segment_tables(engine)
     with engine.begin() as conn:
         for table in (segment_names, segment_given_names):
-            conn.execute(table.delete().where(table.c.run_id == run_id,
-                                              table.c.segment == segment))
+            conn.execute(table.delete().where(table.c.run_id == run_id, table.c.segment == segment))
             conn.execute(table.insert().values(run_id=run_id, segment=segment, name=name))
 
 
@@ -521,9 +595,12 @@ def segment_labels(engine: Engine, run_id: int) -> pd.DataFrame:
 
     ``label`` is what lists and charts show: "2 · Big spenders at risk".
     """
-    frame = read_frame(engine, select(segment_names.c.segment, segment_names.c.name)
-                       .where(segment_names.c.run_id == run_id)
-                       .order_by(segment_names.c.segment))
+    frame = read_frame(
+        engine,
+        select(segment_names.c.segment, segment_names.c.name)
+        .where(segment_names.c.run_id == run_id)
+        .order_by(segment_names.c.segment),
+    )
     frame["segment"] = frame["segment"].astype(int)
     frame["label"] = [f"{s} · {n}" for s, n in zip(frame["segment"], frame["name"], strict=True)]
     return frame
@@ -535,19 +612,25 @@ def latest_segment_options(engine: Engine) -> tuple[int | None, tuple[tuple[int,
     if run is None:
         return None, ()
     labels = segment_labels(engine, run.run_id)
-    return run.run_id, tuple(zip(labels["segment"].tolist(), labels["label"].tolist(),
-                                 strict=True))
+    return run.run_id, tuple(zip(labels["segment"].tolist(), labels["label"].tolist(), strict=True))
 
 
 def run_profiles(engine: Engine, run_id: int) -> pd.DataFrame:
     """Stored profiles of a run (segment 0 = all customers); see ``segment_profiles``."""
     if not _has_tables(engine, segment_profiles):
         return pd.DataFrame(columns=["segment", "feature", "customers", "mean", "difference"])
-    frame = read_frame(engine, select(segment_profiles.c.segment, segment_profiles.c.feature,
-                                      segment_profiles.c.customers, segment_profiles.c.mean,
-                                      segment_profiles.c.difference)
-                       .where(segment_profiles.c.run_id == run_id)
-                       .order_by(segment_profiles.c.segment, segment_profiles.c.feature))
+    frame = read_frame(
+        engine,
+        select(
+            segment_profiles.c.segment,
+            segment_profiles.c.feature,
+            segment_profiles.c.customers,
+            segment_profiles.c.mean,
+            segment_profiles.c.difference,
+        )
+        .where(segment_profiles.c.run_id == run_id)
+        .order_by(segment_profiles.c.segment, segment_profiles.c.feature),
+    )
     frame["segment"] = frame["segment"].astype(int)
     return frame
 
@@ -571,13 +654,17 @@ def segment_summary(engine: Engine, filters: Filters, run_id: int) -> pd.DataFra
     seg = assigned.c
     run = seg.run_id == run_id
     people = (
-        select(seg.segment,
-               func.count().label("customers"),
-               func.sum(case((between(customers.c.acquired_at, start, end),
-                              customers.c.acquisition_cost), else_=0.0))
-               .label("acquisition_cost"))
-        .select_from(assigned.join(customers,
-                                              customers.c.customer_id == seg.customer_id))
+        select(
+            seg.segment,
+            func.count().label("customers"),
+            func.sum(
+                case(
+                    (between(customers.c.acquired_at, start, end), customers.c.acquisition_cost),
+                    else_=0.0,
+                )
+            ).label("acquisition_cost"),
+        )
+        .select_from(assigned.join(customers, customers.c.customer_id == seg.customer_id))
         .where(run, customers.c.acquired_at <= end, customer_scope(filters))
         .group_by(seg.segment)
     )
@@ -585,28 +672,40 @@ def segment_summary(engine: Engine, filters: Filters, run_id: int) -> pd.DataFra
     in_year = orders.c.ordered_at >= year_start
     margin = orders.c.revenue - orders.c.cost
     sales = (
-        select(seg.segment,
-               func.sum(case((in_period, orders.c.revenue), else_=0.0)).label("revenue"),
-               func.sum(case((in_period, margin), else_=0.0)).label("gross_margin"),
-               func.sum(case((in_year, margin), else_=0.0)).label("margin_12m"),
-               func.count(case((in_year, orders.c.customer_id)).distinct())
-               .label("active_customers"))
+        select(
+            seg.segment,
+            func.sum(case((in_period, orders.c.revenue), else_=0.0)).label("revenue"),
+            func.sum(case((in_period, margin), else_=0.0)).label("gross_margin"),
+            func.sum(case((in_year, margin), else_=0.0)).label("margin_12m"),
+            func.count(case((in_year, orders.c.customer_id)).distinct()).label("active_customers"),
+        )
         .select_from(orders.join(assigned, seg.customer_id == orders.c.customer_id))
-        .where(run, orders.c.ordered_at >= min(start, year_start), orders.c.ordered_at <= end,
-               customer_scope(filters, orders.c.customer_id))
+        .where(
+            run,
+            orders.c.ordered_at >= min(start, year_start),
+            orders.c.ordered_at <= end,
+            customer_scope(filters, orders.c.customer_id),
+        )
         .group_by(seg.segment)
     )
     sc = service_contacts.c
     service = (
-        select(seg.segment,
-               func.sum(case((between(sc.opened_at, start, end), sc.cost), else_=0.0))
-               .label("service_cost"),
-               func.sum(case((sc.opened_at >= year_start, sc.cost), else_=0.0))
-               .label("service_cost_12m"))
-        .select_from(service_contacts.join(assigned,
-                                           seg.customer_id == sc.customer_id))
-        .where(run, sc.opened_at >= min(start, year_start), sc.opened_at <= end,
-               customer_scope(filters, sc.customer_id))
+        select(
+            seg.segment,
+            func.sum(case((between(sc.opened_at, start, end), sc.cost), else_=0.0)).label(
+                "service_cost"
+            ),
+            func.sum(case((sc.opened_at >= year_start, sc.cost), else_=0.0)).label(
+                "service_cost_12m"
+            ),
+        )
+        .select_from(service_contacts.join(assigned, seg.customer_id == sc.customer_id))
+        .where(
+            run,
+            sc.opened_at >= min(start, year_start),
+            sc.opened_at <= end,
+            customer_scope(filters, sc.customer_id),
+        )
         .group_by(seg.segment)
     )
     frames = [read_frame(engine, s) for s in (people, sales, service)]
@@ -614,31 +713,49 @@ def segment_summary(engine: Engine, filters: Filters, run_id: int) -> pd.DataFra
         latest = select(func.max(clv_runs.c.run_id)).scalar_subquery()
         value = (
             select(seg.segment, func.sum(customer_clv.c.clv).label("lifetime_value"))
-            .select_from(customer_clv.join(assigned,
-                                           seg.customer_id == customer_clv.c.customer_id))
-            .where(run, customer_clv.c.run_id == latest,
-                   customer_scope(filters, customer_clv.c.customer_id))
+            .select_from(customer_clv.join(assigned, seg.customer_id == customer_clv.c.customer_id))
+            .where(
+                run,
+                customer_clv.c.run_id == latest,
+                customer_scope(filters, customer_clv.c.customer_id),
+            )
             .group_by(seg.segment)
         )
         frames.append(read_frame(engine, value))
     summary = frames[0]
     for frame in frames[1:]:
         summary = summary.merge(frame, on="segment", how="left")
-    money = ["acquisition_cost", "revenue", "gross_margin", "margin_12m", "service_cost",
-             "service_cost_12m"]
+    money = [
+        "acquisition_cost",
+        "revenue",
+        "gross_margin",
+        "margin_12m",
+        "service_cost",
+        "service_cost_12m",
+    ]
     for column in money + ["active_customers"]:
         summary[column] = pd.to_numeric(summary[column]).fillna(0.0).astype(float)
-    summary["profit"] = summary["gross_margin"] - summary["service_cost"] \
-        - summary["acquisition_cost"]
+    summary["profit"] = (
+        summary["gross_margin"] - summary["service_cost"] - summary["acquisition_cost"]
+    )
     summary["contribution_12m"] = summary["margin_12m"] - summary["service_cost_12m"]
     if "lifetime_value" not in summary:
         summary["lifetime_value"] = float("nan")
     summary["lifetime_value"] = pd.to_numeric(summary["lifetime_value"]).astype(float)
     summary["segment"] = summary["segment"].astype(int)
     summary["customers"] = summary["customers"].astype(int)
-    columns = ["segment", "customers", "revenue", "gross_margin", "service_cost",
-               "acquisition_cost", "profit", "contribution_12m", "active_customers",
-               "lifetime_value"]
+    columns = [
+        "segment",
+        "customers",
+        "revenue",
+        "gross_margin",
+        "service_cost",
+        "acquisition_cost",
+        "profit",
+        "contribution_12m",
+        "active_customers",
+        "lifetime_value",
+    ]
     return summary[columns].sort_values("segment").reset_index(drop=True)
 
 
@@ -651,21 +768,31 @@ def segment_transitions(engine: Engine, filters: Filters, run_id: int) -> pd.Dat
     if not _has_tables(engine, segment_snapshots):
         return pd.DataFrame(columns=["from_segment", "to_segment", "customers"])
     seg, snap = segment_assignments.c, segment_snapshots.c
-    earlier = (select(func.min(snap.as_of)).where(snap.run_id == run_id).scalar_subquery())
+    earlier = select(func.min(snap.as_of)).where(snap.run_id == run_id).scalar_subquery()
     from_segment = func.coalesce(snap.segment, literal(NEW_CUSTOMERS)).label("from_segment")
     statement = (
         select(from_segment, seg.segment.label("to_segment"), func.count().label("customers"))
-        .select_from(segment_assignments.outerjoin(
-            segment_snapshots,
-            and_(snap.run_id == seg.run_id, snap.customer_id == seg.customer_id,
-                 snap.as_of == earlier)))
+        .select_from(
+            segment_assignments.outerjoin(
+                segment_snapshots,
+                and_(
+                    snap.run_id == seg.run_id,
+                    snap.customer_id == seg.customer_id,
+                    snap.as_of == earlier,
+                ),
+            )
+        )
         .where(seg.run_id == run_id, customer_scope(filters, seg.customer_id))
         .group_by(from_segment, seg.segment)
         .order_by(from_segment, seg.segment)
     )
     frame = read_frame(engine, statement)
-    if frame.empty or not read_frame(engine, select(func.count()).select_from(
-            segment_snapshots).where(snap.run_id == run_id)).iloc[0, 0]:
+    if (
+        frame.empty
+        or not read_frame(
+            engine, select(func.count()).select_from(segment_snapshots).where(snap.run_id == run_id)
+        ).iloc[0, 0]
+    ):
         return pd.DataFrame(columns=["from_segment", "to_segment", "customers"])
     return frame.astype(int)
 
@@ -701,13 +828,16 @@ def segment_members(engine: Engine, filters: Filters, run_id: int, segment: int)
     """
     scoped = replace(filters, segments=(int(segment),), segment_run_id=int(run_id))
     summary = customer_summary(engine, scoped)
-    summary["profit_to_date"] = summary["gross_margin"] - summary["service_cost"] \
-        - summary["acquisition_cost"]
+    summary["profit_to_date"] = (
+        summary["gross_margin"] - summary["service_cost"] - summary["acquisition_cost"]
+    )
     summary["acquired_at"] = summary["acquired_at"].dt.date
     summary["last_order"] = summary["last_order"].dt.date
-    return (summary[list(MEMBER_COLUMNS)]
-            .sort_values(["profit_to_date", "customer_id"], ascending=[False, True])
-            .reset_index(drop=True))
+    return (
+        summary[list(MEMBER_COLUMNS)]
+        .sort_values(["profit_to_date", "customer_id"], ascending=[False, True])
+        .reset_index(drop=True)
+    )
 
 
 def members_csv(members: pd.DataFrame) -> bytes:
@@ -729,31 +859,64 @@ def customer_history(engine: Engine, filters: Filters, customer_id: int) -> pd.D
     text = String()
     no_amount = literal(None, Float())
     parts = [
-        select(o.ordered_at.label("date"), literal("order", text).label("event"),
-               o.revenue.label("amount"), (o.revenue - o.cost).label("gross_margin"),
-               literal("", text).label("detail"))
-        .where(o.customer_id == customer_id, o.ordered_at <= end,
-               customer_scope(filters, o.customer_id)),
-        select(sc.opened_at.label("date"), literal("service contact", text).label("event"),
-               sc.cost.label("amount"), no_amount.label("gross_margin"),
-               func.concat(sc.channel, ", ",
-                           case((sc.first_contact_resolved, "resolved at first contact"),
-                                else_="not resolved at first contact")).label("detail"))
-        .where(sc.customer_id == customer_id, sc.opened_at <= end,
-               customer_scope(filters, sc.customer_id)),
-        select(sv.answered_at.label("date"), literal("survey", text).label("event"),
-               no_amount.label("amount"), no_amount.label("gross_margin"),
-               func.concat("CSAT ", func.coalesce(cast(sv.csat, text), "–"),
-                           ", NPS answer ", func.coalesce(cast(sv.nps, text), "–"))
-               .label("detail"))
-        .where(sv.customer_id == customer_id, sv.answered_at <= end,
-               customer_scope(filters, sv.customer_id)),
-        select(rf.referred_at.label("date"), literal("referral", text).label("event"),
-               no_amount.label("amount"), no_amount.label("gross_margin"),
-               case((rf.referred_customer_id.is_(None), "did not convert"),
-                    else_="converted").label("detail"))
-        .where(rf.referrer_id == customer_id, rf.referred_at <= end,
-               customer_scope(filters, rf.referrer_id)),
+        select(
+            o.ordered_at.label("date"),
+            literal("order", text).label("event"),
+            o.revenue.label("amount"),
+            (o.revenue - o.cost).label("gross_margin"),
+            literal("", text).label("detail"),
+        ).where(
+            o.customer_id == customer_id,
+            o.ordered_at <= end,
+            customer_scope(filters, o.customer_id),
+        ),
+        select(
+            sc.opened_at.label("date"),
+            literal("service contact", text).label("event"),
+            sc.cost.label("amount"),
+            no_amount.label("gross_margin"),
+            func.concat(
+                sc.channel,
+                ", ",
+                case(
+                    (sc.first_contact_resolved, "resolved at first contact"),
+                    else_="not resolved at first contact",
+                ),
+            ).label("detail"),
+        ).where(
+            sc.customer_id == customer_id,
+            sc.opened_at <= end,
+            customer_scope(filters, sc.customer_id),
+        ),
+        select(
+            sv.answered_at.label("date"),
+            literal("survey", text).label("event"),
+            no_amount.label("amount"),
+            no_amount.label("gross_margin"),
+            func.concat(
+                "CSAT ",
+                func.coalesce(cast(sv.csat, text), "–"),
+                ", NPS answer ",
+                func.coalesce(cast(sv.nps, text), "–"),
+            ).label("detail"),
+        ).where(
+            sv.customer_id == customer_id,
+            sv.answered_at <= end,
+            customer_scope(filters, sv.customer_id),
+        ),
+        select(
+            rf.referred_at.label("date"),
+            literal("referral", text).label("event"),
+            no_amount.label("amount"),
+            no_amount.label("gross_margin"),
+            case((rf.referred_customer_id.is_(None), "did not convert"), else_="converted").label(
+                "detail"
+            ),
+        ).where(
+            rf.referrer_id == customer_id,
+            rf.referred_at <= end,
+            customer_scope(filters, rf.referrer_id),
+        ),
     ]
     union = union_all(*parts).subquery()
     frame = read_frame(engine, select(union).order_by(union.c.date.desc(), union.c.event))
@@ -773,11 +936,22 @@ def customer_segment_path(engine: Engine, run_id: int, customer_id: int) -> pd.D
     run = run_by_id(engine, run_id)
     if run is None:
         return pd.DataFrame(columns=["as_of", "segment"])
-    earlier = read_frame(engine, select(snap.as_of, snap.segment)
-                         .where(snap.run_id == run_id, snap.customer_id == customer_id)) \
-        if _has_tables(engine, segment_snapshots) else pd.DataFrame(columns=["as_of", "segment"])
-    current = read_frame(engine, select(literal(run.as_of, Date()).label("as_of"), seg.segment)
-                         .where(seg.run_id == run_id, seg.customer_id == customer_id))
+    earlier = (
+        read_frame(
+            engine,
+            select(snap.as_of, snap.segment).where(
+                snap.run_id == run_id, snap.customer_id == customer_id
+            ),
+        )
+        if _has_tables(engine, segment_snapshots)
+        else pd.DataFrame(columns=["as_of", "segment"])
+    )
+    current = read_frame(
+        engine,
+        select(literal(run.as_of, Date()).label("as_of"), seg.segment).where(
+            seg.run_id == run_id, seg.customer_id == customer_id
+        ),
+    )
     frame = pd.concat([earlier, current], ignore_index=True)
     if frame.empty:
         return pd.DataFrame(columns=["as_of", "segment"])

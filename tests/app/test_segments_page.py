@@ -36,9 +36,11 @@ def segmented_url(tiny_url):
     segment_store.run_and_save(engine, n_segments=2)
     with engine.begin() as conn:
         conn.execute(segment_assignments.delete())
-        bulk_insert(conn, segment_assignments,
-                    pd.DataFrame({"run_id": 1, "customer_id": [1, 2, 3, 4],
-                                  "segment": [1, 2, 1, 2]}))
+        bulk_insert(
+            conn,
+            segment_assignments,
+            pd.DataFrame({"run_id": 1, "customer_id": [1, 2, 3, 4], "segment": [1, 2, 1, 2]}),
+        )
     segment_store.rename_segment(engine, 1, 1, "Stars")
     segment_store.rename_segment(engine, 1, 2, "Strugglers")
     engine.dispose()
@@ -77,10 +79,12 @@ def test_with_saved_segments_shows_worth_profiles_playbook_migration(segmented_u
     at = run_page("segments.py", QUARTER)
     assert not at.exception, at.exception
     headings = [h.value for h in at.subheader]
-    assert headings[:4] == ["What each segment is worth",
-                            "How each segment differs from the average customer",
-                            "Playbook: one treatment per segment",
-                            "Migration between segments"]
+    assert headings[:4] == [
+        "What each segment is worth",
+        "How each segment differs from the average customer",
+        "Playbook: one treatment per segment",
+        "Migration between segments",
+    ]
     worth = at.dataframe[0].value.set_index("label")
     # Stars (Alice, Cara): revenue 100 + 300 + 400 = 800 of 850 in Apr-Jun.
     assert worth.loc["1 · Stars", "revenue"] == 800.0
@@ -90,8 +94,13 @@ def test_with_saved_segments_shows_worth_profiles_playbook_migration(segmented_u
     assert worth.loc["1 · Stars", "customers_share"] == pytest.approx(200 / 3)
     assert any("holds" in m.value and "1 · Stars" in m.value for m in at.markdown)
     plan = at.dataframe[1].value.set_index("label")
-    assert set(plan["treatment"]) <= {"Invest to grow", "Retain", "Develop",
-                                      "Serve at lower cost", "Reconsider"}
+    assert set(plan["treatment"]) <= {
+        "Invest to grow",
+        "Retain",
+        "Develop",
+        "Serve at lower cost",
+        "Reconsider",
+    }
     assert any("The rule" in m.value for m in at.markdown)
     assert any(m.label == "Mean silhouette" for m in at.metric)
 
@@ -116,8 +125,10 @@ def test_segment_filter_applies_on_other_pages(segmented_url):
 
 
 def test_a_filter_without_customers_says_so(segmented_url):
-    at = run_page("segments.py", {"period": "Custom", "from": "2024-01-10",
-                                  "to": "2024-01-31", "segment": "2 · Strugglers"})
+    at = run_page(
+        "segments.py",
+        {"period": "Custom", "from": "2024-01-10", "to": "2024-01-31", "segment": "2 · Strugglers"},
+    )
     assert not at.exception
     assert any("No customers of the saved segments" in i.value for i in at.info)
 

@@ -78,8 +78,7 @@ def test_fixed_number_of_segments_is_honoured():
 def test_same_data_and_settings_give_the_same_segments():
     features, _ = planted_features(800)
     first = model.segment_customers(features, AS_OF)
-    second = model.segment_customers(features.sample(frac=1.0, random_state=3).sort_index(),
-                                     AS_OF)
+    second = model.segment_customers(features.sample(frac=1.0, random_state=3).sort_index(), AS_OF)
     pd.testing.assert_series_equal(first.assignments, second.assignments)
     assert first.silhouette_by_k == second.silhouette_by_k
 
@@ -99,8 +98,9 @@ def test_labels_stay_stable_when_customers_are_added():
     newcomers, _ = planted_features(300, seed=2, start_id=10_001)
     grown = pd.concat([features, newcomers])
     # Without the previous run, numbers follow value; with it, each segment keeps its number.
-    second = model.segment_customers(grown, AS_OF, n_segments=4, previous=first.assignments,
-                                     random_state=7)
+    second = model.segment_customers(
+        grown, AS_OF, n_segments=4, previous=first.assignments, random_state=7
+    )
     same = second.assignments.reindex(first.assignments.index) == first.assignments
     assert same.mean() > 0.95
     assert second.inherited == {1: 1, 2: 2, 3: 3, 4: 4}
@@ -180,8 +180,9 @@ def test_no_customers_is_a_clear_error():
 def test_earlier_snapshot_uses_the_same_pipeline():
     features, _ = planted_features(1000)
     earlier = features.iloc[:700].copy()
-    result = model.segment_customers(features, AS_OF, n_segments=4,
-                                     earlier={date(2026, 6, 30): earlier})
+    result = model.segment_customers(
+        features, AS_OF, n_segments=4, earlier={date(2026, 6, 30): earlier}
+    )
     snapshot = result.snapshots[date(2026, 6, 30)]
     assert len(snapshot) == 700
     # Same features, same pipeline: same segment.

@@ -34,8 +34,9 @@ def test_previous_period_end_is_a_quarter_before():
 
 
 def test_customer_facts_at_two_dates(tiny_engine):
-    facts = store.customer_facts(tiny_engine, Filters(start=AS_OF, end=AS_OF),
-                                 (date(2024, 4, 15), AS_OF))
+    facts = store.customer_facts(
+        tiny_engine, Filters(start=AS_OF, end=AS_OF), (date(2024, 4, 15), AS_OF)
+    )
     now = facts[AS_OF].set_index("customer_id")
     assert list(now.index) == [1, 2, 3, 4]
     assert now.loc[1, "orders"] == 3
@@ -70,8 +71,9 @@ def test_no_run_yet(tiny_engine):
 
 def test_run_and_save_then_read_back(tiny_engine):
     messages = []
-    run = store.run_and_save(tiny_engine, n_segments=2,
-                             progress=lambda f, m: messages.append((f, m)))
+    run = store.run_and_save(
+        tiny_engine, n_segments=2, progress=lambda f, m: messages.append((f, m))
+    )
     assert messages[-1][0] == 1.0
     assert run.run_id == 1 and run.as_of == AS_OF and run.n_segments == 2
     assert run.previous_as_of == date(2024, 4, 15)
@@ -98,9 +100,11 @@ def test_segment_summary_by_hand(tiny_engine):
     # Put every customer in segment 1 except Bob (2), so the figures are known by hand.
     with tiny_engine.begin() as conn:
         conn.execute(segment_assignments.delete())
-        bulk_insert(conn, segment_assignments,
-                    pd.DataFrame({"run_id": 1, "customer_id": [1, 2, 3, 4],
-                                  "segment": [1, 2, 1, 1]}))
+        bulk_insert(
+            conn,
+            segment_assignments,
+            pd.DataFrame({"run_id": 1, "customer_id": [1, 2, 3, 4], "segment": [1, 2, 1, 1]}),
+        )
     summary = store.segment_summary(tiny_engine, QUARTER, run.run_id).set_index("segment")
     one, two = summary.loc[1], summary.loc[2]
     assert one["customers"] == 2  # Alice and Cara; Dan was acquired after 30 Jun
@@ -127,8 +131,9 @@ def test_rerun_keeps_numbers_and_given_names(tiny_engine):
     names = store.segment_labels(tiny_engine, second.run_id).set_index("segment")["name"]
     assert names[2] == "Our problem children"
     first_assignments = store._assignments(tiny_engine, first.run_id)
-    pd.testing.assert_series_equal(store._assignments(tiny_engine, second.run_id),
-                                   first_assignments)
+    pd.testing.assert_series_equal(
+        store._assignments(tiny_engine, second.run_id), first_assignments
+    )
     fresh = store.run_and_save(tiny_engine, n_segments=2, renumber=True)
     assert fresh.quality["inherited"] == {}
     assert "Our problem children" not in set(store.segment_labels(tiny_engine, 3)["name"])
@@ -150,7 +155,11 @@ def test_members_history_and_path(tiny_engine):
     assert list(members.columns) == list(store.MEMBER_COLUMNS)
     history = store.customer_history(tiny_engine, QUARTER, 1)
     assert history["event"].value_counts().to_dict() == {
-        "order": 3, "referral": 2, "survey": 2, "service contact": 1}
+        "order": 3,
+        "referral": 2,
+        "survey": 2,
+        "service contact": 1,
+    }
     assert history["date"].iloc[0] == date(2024, 6, 20)  # newest first
     assert history.loc[history["event"] == "order", "amount"].sum() == 600.0
     hidden = replace(QUARTER, allowed_regions=("South",))
