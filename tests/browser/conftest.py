@@ -112,18 +112,24 @@ def app_server(tiny_store_url, tmp_path_factory) -> Iterator[str]:
 
 
 @pytest.fixture
-def fresh_server(tiny_store_url, tmp_path) -> Iterator[str]:
-    """A server no browser has visited yet (Streamlit keeps process-wide routing state)."""
-    yield from serve_app(tiny_store_url, tmp_path)
+def fresh_server(tmp_path) -> Iterator[str]:
+    """A server no browser has visited yet (Streamlit keeps process-wide routing state).
+
+    It gets a store file of its own: DuckDB lets one process at a time open a file, and the
+    session's server holds the shared one.
+    """
+    engine = make_engine(f"duckdb:///{tmp_path / 'fresh.duckdb'}")
+    load_tiny(engine)
+    engine.dispose()
+    yield from serve_app(f"duckdb:///{tmp_path / 'fresh.duckdb'}", tmp_path)
 
 
 def serve_app(store_url: str, folder: Path) -> Iterator[str]:
     """Run ``streamlit run app.py`` on a free port until the generator is closed."""
-    tiny_store_url = store_url
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     log = folder / "streamlit.log"
-    env = {**os.environ, "DASHBOARD_DB_URL": tiny_store_url}
+    env = {**os.environ, "DASHBOARD_DB_URL": store_url}
     command = [
         sys.executable,
         "-m",
