@@ -25,21 +25,10 @@ from dashboard.storage.schema import (
     segment_names,
     segment_runs,
 )
-from tests.fixtures import load_tiny
 from tests.storage.test_clv_store import PORTFOLIO
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "customer_value.py")
 QUARTER = {"period": "Custom", "from": "2024-04-01", "to": "2024-06-30"}
-
-
-@pytest.fixture
-def tiny_url(tmp_path, monkeypatch):
-    url = f"duckdb:///{tmp_path / 'tiny.duckdb'}"
-    engine = make_engine(url)
-    load_tiny(engine)
-    engine.dispose()
-    monkeypatch.setenv("DASHBOARD_DB_URL", url)
-    return url
 
 
 def run_page(query: dict[str, str] | None = None) -> AppTest:

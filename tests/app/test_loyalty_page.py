@@ -19,20 +19,9 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.storage.engine import bulk_insert, bump_data_version, make_engine
 from dashboard.storage.schema import clv_runs, customer_clv
-from tests.fixtures import load_tiny
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "loyalty.py")
 QUARTER = {"period": "Custom", "from": "2024-04-01", "to": "2024-06-30"}
-
-
-@pytest.fixture
-def tiny_url(tmp_path, monkeypatch):
-    url = f"duckdb:///{tmp_path / 'tiny.duckdb'}"
-    engine = make_engine(url)
-    load_tiny(engine)
-    engine.dispose()
-    monkeypatch.setenv("DASHBOARD_DB_URL", url)
-    return url
 
 
 def run_page(query: dict[str, str]) -> AppTest:

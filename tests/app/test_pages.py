@@ -7,22 +7,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard.storage.engine import make_engine
-from tests.fixtures import load_tiny
-
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = sorted(p.name for p in (ROOT / "pages").glob("*.py"))
 TIMEOUT = 60
-
-
-@pytest.fixture
-def tiny_url(tmp_path, monkeypatch):
-    url = f"duckdb:///{tmp_path / 'tiny.duckdb'}"
-    engine = make_engine(url)
-    load_tiny(engine)
-    engine.dispose()
-    monkeypatch.setenv("DASHBOARD_DB_URL", url)
-    return url
 
 
 def run_page(name: str, query: dict[str, str] | None = None) -> AppTest:

@@ -11,21 +11,10 @@ from streamlit.testing.v1 import AppTest
 from dashboard.storage import segment_store
 from dashboard.storage.engine import bulk_insert, make_engine
 from dashboard.storage.schema import segment_assignments
-from tests.fixtures import load_tiny
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 90
 QUARTER = {"period": "Custom", "from": "2024-04-01", "to": "2024-06-30"}
-
-
-@pytest.fixture
-def tiny_url(tmp_path, monkeypatch):
-    url = f"duckdb:///{tmp_path / 'tiny.duckdb'}"
-    engine = make_engine(url)
-    load_tiny(engine)
-    engine.dispose()
-    monkeypatch.setenv("DASHBOARD_DB_URL", url)
-    return url
 
 
 @pytest.fixture

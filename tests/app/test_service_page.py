@@ -10,21 +10,10 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.storage.demo import build_demo
 from dashboard.storage.engine import make_engine
-from tests.fixtures import load_tiny
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "service.py")
 TIMEOUT = 60
 TINY_PERIOD = {"period": "Custom", "from": "2024-04-01", "to": "2024-06-30"}
-
-
-@pytest.fixture
-def tiny_url(tmp_path, monkeypatch):
-    url = f"duckdb:///{tmp_path / 'tiny.duckdb'}"
-    engine = make_engine(url)
-    load_tiny(engine)
-    engine.dispose()
-    monkeypatch.setenv("DASHBOARD_DB_URL", url)
-    return url
 
 
 @pytest.fixture(scope="module")

@@ -6,14 +6,11 @@ PostgreSQL in a throw-away schema that is dropped afterwards.
 
 from __future__ import annotations
 
-import os
-import uuid
 from datetime import date
 
 import pandas as pd
 import pytest
 from sqlalchemy import Date, Float, Integer, Numeric, String, text
-from sqlalchemy.engine import make_url
 
 from dashboard.storage.check import (
     ERROR,
@@ -25,29 +22,6 @@ from dashboard.storage.check import (
 )
 from dashboard.storage.engine import StoreError, bulk_insert, create_schema, make_engine
 from dashboard.storage.schema import CONTRACT_TABLES
-
-PG_URL = os.environ.get("DASHBOARD_TEST_PG_URL")
-
-
-@pytest.fixture(params=["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store_url(request, tmp_path):
-    """URL of an empty store: a DuckDB file, or a fresh PostgreSQL schema."""
-    if request.param == "duckdb":
-        yield f"duckdb:///{tmp_path / 'store.duckdb'}"
-        return
-    if not PG_URL:
-        pytest.skip("set DASHBOARD_TEST_PG_URL to a PostgreSQL URL to run the PostgreSQL tests")
-    schema = f"test_check_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def good_rows() -> dict[str, pd.DataFrame]:

@@ -22,8 +22,7 @@ from dashboard.filters import Filters
 from dashboard.storage import clv_store
 from dashboard.storage.engine import bulk_insert, create_schema, make_engine, read_data_version
 from dashboard.storage.schema import clv_runs, customer_clv, customers, orders
-from tests.conftest import BACKENDS, engine_for_backend
-from tests.fixtures import PERIOD, load_tiny, reset_store
+from tests.fixtures import PERIOD, load_tiny
 
 START, END = date(2022, 1, 1), date(2023, 12, 31)
 
@@ -83,16 +82,13 @@ def synthetic_portfolio(n: int = 400, seed: int = 3) -> dict[str, pd.DataFrame]:
 PORTFOLIO = synthetic_portfolio()
 
 
-@pytest.fixture(params=BACKENDS)
-def fit_engine(request, tmp_path):
-    engine = engine_for_backend(request.param, tmp_path)
-    reset_store(engine)
+@pytest.fixture
+def fit_engine(store_url):
+    engine = make_engine(store_url)
     create_schema(engine)
     bulk_insert(engine, customers, PORTFOLIO["customers"])
     bulk_insert(engine, orders, PORTFOLIO["orders"])
     yield engine
-    if request.param == "postgresql":
-        reset_store(engine)
     engine.dispose()
 
 
@@ -203,7 +199,7 @@ def test_tiny_store_cannot_be_fitted(tiny_engine):
 
 
 def test_store_without_orders(tmp_path):
-    engine = engine_for_backend("duckdb", tmp_path)
+    engine = make_engine(f"duckdb:///{tmp_path / 'empty.duckdb'}")
     create_schema(engine)
     with pytest.raises(clv.ModelIdentificationError, match="no orders"):
         clv_store.fit_and_save(engine)

@@ -7,19 +7,17 @@ own (``search_path``), dropped at the end, so it never touches tables other test
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 
 import pandas as pd
 import pytest
-from sqlalchemy import insert, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import insert, select
 
 from dashboard.domain import demo_portfolio as dp
 from dashboard.storage.demo import DemoError, build_demo, contract_row_counts
 from dashboard.storage.engine import existing_tables, make_engine, read_data_version
 from dashboard.storage.schema import CONTRACT_TABLES, LOAD_ORDER, dataset_info
-from tests.conftest import PG_SKIP_REASON, PG_URL
+from tests.conftest import throwaway_pg_schema
 
 
 @pytest.fixture
@@ -31,21 +29,10 @@ def duck(tmp_path):
 
 @pytest.fixture
 def pg():
-    if not PG_URL:
-        pytest.skip(PG_SKIP_REASON)
-    schema = f"demo_test_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    engine = make_engine(url.render_as_string(hide_password=False))
-    try:
+    with throwaway_pg_schema("demo_test") as url:
+        engine = make_engine(url)
         yield engine
-    finally:
         engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def _read(engine, name: str) -> pd.DataFrame:

@@ -6,15 +6,12 @@ PostgreSQL in a throw-away schema that is dropped afterwards.
 
 from __future__ import annotations
 
-import os
-import uuid
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from sqlalchemy import BigInteger, Column, MetaData, Table, func, select, text
-from sqlalchemy.engine import make_url
 
 from dashboard.storage import importer
 from dashboard.storage.engine import (
@@ -35,28 +32,6 @@ from dashboard.storage.importer import (
 from dashboard.storage.schema import CONTRACT_TABLES, customers, orders, value_ratings
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "import"
-PG_URL = os.environ.get("DASHBOARD_TEST_PG_URL")
-
-
-@pytest.fixture(params=["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store_url(request, tmp_path):
-    """URL of an empty store: a DuckDB file, or a fresh PostgreSQL schema."""
-    if request.param == "duckdb":
-        yield f"duckdb:///{tmp_path / 'store.duckdb'}"
-        return
-    if not PG_URL:
-        pytest.skip("set DASHBOARD_TEST_PG_URL to a PostgreSQL URL to run the PostgreSQL tests")
-    schema = f"test_import_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture

@@ -28,7 +28,6 @@ from dashboard.storage.service_queries import (
     monthly_contacts,
     retention_cells,
 )
-from tests.conftest import engine_for_backend
 from tests.fixtures import PERIOD
 from tests.service_fixtures import WINDOW, load_service_store
 
@@ -37,9 +36,9 @@ TINY_PERIOD = Filters(*PERIOD)
 STORE_PERIOD = Filters(*WINDOW)  # 2024-03-01 – 2024-03-30; previous 2024-01-31 – 2024-02-29
 
 
-@pytest.fixture(params=["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def service_engine(request, tmp_path):
-    engine = engine_for_backend(request.param, tmp_path)
+@pytest.fixture
+def service_engine(store_url):
+    engine = make_engine(store_url)
     load_service_store(engine)
     yield engine
     engine.dispose()
