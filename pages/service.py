@@ -30,7 +30,7 @@ if not service.has_contacts(totals):
     st.info(
         "No service contacts match these filters. Widen the period or clear the region and "
         "channel filters in the sidebar.",
-        icon="🔎",
+        icon=":material/filter_alt_off:",
     )
     st.stop()
 
@@ -133,7 +133,7 @@ with st.expander("The rule behind the verdict, and the evidence"):
 # --- Driver analysis ---------------------------------------------------------------------------
 st.subheader("What moves retention and revenue after a contact")
 if drivers is None:
-    st.info(service_drivers.not_enough_note(window), icon="ℹ️")
+    st.info(service_drivers.not_enough_note(window), icon=":material/info:")
 else:
     st.markdown(f"**{drivers.summary}**")
     for effect in drivers.effects:
@@ -166,7 +166,7 @@ if len(ranked) < 2:
         f"Fewer than two agents have {service_agents.MIN_AGENT_CONTACTS} or more contacts "
         f"in the period (and a {value_label.lower()}), so there is no ranking to compare. "
         "Widen the period.",
-        icon="ℹ️",
+        icon=":material/info:",
     )
 else:
     st.markdown(service_agents.compare_rankings(ranked, value_label).sentence)

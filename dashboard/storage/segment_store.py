@@ -171,22 +171,6 @@ def latest_lifetime_values(engine: Engine, filters: Filters) -> pd.DataFrame:
     return read_frame(engine, statement)
 
 
-def fetch_frame(engine: Engine, statement) -> pd.DataFrame:
-    """Run ``statement`` and return a DataFrame, column-wise on DuckDB (a million rows in a
-    second instead of building a million Python tuples); through SQLAlchemy rows elsewhere.
-    """
-    if engine.dialect.name != "duckdb":
-        return read_frame(engine, statement)
-    # render_postcompile expands IN lists (region filters) into plain positional parameters.
-    compiled = statement.compile(
-        dialect=engine.dialect, compile_kwargs={"render_postcompile": True}
-    )
-    params = [compiled.params[name] for name in (compiled.positiontup or [])]
-    with engine.connect() as conn:
-        raw = conn.connection.driver_connection
-        return raw.execute(str(compiled), params).df()
-
-
 def _latest_answer(score: str, filters: Filters, as_of: date, name: str):
     """Latest non-null answer of ``score`` (csat or nps) per customer up to ``as_of``."""
     ranked = (
@@ -294,7 +278,7 @@ def customer_facts(
         .select_from(joined)
         .where(customers.c.acquired_at <= last, customer_scope(filters))
     )
-    frame = fetch_frame(engine, statement).sort_values("customer_id", kind="stable")
+    frame = read_frame(engine, statement).sort_values("customer_id", kind="stable")
     result = {}
     shared = ["customer_id", "acquired_at", "acquisition_cost"]
     for i, day in enumerate(dates):
@@ -407,7 +391,7 @@ def run_by_id(engine: Engine, run_id: int) -> SegmentRun | None:
 
 
 def _assignments(engine: Engine, run_id: int) -> pd.Series:
-    frame = fetch_frame(
+    frame = read_frame(
         engine,
         select(segment_assignments.c.customer_id, segment_assignments.c.segment).where(
             segment_assignments.c.run_id == run_id
