@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
@@ -55,12 +56,16 @@ class Filters:
             return self.allowed_regions
         return tuple(r for r in self.regions if r in self.allowed_regions)
 
-    def describe(self) -> str:
-        """One line saying what the view covers, for captions and exports."""
+    def describe(self, segment_names: Mapping[int, str] | None = None) -> str:
+        """One line saying what the view covers, for captions and exports.
+
+        ``segment_names`` maps segment numbers to their names (shown instead of numbers).
+        """
         parts = [f"{self.start:%d %b %Y} – {self.end:%d %b %Y}"]
         regions = self.effective_regions()
         parts.append("regions: " + (", ".join(regions) if regions else "all"))
         parts.append("channels: " + (", ".join(self.channels) if self.channels else "all"))
         if self.segments:
-            parts.append("segments: " + ", ".join(str(s) for s in self.segments))
+            names = segment_names or {}
+            parts.append("segments: " + ", ".join(names.get(s, str(s)) for s in self.segments))
         return " · ".join(parts)

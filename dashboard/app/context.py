@@ -304,7 +304,8 @@ def page_setup(title: str, intro: str | None = None) -> PageContext:
         f"{bounds.customers:,} customers · {location.short_name}",
         help=f"Store: {location.display_url} (from {location.source})",
     )
-    st.caption(f"**Showing** {filters.describe()}")
+    segment_names = dict(_segment_options(location.url, version)[1])
+    st.caption(f"**Showing** {filters.describe(segment_names)}")
     _presentation_mode()
     return PageContext(location.url, version, filters, bounds)
 

@@ -24,8 +24,8 @@ DEFAULT_PRESET = "Last 3 months"
 
 
 def _months_back(anchor: date, months: int) -> date:
-    """First day after the same day ``months`` calendar months before ``anchor``."""
-    return (pd.Timestamp(anchor) - pd.DateOffset(months=months)).date() + timedelta(days=1)
+    """Start of the ``months`` calendar months that end on ``anchor`` (30 Sep -> 1 Jul for 3)."""
+    return (pd.Timestamp(anchor) + timedelta(days=1) - pd.DateOffset(months=months)).date()
 
 
 def preset_period(preset: str, anchor: date, first: date) -> tuple[date, date]:
