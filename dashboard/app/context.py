@@ -122,13 +122,15 @@ def _build_demo_with_progress(engine, location: StoreLocation) -> None:
     with _build_lock():
         if not queries.missing_contract_tables(engine) and queries.data_bounds(engine).customers:
             return  # another session built it while this one waited
-        st.info(
-            f"First run: building a demo portfolio of {n_customers:,} customers in "
-            f"`{location.display_url}`, then fitting the lifetime-value model and the "
-            "segments. This takes under a minute and happens once.",
-            icon=":material/construction:",
-        )
-        bar = st.progress(0.0, text="Generating customers…")
+        notice = st.empty()
+        with notice.container():
+            st.info(
+                f"First run: building a demo portfolio of {n_customers:,} customers in "
+                f"`{location.display_url}`, then fitting the lifetime-value model and the "
+                "segments. This takes under a minute and happens once.",
+                icon=":material/construction:",
+            )
+            bar = st.progress(0.0, text="Generating customers…")
 
         def step(offset: float, width: float):
             def report(fraction: float, message: str) -> None:
@@ -139,7 +141,9 @@ def _build_demo_with_progress(engine, location: StoreLocation) -> None:
         build_demo(engine, n_customers=n_customers, replace=True, progress=step(0.0, 0.6))
         clv_store.fit_if_possible(engine, progress=step(0.6, 0.2))
         segment_store.run_and_save(engine, progress=step(0.8, 0.2))
-        bar.empty()
+        notice.empty()
+        st.toast(f"Demo portfolio of {n_customers:,} customers built, fitted and segmented.",
+                 icon=":material/check_circle:")
     clear_caches()
 
 

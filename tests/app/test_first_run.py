@@ -26,6 +26,7 @@ def test_first_run_builds_fits_and_segments_the_demo(tmp_path, monkeypatch):
     assert not at.exception, at.exception
     assert not at.error
     assert len(at.metric) == 8
+    assert not [i for i in at.info if "First run" in i.value]  # the notice goes once done
     store = engine.make_engine(url)
     assert queries.data_bounds(store).customers == 2000
     assert clv_store.latest_run(store) is not None
