@@ -238,3 +238,43 @@ def kpi_delta(kpi: Kpi) -> Delta:
     if text.lstrip("+-").rstrip(" pts%").strip("0.") == "":
         return Delta("no change", "off", "off")
     return Delta(text, "normal" if kpi.higher_is_better else "inverse", "auto")
+
+
+def format_signed(value: float | None, kind: str) -> str:
+    """``format_value`` with an explicit sign ("+250", "-1.2k", "+12.50"): for differences shown
+    next to a figure of the same kind, so both use the same precision."""
+    text = format_value(value, kind)
+    if value is None or text == "—" or text.startswith(("-", "+")):
+        return text
+    return f"+{text}"
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """'1 customer', '2,051 customers': the count with thousands separators and agreement."""
+    word = singular if count == 1 else (plural_form or f"{singular}s")
+    return f"{count:,} {word}"
+
+
+def lower_first(label: str) -> str:
+    """A label for use mid-sentence: 'Average handle time' → 'average handle time', but
+    acronyms keep their capitals ('NPS after contact', 'CSAT')."""
+    first, _, rest = label.partition(" ")
+    if len(first) > 1 and first.isupper():
+        return label
+    return label[:1].lower() + label[1:]
+
+
+def in_percent(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """A copy of ``frame`` with the share ``columns`` (fractions 0-1) as percent (0-100), for
+    tables that show every percentage with one decimal (``format="%.1f%%"``)."""
+    shown = frame.copy()
+    for column in columns:
+        if column in shown:
+            shown[column] = 100.0 * shown[column].astype(float)
+    return shown
+
+
+def table_height(rows: int, *, max_rows: int = 10) -> int:
+    """Pixel height of an ``st.dataframe`` that shows ``rows`` rows (capped at ``max_rows``,
+    then it scrolls) without empty grid rows: 35 px per row plus the header and border."""
+    return 35 * (max(min(rows, max_rows), 1) + 1) + 3

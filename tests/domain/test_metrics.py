@@ -74,3 +74,27 @@ def test_fill_months_adds_empty_months():
     filled = metrics.fill_months(monthly, pd.Timestamp("2024-04-15"), pd.Timestamp("2024-06-30"))
     assert list(filled["month"].dt.month) == [4, 5, 6]
     assert list(filled["revenue"]) == [1.0, 0.0, 0.0]
+
+
+def test_signed_format_matches_the_figure():
+    assert metrics.format_signed(250.0, "money") == "+250"  # like format_value(250) = "250"
+    assert metrics.format_signed(-1234.0, "money") == "-1.2k"
+    assert metrics.format_signed(12.5, "money") == "+12.50"
+    assert metrics.format_signed(None, "money") == "—"
+
+
+def test_plural_and_lower_first():
+    assert metrics.plural(1, "customer") == "1 customer"
+    assert metrics.plural(2051, "customer") == "2,051 customers"
+    assert metrics.plural(0, "customer-window") == "0 customer-windows"
+    assert metrics.lower_first("NPS after contact") == "NPS after contact"
+    assert metrics.lower_first("Average handle time") == "average handle time"
+
+
+def test_in_percent_and_table_height():
+    frame = pd.DataFrame({"share": [0.7107, 0.5], "customers": [3, 4]})
+    shown = metrics.in_percent(frame, ["share", "missing"])
+    assert shown["share"].tolist() == pytest.approx([71.07, 50.0])
+    assert frame["share"].tolist() == [0.7107, 0.5]  # the input is not changed
+    assert metrics.table_height(2) == 35 * 3 + 3  # header + 2 rows + border
+    assert metrics.table_height(500, max_rows=10) == 35 * 11 + 3
