@@ -60,11 +60,13 @@ with cost_column:
     st.markdown("#### Cost-center lens")
     st.caption("Cheaper and faster is better.")
     for kpi in service.cost_center_kpis(totals):
+        delta = metrics.kpi_delta(kpi)
         st.metric(
             kpi.label,
             metrics.format_value(kpi.value, kpi.kind),
-            delta=metrics.format_change(kpi),
-            delta_color="normal" if kpi.higher_is_better else "inverse",
+            delta=delta.text,
+            delta_color=delta.color,
+            delta_arrow=delta.arrow,
             help=kpi.definition,
             border=True,
         )
@@ -72,10 +74,13 @@ with value_column:
     st.markdown("#### Value-driver lens")
     st.caption("More customers kept and more revenue is better.")
     for kpi in service.value_driver_kpis(totals):
+        delta = metrics.kpi_delta(kpi)
         st.metric(
             kpi.label,
             metrics.format_value(kpi.value, kpi.kind),
-            delta=metrics.format_change(kpi),
+            delta=delta.text,
+            delta_color=delta.color,
+            delta_arrow=delta.arrow,
             help=kpi.definition,
             border=True,
         )
@@ -84,6 +89,8 @@ with value_column:
             figure.label,
             figure.value,
             delta=figure.delta,
+            delta_color=figure.delta_color,
+            delta_arrow=figure.delta_arrow,
             delta_description=figure.delta_description,
             help=figure.definition,
             border=True,
@@ -164,7 +171,8 @@ ranked = service_agents.rank_agents(agents, measure)
 if len(ranked) < 2:
     st.info(
         f"Fewer than two agents have {service_agents.MIN_AGENT_CONTACTS} or more contacts "
-        f"in the period (and a {value_label.lower()}), so there is no ranking to compare. "
+        f"in the period (and a {metrics.lower_first(value_label)}), so there is no ranking "
+        "to compare. "
         "Widen the period.",
         icon=":material/info:",
     )
@@ -176,7 +184,7 @@ else:
             value_measure=measure,
             value_label=value_label,
             value_unit=value_unit,
-            title=f"Rank by handle time against rank by {value_label.lower()}",
+            title=f"Rank by handle time against rank by {metrics.lower_first(value_label)}",
         ),
         width="stretch",
     )

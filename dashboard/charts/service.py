@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from dashboard.charts.theme import PALETTE, apply_theme
+from dashboard.domain.metrics import lower_first
 
 #: Above this many agents the slope chart drops its text labels (hover still names them).
 MAX_LABELLED_AGENTS = 20
@@ -39,7 +40,7 @@ def build_agent_ranks(
         value = getattr(row, value_measure)
         value_text = f"{value:+.0f}" if value_unit == "NPS points" else f"{value:.1f}%"
         fig.add_scatter(
-            x=["By speed (handle time)", f"By value ({value_label.lower()})"],
+            x=["By speed (handle time)", f"By value ({lower_first(value_label)})"],
             y=[row.speed_rank, row.value_rank],
             mode="lines+markers+text" if labelled else "lines+markers",
             line={"color": colour, "width": 2},
@@ -113,21 +114,29 @@ def build_monthly_lenses(
             opacity=0.08,
             line_width=0,
             annotation_text="this period",
-            annotation_position="top left",
+            annotation_position="bottom left",
         )
     fig.update_yaxes(
         title_text="Average handle time (minutes)", rangemode="tozero", secondary_y=False
     )
     fig.update_yaxes(
         title_text="First-contact resolution (%)",
-        range=[0, 100],
-        dtick=20,
+        # Headroom: a month at 100% would run along the top edge, and the top label "100"
+        # would be cut in half.
+        range=[0, 108],
+        tickvals=list(range(0, 101, 20)),
         showgrid=False,
         secondary_y=True,
     )
     months = len(frame)
     fig.update_xaxes(dtick="M1" if months <= 13 else "M3", tickformat="%b %Y")
-    return apply_theme(fig, title=title)
+    apply_theme(fig, title=title)
+    # The legend goes under the plot: above it, it sat on the lines near 100%.
+    fig.update_layout(
+        legend={"orientation": "h", "yanchor": "top", "y": -0.15, "xanchor": "left", "x": 0},
+        margin={"b": 60},
+    )
+    return fig
 
 
 def build_driver_effects(effects: pd.DataFrame, *, title: str) -> go.Figure:

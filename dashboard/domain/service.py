@@ -14,7 +14,16 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from dashboard.domain.metrics import Kpi, csat_top2, format_value, nps, ratio
+from dashboard.domain.metrics import (
+    Kpi,
+    csat_top2,
+    format_signed,
+    format_value,
+    lower_first,
+    nps,
+    plural,
+    ratio,
+)
 
 #: Days after a contact in which an order counts as "ordered again" (METRICS.md).
 FOLLOW_UP_DAYS = 90
@@ -346,6 +355,28 @@ class AfterContactFigure:
     delta: str | None
     delta_description: str | None
     definition: str
+    delta_color: str = "normal"  # "off" (grey, no arrow) when the difference rounds to zero
+    delta_arrow: str = "auto"
+
+
+def _signed_money_like(amount: float, shown: str) -> str:
+    """``amount`` as a signed money figure with the precision of the figure ``shown`` beside
+    it: whole units next to a whole-unit value ("60": "+40"), else ``format_signed``."""
+    if "." not in shown and abs(amount) < 1000:
+        return f"{amount:+,.0f}"
+    return format_signed(amount, "money")
+
+
+def _difference_figure(
+    label: str, value: str, shown: str, interval: str, description: str, definition: str
+) -> AfterContactFigure:
+    """A figure whose delta is a difference shown as ``shown`` with its ``interval``: a
+    difference that rounds to zero reads "no difference" in grey, not a green "+0.0"."""
+    if shown.lstrip("+-").rstrip(" pts%").strip("0.,") == "":
+        return AfterContactFigure(
+            label, value, f"no difference ({interval})", description, definition, "off", "off"
+        )
+    return AfterContactFigure(label, value, f"{shown} ({interval})", description, definition)
 
 
 def after_contact_figures(
@@ -384,19 +415,23 @@ def after_contact_figures(
         ]
     c = comparison
     low, high = c.retention_difference_ci
+    revenue_shown = format_value(c.revenue_per_customer, "money")
     rev_low, rev_high = c.revenue_difference_ci
     return [
-        AfterContactFigure(
+        _difference_figure(
             definitions[0][0],
             format_value(c.retention, "percent"),
-            f"{c.retention_difference:+.1f} pts ({low:+.1f} to {high:+.1f})",
+            f"{c.retention_difference:+.1f} pts",
+            f"{low:+.1f} to {high:+.1f}",
             f"vs {format_value(c.comparable_retention, 'percent')} of comparable customers",
             definitions[0][2],
         ),
-        AfterContactFigure(
+        _difference_figure(
             definitions[1][0],
-            format_value(c.revenue_per_customer, "money"),
-            f"{c.revenue_difference:+,.2f} ({rev_low:+,.2f} to {rev_high:+,.2f})",
+            revenue_shown,
+            _signed_money_like(c.revenue_difference, revenue_shown),
+            f"{_signed_money_like(rev_low, revenue_shown)} to "
+            f"{_signed_money_like(rev_high, revenue_shown)}",
             f"vs {format_value(c.comparable_revenue_per_customer, 'money')} for comparable "
             "customers",
             definitions[1][2],
@@ -405,7 +440,7 @@ def after_contact_figures(
             definitions[2][0],
             format_value(c.revenue_retained_per_contact, "money"),
             None,
-            f"over {c.contacts:,} contacts of {c.contacted_customers:,} customers",
+            f"over {plural(c.contacts, 'contact')} of {plural(c.contacted_customers, 'customer')}",
             definitions[2][2],
         ),
     ]
@@ -427,20 +462,25 @@ def follow_up_note(
     if window.shifted:
         text += (
             f"The period ends less than {days} days before the last order date "
-            f"({window.data_end:%d %b %Y}): {contacts - followed:,} of its {contacts:,} "
-            f"contacts have less than {days} days of follow-up and are excluded, so these "
+            f"({window.data_end:%d %b %Y}): {contacts - followed:,} of its "
+            f"{plural(contacts, 'contact')} {'has' if contacts - followed == 1 else 'have'} "
+            f"less than {days} days of follow-up and "
+            f"{'is' if contacts - followed == 1 else 'are'} excluded, so these "
             f"figures use the latest contacts with complete follow-up, over a window as "
             f"long as the period. "
         )
     if comparison is not None and comparison.contacted_customers:
         text += (
-            f"{comparison.contacted_customers:,} contacted customers are compared with "
-            f"{comparison.comparable_customers:,} customer-windows without a contact"
+            f"{plural(comparison.contacted_customers, 'contacted customer')} "
+            f"{'is' if comparison.contacted_customers == 1 else 'are'} compared with "
+            f"{plural(comparison.comparable_customers, 'customer-window')} without a contact"
         )
         if comparison.unmatched_customers:
+            unmatched = comparison.unmatched_customers
             text += (
-                f"; {comparison.unmatched_customers:,} contacted customers had no "
-                "comparable customer in their band and are left out"
+                f"; {plural(unmatched, 'contacted customer')} had no "
+                f"comparable customer in their band and {'is' if unmatched == 1 else 'are'} "
+                "left out"
             )
         text += ". "
     text += (
@@ -682,7 +722,7 @@ def _lens_score(changes: tuple[MeasureChange, ...], lens: str) -> int:
 
 def _moved(changes: tuple[MeasureChange, ...], lens: str) -> str:
     parts = [
-        f"{c.label.lower()} {c.direction}"
+        f"{lower_first(c.label)} {c.direction}"
         for c in changes
         if c.lens == lens and c.direction in ("improved", "worsened")
     ]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from dashboard.domain.metrics import csat_top2, format_value, nps, ratio
+from dashboard.domain.metrics import csat_top2, format_value, lower_first, nps, ratio
 from dashboard.domain.service_drivers import DriverAnalysis
 
 #: Contacts an agent needs in the period to be ranked (fewer make the rates noise).
@@ -157,9 +157,9 @@ def compare_rankings(ranked: pd.DataFrame, value_label: str) -> RankingCompariso
     )
     correlation_text = "n/a" if correlation is None else f"{correlation:+.2f}"
     sentence = (
-        f"Ranking {n} agents by speed and by {value_label.lower()} {agreement} (rank "
+        f"Ranking {n} agents by speed and by {lower_first(value_label)} {agreement} (rank "
         f"correlation {correlation_text}): {overlap} of the {top} fastest are also among the "
-        f"{top} best by {value_label.lower()}. The fastest agent, {first_fast['agent_id']}, "
+        f"{top} best by {lower_first(value_label)}. The fastest agent, {first_fast['agent_id']}, "
         f"ranks {int(first_fast['value_rank'])} of {n} by value; the best by value, "
         f"{first_value['agent_id']}, ranks {int(first_value['speed_rank'])} of {n} by speed."
     )

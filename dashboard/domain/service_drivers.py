@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 
+from dashboard.domain.metrics import lower_first
 from dashboard.domain.service import FOLLOW_UP_DAYS, FREQUENCY_BANDS, RECENCY_BANDS, Z95
 
 #: Contacts the analysis reads at most (the most recent with complete follow-up): bounds the
@@ -199,7 +200,7 @@ def _effect(
             None,
             unit,
             "not estimable",
-            f"The effect of {label.lower()} on {target} cannot be estimated: "
+            f"The effect of {lower_first(label)} on {target} cannot be estimated: "
             "the contacts do not vary in it.",
         )
     estimate = float(model.coef_[measure]) * scale
@@ -244,7 +245,7 @@ def _summary(effects: tuple[DriverEffect, ...]) -> str:
             "revenue after a contact."
         )
     moves = " and ".join(sorted(moving, key=lambda s: s != "First-contact resolution"))
-    rest = f"; {' and '.join(s.lower() for s in still)} hardly or not at all" if still else ""
+    rest = f"; {' and '.join(lower_first(s) for s in still)} hardly or not at all" if still else ""
     return f"{moves} moves retention and revenue after a contact{rest}."
 
 

@@ -49,16 +49,16 @@ def test_tiny_store_figures_by_hand(tiny_url):
     assert figures["Contacts per active customer"][0] == "1"  # 3 / 3
     assert figures["First-contact resolution"] == ("66.7%", "-33.3 pts")  # 2/3 against 1/1
     assert figures["CSAT after contact"][0] == "66.7%"  # 5, 2, 4: two of three are 4-5
-    assert figures["NPS after contact"] == ("+0", "")  # 10, 3, 8; no survey before: no delta
+    # 10, 3, 8; no survey before: no delta, said in grey rather than left blank
+    assert figures["NPS after contact"] == ("+0", "no previous value")
     # Follow-up window 17 Jan – 16 Apr 2024 (data end 15 Jul - 90 days). Only the window
     # 19 Mar – 16 Apr has a contacted customer with a band: customer 1 (contact 04-05,
     # order 06-20: 300) against customer 2 (reference 04-02, order 06-30: 50).
     assert figures["Retention after contact"][0] == "100.0%"
-    assert figures["Retention after contact"][1].startswith("+0.0 pts")
-    assert figures["Revenue in the 90 days after contact"] == (
-        "300",
-        "+250.00 (+250.00 to +250.00)",
-    )
+    # Both retained: a zero difference reads "no difference", not a green "+0.0 pts".
+    assert figures["Retention after contact"][1].startswith("no difference (")
+    # 300 - 50 = 250, shown like the whole-unit value beside it (not "+250.00").
+    assert figures["Revenue in the 90 days after contact"] == ("300", "+250 (+250 to +250)")
     assert figures["Revenue retained per contact"][0] == "250"  # 250 × 1 customer / 1 contact
     captions = texts(at.caption)
     assert "contacts opened 17 Jan 2024 – 16 Apr 2024" in captions

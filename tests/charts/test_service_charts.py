@@ -75,6 +75,10 @@ def test_monthly_lenses():
     assert fig.layout.yaxis.title.text == "Average handle time (minutes)"
     assert fig.layout.yaxis2.title.text == "First-contact resolution (%)"
     assert fig.layout.shapes[0].type == "rect"  # the current period is shaded
+    # FCR of 100% (Feb, Apr) stays inside the plot, with the top tick label whole, and the
+    # legend sits under the plot, not on the lines near 100%.
+    assert fig.layout.yaxis2.range[1] > 100 and max(fig.layout.yaxis2.tickvals) == 100
+    assert fig.layout.legend.y < 0
 
 
 def test_monthly_lenses_without_contacts():

@@ -247,8 +247,27 @@ def test_after_contact_figures_format():
     retention, revenue, per_contact = after_contact_figures(retention_comparison(cells))
     assert retention.value == "60.0%" and retention.delta.startswith("+20.0 pts")  # 60% vs 40%
     assert retention.delta_description == "vs 40.0% of comparable customers"
-    assert revenue.value == "60" and revenue.delta.startswith("+40.00")  # 60 vs 20
+    # 60 vs 20: a whole-unit value gets a whole-unit difference and interval, not "+40.00".
+    assert revenue.value == "60" and revenue.delta == "+40 (+7 to +73)"
+    assert revenue.delta_color == "normal"
     assert per_contact.value == "33.33"  # 40 × 10 customers / 12 contacts
+    # One contacted customer, one contact: singular words.
+    one = cells_frame(
+        [(0, 1, 1, True, 1, 1, 50.0, 2_500.0, 1), (0, 1, 1, False, 4, 1, 50.0, 2_500.0, 0)]
+    )
+    _, _, per_contact_one = after_contact_figures(retention_comparison(one))
+    assert per_contact_one.delta_description == "over 1 contact of 1 customer"
+
+
+def test_a_zero_difference_is_grey_not_a_green_gain():
+    # Contacted: 2 customers, 1 retained, revenue 50 each; comparable: 4, 2 retained, 50 each.
+    # Retention 50% vs 50% and revenue 50 vs 50: both differences are zero.
+    cells = cells_frame(
+        [(0, 1, 1, True, 2, 1, 100.0, 5_000.0, 2), (0, 1, 1, False, 4, 2, 200.0, 10_000.0, 0)]
+    )
+    retention, revenue, _ = after_contact_figures(retention_comparison(cells))
+    assert retention.delta.startswith("no difference (") and retention.delta_color == "off"
+    assert revenue.delta.startswith("no difference (") and revenue.delta_arrow == "off"
 
 
 def test_follow_up_note_says_what_is_excluded():
