@@ -12,7 +12,7 @@ from dashboard.charts.loyalty import (
     build_repeat_purchase_trend,
 )
 from dashboard.domain import loyalty
-from dashboard.domain.metrics import format_value
+from dashboard.domain.metrics import format_value, table_height
 from dashboard.storage import clv_store
 from dashboard.storage import loyalty_queries as q
 
@@ -236,31 +236,55 @@ else:
         f"{len(action_list):,} customers who say they are satisfied but whose behaviour "
         f"says they are leaving, most valuable first (by {order})."
     )
+    # The columns a caller needs fit 1400 px without scrolling; the CSV has every column
+    # (latest CSAT and NPS answers, revenue to date, where "still active" comes from).
     st.dataframe(
         action_list,
         hide_index=True,
         width="stretch",
-        height=320,
+        height=table_height(len(action_list), max_rows=10),
         placeholder="—",
+        column_order=[
+            column
+            for column in (
+                "customer_id",
+                "name",
+                "region",
+                "acquisition_channel",
+                "loyalty_index",
+                "satisfaction",
+                "last_order",
+                "revenue_last_12m",
+                "clv",
+                "score_active",
+            )
+            if column in action_list
+        ],
         column_config={
             "customer_id": st.column_config.NumberColumn("Customer ID", format="%d"),
             "name": "Name",
             "region": "Region",
             "acquisition_channel": "Channel",
-            "loyalty_index": st.column_config.NumberColumn("Loyalty index", format="%.0f"),
-            "satisfaction": st.column_config.NumberColumn("Satisfaction", format="%.0f"),
+            "loyalty_index": st.column_config.NumberColumn(
+                "Loyalty", format="%.0f", help="Loyalty index (0-100), from behaviour."
+            ),
+            "satisfaction": st.column_config.NumberColumn(
+                "Satisfaction",
+                format="%.0f",
+                help="Satisfaction (0-100) from the latest CSAT and NPS answers.",
+            ),
             "latest_csat": st.column_config.NumberColumn("Latest CSAT", format="%d"),
             "latest_nps": st.column_config.NumberColumn("Latest NPS answer", format="%d"),
             "last_order": st.column_config.DateColumn("Latest order", format="DD MMM YYYY"),
             "revenue_last_12m": st.column_config.NumberColumn(
-                "Revenue, last 12 months", format="%,.0f"
+                "Revenue 12 mo",
+                format="%,.0f",
+                help="Order revenue in the 365 days to the period's end (currency units).",
             ),
             "revenue": st.column_config.NumberColumn("Revenue to date", format="%,.0f"),
-            "clv": st.column_config.NumberColumn(clv_label, format="%,.0f"),
-            "score_active": st.column_config.ProgressColumn(
+            "clv": st.column_config.NumberColumn("Lifetime value", format="%,.0f", help=clv_help),
+            "score_active": st.column_config.NumberColumn(
                 "Still active",
-                min_value=0.0,
-                max_value=1.0,
                 format="%.2f",
                 help="P(alive) from the lifetime-value fit, or recency without one (0-1).",
             ),
@@ -316,7 +340,18 @@ st.latex(
     r"\text{Loyalty index} = 100 \times "
     r"\frac{\sum_k w_k\, s_k}{\sum_{k\ \text{defined}} w_k}"
 )
-st.table(loyalty.component_table(settings, uses_probability_alive=uses_p_alive), hide_index=True)
+# st.table caps each cell at 25rem, so the long "Score" texts wrapped at half the column's
+# width; lifting the cap lets them use the whole row.
+st.table(
+    loyalty.component_table(settings, uses_probability_alive=uses_p_alive)
+    .style.set_table_styles(
+        [
+            {"selector": "td, td *", "props": [("max-width", "none")]},
+            {"selector": "td.col0", "props": [("white-space", "nowrap")]},
+        ]
+    )
+    .hide(axis="index")
+)
 sources = loyalty.activity_sources(customers)
 if uses_p_alive:
     activity_note = (

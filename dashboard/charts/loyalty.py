@@ -268,5 +268,6 @@ def build_repeat_purchase_trend(
         period_start=period_start,
         title=title,
     )
-    fig.update_yaxes(range=[0, 100], row=1, col=1)
+    # Headroom above 100% so that a marker at 100 is not cut by the plot's top edge.
+    fig.update_yaxes(range=[0, 105], tickvals=list(range(0, 101, 20)), row=1, col=1)
     return fig

@@ -129,7 +129,9 @@ def test_repeat_purchase_trend_in_percent_of_buyers():
     assert list(line.y)[0] == 70.0 and math.isnan(list(line.y)[1])
     assert list(bars.y) == [10, 0, 0]
     assert fig.layout.yaxis.title.text == "Repeat-purchase rate (% of buyers)"
-    assert tuple(fig.layout.yaxis.range) == (0, 100)
+    # Headroom above 100% so a marker at 100 is not cut; ticks still end at 100.
+    assert tuple(fig.layout.yaxis.range) == (0, 105)
+    assert max(fig.layout.yaxis.tickvals) == 100
 
 
 def test_trend_of_an_empty_scope_still_draws():
