@@ -9,7 +9,7 @@ from dashboard.app.context import clear_caches, engine_for, load, page_setup
 from dashboard.charts import value as charts
 from dashboard.domain import value
 from dashboard.domain.clv import ModelIdentificationError
-from dashboard.domain.metrics import format_value
+from dashboard.domain.metrics import format_value, in_percent
 from dashboard.storage import clv_store, value_queries
 from dashboard.storage.customer_queries import customer_summary
 from dashboard.storage.engine import StoreError, StoreLocation
@@ -166,8 +166,7 @@ else:
         help="Segments come from the latest saved segmentation (Segments page).",
     ) or next(iter(GROUPINGS))
     by_group = value.profit_by_group(profit, grouping, groups=ALL_GROUPS[grouping])
-    left, right = st.columns([2, 3])
-    left.plotly_chart(
+    st.plotly_chart(
         charts.build_group_bars(
             by_group,
             group=grouping,
@@ -177,8 +176,10 @@ else:
         ),
         width="stretch",
     )
-    right.dataframe(
-        by_group,
+    # The table goes under the chart, full width: beside it, its columns were clipped at
+    # 1400 px.
+    st.dataframe(
+        in_percent(by_group, ["profit_share", "losing_share"]),
         hide_index=True,
         width="stretch",
         column_order=[
@@ -194,14 +195,14 @@ else:
         ],
         column_config={
             grouping: GROUPINGS[grouping],
-            "customers": st.column_config.NumberColumn("Customers", format="%d"),
+            "customers": st.column_config.NumberColumn("Customers", format="%,d"),
             "profit_per_customer": st.column_config.NumberColumn(
                 "Profit / customer", format="%,.0f", help=f"{definition}, per customer."
             ),
             "profit": st.column_config.NumberColumn("Profit", format="%,.0f"),
             "profit_share": st.column_config.NumberColumn(
                 "Share of profit",
-                format="percent",
+                format="%.1f%%",
                 help="Group profit / total profit (blank when total profit is not positive).",
             ),
             "gross_margin": st.column_config.NumberColumn("Gross margin", format="%,.0f"),
@@ -209,7 +210,7 @@ else:
             "acquisition_cost": st.column_config.NumberColumn("Acquisition cost", format="%,.0f"),
             "losing_share": st.column_config.NumberColumn(
                 "Losing money",
-                format="percent",
+                format="%.1f%%",
                 help="Share of the group's customers with profit below zero.",
             ),
         },
@@ -230,7 +231,9 @@ else:
             column_config={
                 "customer_id": st.column_config.NumberColumn("Customer", format="%d"),
                 "name": "Name",
-                "region": "Region",
+                # Region is left to the download: with it the table was clipped at 1400 px,
+                # and channel and acquisition date explain a loss better.
+                "region": None,
                 "acquisition_channel": "Channel",
                 "acquired_at": st.column_config.DateColumn("Acquired", format="YYYY-MM-DD"),
                 "segment": None,
@@ -253,7 +256,7 @@ else:
         )
         st.caption(
             f"The 100 biggest losses {basis_label} are shown, worst first; the "
-            "download holds all of them with the filters applied."
+            "download holds all of them, with their region, with the filters applied."
         )
 
 # --------------------------------------------------------------------------------------
@@ -470,7 +473,7 @@ curve_key = (
 column, label = payback_by[curve_key]
 ltv_columns = [] if values is None else ["mean_ltv", "ltv_to_cac"]
 st.dataframe(
-    tables[curve_key],
+    in_percent(tables[curve_key], ["paid_back_share"]),
     hide_index=True,
     width="stretch",
     height=min(35 * (len(tables[curve_key]) + 1) + 3, 560),
@@ -487,7 +490,7 @@ st.dataframe(
     column_config={
         column: label,
         "customers": st.column_config.NumberColumn(
-            "Customers", format="%d", help=f"Customers acquired up to {as_of}."
+            "Customers", format="%,d", help=f"Customers acquired up to {as_of}."
         ),
         "mean_cac": st.column_config.NumberColumn(
             "Mean CAC",
@@ -508,19 +511,19 @@ st.dataframe(
         ),
         "payback": st.column_config.TextColumn(
             "Payback",
-            width="medium",
+            width="small",
             help="First month since acquisition (0 = month of acquisition) at which "
             "cumulative gross margin − service cost per customer reaches the mean CAC, from the "
             'curve below; "not yet" when it has not within the months observed.',
         ),
         "paid_back_share": st.column_config.NumberColumn(
             "Paid back to date",
-            format="percent",
+            format="%.1f%%",
             help=f"Share of customers whose gross margin − service cost up to {as_of} covers "
             "their own acquisition cost.",
         ),
         "won_in_period": st.column_config.NumberColumn(
-            "Won in period", format="%d", help=f"Customers acquired in {period}."
+            "Won in period", format="%,d", help=f"Customers acquired in {period}."
         ),
         "acquisition_spend_in_period": st.column_config.NumberColumn(
             "Acquisition spend in period",

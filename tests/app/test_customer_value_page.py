@@ -141,7 +141,8 @@ def test_profit_by_channel_table(tiny_url):
     table = at.dataframe[0].value.set_index("acquisition_channel")
     # search: Alice 170 + Cara 77 over 2; referral: Bob; partner: nobody yet (Dan in July).
     assert table.loc["search", "profit_per_customer"] == pytest.approx(123.5)
-    assert table.loc["referral", "losing_share"] == 1.0
+    # Shares are shown in percent with one decimal: Bob, the one referral customer, loses money.
+    assert table.loc["referral", "losing_share"] == 100.0
     assert table.loc["partner", "customers"] == 0
 
 
