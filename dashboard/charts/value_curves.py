@@ -95,9 +95,15 @@ def build_win_rate_trend(rates: pd.DataFrame, *, title: str) -> go.Figure:
             hovertemplate=f"{group} · %{{x|%b %Y}}<br>Win rate %{{y:.0f}}%"
             "<br>%{customdata[0]} won of %{customdata[1]} decided<extra></extra>",
         )
-    fig.update_yaxes(title_text="Win rate (%)", range=[0, 100])
+    # Headroom above 100% so a month won in full is not cut by the top edge.
+    fig.update_yaxes(title_text="Win rate (%)", range=[0, 105], tickvals=list(range(0, 101, 20)))
     fig.update_xaxes(tickformat="%b %Y", dtick="M1")
-    return apply_theme(fig, title=title)
+    apply_theme(fig, title=title)
+    # One entry per group: above the plot the legend ran into the title; under it, it does not.
+    fig.update_layout(
+        legend={"orientation": "h", "yanchor": "top", "y": -0.12, "xanchor": "left", "x": 0}
+    )
+    return fig
 
 
 def build_loss_reasons(reasons: pd.DataFrame, *, title: str) -> go.Figure:

@@ -29,6 +29,8 @@ def test_win_rate_in_percent_and_loss_shares():
     fig = charts.build_win_rate_trend(rates, title="t")
     north = next(t for t in fig.data if t.name == "North")
     assert list(north.y) == [75.0, 0.0]
+    # 100% stays inside the plot; the legend is under it, clear of the title.
+    assert fig.layout.yaxis.range[1] > 100 and fig.layout.legend.y < 0
     bars = charts.build_loss_reasons(vc.loss_reasons(deals()), title="t").data[0]
     assert list(bars.y) == ["not recorded", "price"] and list(bars.x) == [25.0, 75.0]
 
