@@ -44,9 +44,25 @@ class Filters:
         return (self.end - self.start).days + 1
 
     def previous_period(self) -> Filters:
-        """The period of the same length that ends the day before this one starts."""
+        """The period of the same length that ends the day before this one starts.
+
+        Whole calendar months compare with the same number of whole months before them
+        (Jul-Sep with Apr-Jun, not with the 92 days from 31 Mar); other periods with the same
+        number of days.
+        """
         end = self.start - timedelta(days=1)
+        months = self._whole_months()
+        if months:
+            start_month = (self.start.year * 12 + self.start.month - 1) - months
+            start = date(start_month // 12, start_month % 12 + 1, 1)
+            return replace(self, start=start, end=end)
         return replace(self, start=end - timedelta(days=self.days - 1), end=end)
+
+    def _whole_months(self) -> int:
+        """Number of calendar months the period spans exactly, or 0 if it is not whole months."""
+        if self.start.day != 1 or (self.end + timedelta(days=1)).day != 1:
+            return 0
+        return (self.end.year * 12 + self.end.month) - (self.start.year * 12 + self.start.month) + 1
 
     def effective_regions(self) -> tuple[str, ...] | None:
         """Regions to restrict to (None = all), after row-level access is applied."""

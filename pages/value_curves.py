@@ -10,7 +10,7 @@ from dashboard.charts.value_curves import (
     build_win_rate_trend,
 )
 from dashboard.domain import value_curves as vc
-from dashboard.domain.metrics import format_value
+from dashboard.domain.metrics import format_value, table_height
 from dashboard.storage import value_curve_queries as q
 
 ctx = page_setup(
@@ -54,43 +54,42 @@ else:
     )
 
     st.subheader("Where we under- and over-serve")
-    left, right = st.columns([1, 1])
-    left.plotly_chart(
+    st.plotly_chart(
         build_gap_heatmap(curves, title="Gap = importance − performance (points)"),
         width="stretch",
     )
-    left.caption(
+    st.caption(
         f"Red: under-served (expects more than it gets). Blue: over-served (gets "
         f"more than it values: cost without value). A gap of ±{vc.GAP_THRESHOLD:g} "
         "point or more counts."
     )
     gaps = vc.ranked_gaps(curves)
-    with right:
-        st.markdown(
-            "**Are we serving the right customers?** Gaps ranked by the value of the "
-            "customers affected."
+    st.markdown(
+        "**Are we serving the right customers?** Gaps ranked by the value of the "
+        "customers affected."
+    )
+    if gaps.empty:
+        st.success(f"No group is more than {vc.GAP_THRESHOLD:g} point off on any attribute.")
+    else:
+        st.dataframe(
+            gaps[["group", "attribute", "status", "gap", "customers", "value_at_stake"]],
+            hide_index=True,
+            width="stretch",
+            height=table_height(len(gaps), max_rows=12),
+            column_config={
+                "group": st.column_config.TextColumn(q.GROUPINGS[grouping]),
+                "attribute": "Attribute",
+                "status": "Reading",
+                "gap": st.column_config.NumberColumn("Gap (pts)", format="%+.1f"),
+                "customers": st.column_config.NumberColumn("Raters", format="%d"),
+                "value_at_stake": st.column_config.NumberColumn(
+                    "Value at stake",
+                    format="%,.0f",
+                    help="Gross margin in the 365 days to the period's end of the raters "
+                    "of this attribute in this group (currency units).",
+                ),
+            },
         )
-        if gaps.empty:
-            st.success(f"No group is more than {vc.GAP_THRESHOLD:g} point off on any attribute.")
-        else:
-            st.dataframe(
-                gaps[["group", "attribute", "status", "gap", "customers", "value_at_stake"]],
-                hide_index=True,
-                width="stretch",
-                column_config={
-                    "group": st.column_config.TextColumn(q.GROUPINGS[grouping]),
-                    "attribute": "Attribute",
-                    "status": "Reading",
-                    "gap": st.column_config.NumberColumn("Gap (pts)", format="%+.1f"),
-                    "customers": st.column_config.NumberColumn("Raters", format="%d"),
-                    "value_at_stake": st.column_config.NumberColumn(
-                        "Value at stake",
-                        format="%,.0f",
-                        help="Gross margin in the 365 days to the period's end of the raters "
-                        "of this attribute in this group (currency units).",
-                    ),
-                },
-            )
 
 st.divider()
 st.subheader("Win / loss")

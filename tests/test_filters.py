@@ -18,6 +18,16 @@ def test_previous_period_has_the_same_number_of_days():
     assert previous.days == quarter.days == 91
 
 
+def test_whole_months_compare_with_the_months_before():
+    quarter = Filters(date(2026, 7, 1), date(2026, 9, 30))  # 92 days
+    previous = quarter.previous_period()
+    assert (previous.start, previous.end) == (date(2026, 4, 1), date(2026, 6, 30))  # 91 days
+    january = Filters(date(2026, 1, 1), date(2026, 1, 31)).previous_period()
+    assert (january.start, january.end) == (date(2025, 12, 1), date(2025, 12, 31))
+    rolling = Filters(date(2026, 7, 16), date(2026, 9, 30)).previous_period()
+    assert rolling.days == 77 and rolling.end == date(2026, 7, 15)
+
+
 def test_end_before_start_is_refused():
     with pytest.raises(ValueError, match="before its start"):
         Filters(date(2024, 2, 1), date(2024, 1, 1))

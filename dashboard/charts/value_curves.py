@@ -70,7 +70,9 @@ def build_gap_heatmap(curves: pd.DataFrame, *, title: str) -> go.Figure:
             zmid=0,
             colorscale=[[0, PALETTE["primary"]], [0.5, "#f7f7f7"], [1, PALETTE["negative"]]],
             # Pre-formatted so that a group that did not rate an attribute shows a blank cell.
-            text=table.map(lambda gap: "" if pd.isna(gap) else f"{gap:+.1f}").to_numpy(),
+            text=table.map(
+                lambda gap: "" if pd.isna(gap) else f"{round(gap, 1) + 0.0:+.1f}"
+            ).to_numpy(),
             texttemplate="%{text}",
             colorbar={"title": {"text": "Gap (pts)"}},
             hovertemplate="%{y} · %{x}<br>Gap %{z:+.1f} points<extra></extra>",
