@@ -66,7 +66,8 @@ else:
     gaps = vc.ranked_gaps(curves)
     st.markdown(
         "**Are we serving the right customers?** Gaps ranked by the value of the "
-        "customers affected."
+        "customers affected. A negative value at stake means those customers lose money: "
+        "over-serving them is cost spent on customers who destroy value."
     )
     if gaps.empty:
         st.success(f"No group is more than {vc.GAP_THRESHOLD:g} point off on any attribute.")
