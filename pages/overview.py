@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dashboard.app.context import load, page_setup
+from dashboard.app.widgets import kpi_grid
 from dashboard.charts.overview import build_monthly_trend
 from dashboard.domain import metrics
 from dashboard.storage import clv_store, queries
@@ -26,19 +27,7 @@ st.caption(
     f"Changes compare with {previous.start:%d %b %Y} – {previous.end:%d %b %Y}. "
     "Money in currency units."
 )
-kpis = metrics.headline_kpis(totals)
-for row_start in range(0, len(kpis), 4):
-    for column, kpi in zip(st.columns(4), kpis[row_start : row_start + 4], strict=False):
-        delta = metrics.kpi_delta(kpi)
-        column.metric(
-            kpi.label,
-            metrics.format_value(kpi.value, kpi.kind),
-            delta=delta.text,
-            delta_color=delta.color,
-            delta_arrow=delta.arrow,
-            help=kpi.definition,
-            border=True,
-        )
+kpi_grid(metrics.headline_kpis(totals))
 
 alive = load(clv_store.expected_alive, ctx, ctx.filters)
 if alive is not None:
