@@ -10,8 +10,9 @@ from dashboard.storage import clv_store, queries
 
 ctx = page_setup(
     "Portfolio overview",
-    "The portfolio's headline figures for the period, each against the previous period of "
-    "the same length. Hover over the (?) next to a figure for its definition.",
+    "The portfolio's headline figures for the period, each against the period just before it "
+    "(as many calendar months, or days). Hover over the (?) next to a figure for its "
+    "definition.",
 )
 totals = load(queries.period_totals, ctx, ctx.filters)
 if not metrics.period_has_data(totals):
