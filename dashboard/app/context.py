@@ -58,8 +58,12 @@ def _bounds(url: str, version: str) -> queries.DataBounds:
     return queries.data_bounds(_engine(url))
 
 
-@st.cache_data(ttl=3600, max_entries=512, show_spinner=False)
+# Bounded: an entry can be a per-customer frame (about 20 MB at 100k customers), so the cache
+# holds at most a few hundred filter combinations, and none older than an hour.
+@st.cache_data(ttl=3600, max_entries=256, show_spinner=False)
 def _cached_call(target: str, url: str, version: str, args: tuple, kwargs: tuple) -> Any:
+    if not target.startswith("dashboard."):
+        raise ValueError(f"load() only calls functions of the dashboard package, not {target}")
     module_name, _, function_name = target.rpartition(".")
     function = getattr(importlib.import_module(module_name), function_name)
     return function(_engine(url), *args, **dict(kwargs))
