@@ -85,3 +85,23 @@ def test_presentation_mode_from_a_link_and_back(tiny_url):
     at = exit_button.click().run()
     assert at.toggle(key="present").value is False
     assert not [b for b in at.button if b.label == "Exit presentation mode"]
+
+
+# A period and channel for which the tiny portfolio has nothing: Dan (partner) arrives in July.
+NOTHING = {"period": "Custom", "from": "2024-01-10", "to": "2024-01-11", "channel": "partner"}
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_says_so_when_filters_leave_no_rows(tiny_url, page):
+    at = run_page(page, NOTHING)
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert at.info or at.warning, "an empty result must be said plainly"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_explains_an_unreachable_store(monkeypatch, page):
+    monkeypatch.setenv("DASHBOARD_DB_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    at = run_page(page)
+    assert not at.exception
+    assert "The database cannot be read" in at.error[0].value
