@@ -4,6 +4,7 @@ from functools import partial
 
 import streamlit as st
 
+from dashboard.app import page_data
 from dashboard.app.context import load, page_setup
 from dashboard.charts.loyalty import (
     build_nps_trend,
@@ -16,9 +17,6 @@ from dashboard.domain.metrics import format_value, table_height
 from dashboard.storage import clv_store
 from dashboard.storage import loyalty_queries as q
 
-#: Up to this many customers with a survey answer, one mark per customer; above, a density.
-SCATTER_LIMIT = 2_000
-
 ctx = page_setup(
     "Loyalty vs satisfaction",
     "What customers do (a behavioural loyalty index) against what they say (their latest CSAT "
@@ -27,8 +25,8 @@ ctx = page_setup(
 )
 f = ctx.filters
 settings = loyalty.DEFAULT_SETTINGS
-inputs = load(q.loyalty_inputs, ctx, f)
-if inputs.empty:
+view = load(page_data.loyalty_view, ctx, f, settings)
+if view.customers_in_view == 0:
     st.info(
         "No customers match these filters (customers acquired up to the period's end). "
         "Widen the period or clear the filters in the sidebar.",
@@ -37,11 +35,10 @@ if inputs.empty:
     st.stop()
 
 run = load(clv_store.latest_run, ctx)
-uses_p_alive = loyalty.fit_applies(run.calibration_end if run else None, f.end)
-customers = loyalty.customer_loyalty(inputs, f.end, settings, use_probability_alive=uses_p_alive)
-summary = loyalty.quadrant_summary(customers)
-risk = loyalty.revenue_at_risk(customers)
-explains = loyalty.satisfaction_explains(customers)
+uses_p_alive = view.uses_probability_alive
+summary = view.summary
+risk = view.risk
+explains = view.explains
 surveyed = explains.customers
 as_of = f"{f.end:%d %b %Y}"
 
@@ -92,7 +89,7 @@ cols[2].metric(
 cols[3].metric(
     "Surveyed customers",
     f"{surveyed:,}",
-    delta=f"of {len(customers):,} in view",
+    delta=f"of {view.customers_in_view:,} in view",
     delta_color="off",
     delta_arrow="off",
     border=True,
@@ -124,11 +121,10 @@ else:
         f"satisfaction ≥ {settings.satisfied_cut:g} (a single answer of CSAT 4–5 or "
         "NPS 7–10)."
     )
-    if surveyed <= SCATTER_LIMIT:
-        points = loyalty.scatter_points(customers, random_state=0)
+    if view.scatter is not None:
         st.plotly_chart(
             build_quadrant_scatter(
-                points,
+                view.scatter,
                 summary,
                 loyal_cut=settings.loyal_cut,
                 satisfied_cut=settings.satisfied_cut,
@@ -141,10 +137,9 @@ else:
             "equal answers do not hide each other; hover for the exact values."
         )
     else:
-        grid = loyalty.density_grid(customers)
         st.plotly_chart(
             build_quadrant_density(
-                grid,
+                view.density,
                 summary,
                 loyal_cut=settings.loyal_cut,
                 satisfied_cut=settings.satisfied_cut,
@@ -227,7 +222,7 @@ st.caption(
 )
 
 st.subheader("Satisfied but leaving: who to call")
-action_list = loyalty.satisfied_but_leaving(customers)
+action_list = view.action_list
 if action_list.empty:
     st.success("No customer in view is satisfied but leaving.")
 else:
@@ -352,7 +347,7 @@ st.table(
     )
     .hide(axis="index")
 )
-sources = loyalty.activity_sources(customers)
+sources = view.sources
 if uses_p_alive:
     activity_note = (
         f'"Still active" is P(alive) from the lifetime-value fit of {run.fitted_at:%d %b %Y} '
