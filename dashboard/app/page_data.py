@@ -19,8 +19,7 @@ from sqlalchemy import Engine
 
 from dashboard.domain import loyalty
 from dashboard.filters import Filters
-from dashboard.storage import clv_store
-from dashboard.storage import loyalty_queries
+from dashboard.storage import clv_store, loyalty_queries
 
 #: Loyalty page: up to this many customers with a survey answer, one mark per customer;
 #: above, a density grid.
