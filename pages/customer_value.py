@@ -5,13 +5,13 @@ import functools
 
 import streamlit as st
 
+from dashboard.app import page_data
 from dashboard.app.context import clear_caches, engine_for, load, page_setup
 from dashboard.charts import value as charts
 from dashboard.domain import value
 from dashboard.domain.clv import ModelIdentificationError
 from dashboard.domain.metrics import format_value, in_percent
 from dashboard.storage import clv_store, value_queries
-from dashboard.storage.customer_queries import customer_summary
 from dashboard.storage.engine import StoreError, StoreLocation
 
 ctx = page_setup(
@@ -21,27 +21,31 @@ ctx = page_setup(
     "definition; money in currency units.",
 )
 filters = ctx.filters
-summary = load(customer_summary, ctx, filters)
-if summary.empty:
+segment_names = tuple(load(value_queries.segment_list, ctx)["segment_name"])
+ALL_GROUPS = {
+    "segment_name": segment_names,
+    "region": filters.effective_regions() or ctx.bounds.regions,
+    "acquisition_channel": filters.channels or ctx.bounds.channels,
+}
+view = load(
+    page_data.customer_value_view,
+    ctx,
+    filters,
+    tuple((by, tuple(groups)) for by, groups in ALL_GROUPS.items()),
+)
+if view.customers_in_view == 0:
     st.info(
         "No customers match these filters (customers acquired up to the period's end). Widen "
         "the period or clear the region and channel filters in the sidebar.",
         icon=":material/filter_alt_off:",
     )
     st.stop()
-summary = value.attach_segments(summary, load(value_queries.customer_segments, ctx, filters))
-segment_names = tuple(load(value_queries.segment_list, ctx)["segment_name"])
 period = f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y}"
 as_of = f"{filters.end:%d %b %Y}"
 
 GROUPINGS = {"region": "Region", "acquisition_channel": "Acquisition channel"}
-if "segment_name" in summary.columns:
+if view.has_segments:
     GROUPINGS = {"segment_name": "Segment", **GROUPINGS}
-ALL_GROUPS = {
-    "segment_name": segment_names,
-    "region": filters.effective_regions() or ctx.bounds.regions,
-    "acquisition_channel": filters.channels or ctx.bounds.channels,
-}
 
 
 def money(amount: float | None) -> str:
@@ -72,23 +76,23 @@ basis = (
     or "to_date"
 )
 basis_label = f"to {as_of}" if basis == "to_date" else f"in {period}"
-profit = value.customer_profit(summary, basis=basis, period_start=filters.start)
-gaps = value.cost_data_gaps(summary)
+profit = view.profit[basis]
+gaps = view.cost_gaps
 if gaps:
     st.warning(
         "Profit leaves out what the store does not record: " + "; ".join(gaps) + ".",
         icon=":material/warning:",
     )
 
-if profit.empty:
+if profit.customers == 0:
     st.info(
         "No customer ordered, contacted service or was acquired in this period. Count profit "
         "to date, or widen the period.",
         icon=":material/filter_alt_off:",
     )
 else:
-    totals = value.profit_totals(profit)
-    whale = value.whale_curve(profit["profit"])
+    totals = profit.totals
+    whale = profit.whale
     definition = "Profit = gross margin (revenue − order cost) − service cost − acquisition cost"
     cols = st.columns(4)
     cols[0].metric(
@@ -165,7 +169,7 @@ else:
         key="cv_profit_group",
         help="Segments come from the latest saved segmentation (Segments page).",
     ) or next(iter(GROUPINGS))
-    by_group = value.profit_by_group(profit, grouping, groups=ALL_GROUPS[grouping])
+    by_group = profit.by_group[grouping]
     st.plotly_chart(
         charts.build_group_bars(
             by_group,
@@ -219,7 +223,7 @@ else:
         f"Profit {basis_label}, currency units. A group with no customer in scope is listed empty."
     )
 
-    losing = value.loss_makers(profit)
+    losing = profit.losing
     st.subheader(f"Who loses money: {totals.losing_customers:,} customers")
     if losing.empty:
         st.success(f"No customer has a negative profit {basis_label}.")
@@ -289,7 +293,6 @@ def fit_button(label: str, *, primary: bool) -> None:
 
 
 fit_command = f'python -m dashboard fit --db "{StoreLocation(ctx.url, "current").display_url}"'
-values = None
 if run is None:
     st.info(
         "**No lifetime-value model has been fitted on this store yet.** Fitting learns each "
@@ -302,9 +305,7 @@ if run is None:
     fit_button("Fit lifetime-value model", primary=True)
     st.code(fit_command, language="bash")
 else:
-    scored = load(clv_store.scored_customers, ctx, filters, run.run_id)
-    values = value.lifetime_values(summary, scored, calibration_end=run.calibration_end)
-    equity = value.customer_equity(values)
+    equity = view.equity
     clv_note = run.describe_settings()
     st.caption(
         f"**Predictions as of {run.calibration_end:%d %b %Y}** (the fit's data end), for "
@@ -356,7 +357,7 @@ else:
         format_func=GROUPINGS.get,
         key="cv_equity_group",
     ) or next(iter(GROUPINGS))
-    split = value.equity_by_group(values, equity_grouping, groups=ALL_GROUPS[equity_grouping])
+    split = view.equity_by_group[equity_grouping]
     left, right = st.columns(2)
     left.plotly_chart(
         charts.build_group_bars(
@@ -428,15 +429,13 @@ else:
 
 # --------------------------------------------------------------------------------------
 st.header("What acquisition is worth", divider="gray")
-facts = load(value_queries.payback_facts, ctx, filters)
-cohorts = load(value_queries.acquisition_cohorts, ctx, filters)
-acquisition_frame = summary if values is None else values
+has_values = view.equity is not None
 st.caption(
     f"Customers in scope acquired up to {as_of}, with what they brought and cost up to that "
     f'date. "Won in the period" counts acquisitions from {filters.start:%d %b %Y}.'
     + (
         ""
-        if values is None
+        if not has_values
         else " LTV = gross margin earned since acquisition + predicted CLV "
         f"({run.horizon_months} months, {100 * run.annual_discount_rate:.0f}% a year)."
     )
@@ -446,18 +445,8 @@ payback_by = {
     "channel": ("acquisition_channel", "Acquisition channel"),
     "cohort": ("acquisition_quarter", "Acquisition quarter"),
 }
-curves = {
-    key: value.payback_curves(facts, cohorts, by=key, as_of=filters.end) for key in payback_by
-}
-tables = {
-    key: value.acquisition_economics(
-        acquisition_frame,
-        column,
-        period_start=filters.start,
-        payback=value.payback_months(curves[key]),
-    )
-    for key, (column, _) in payback_by.items()
-}
+curves = view.payback_curves
+tables = view.acquisition_tables
 curve_key = (
     st.segmented_control(
         "Acquisition cost and payback by",
@@ -471,7 +460,7 @@ curve_key = (
     or "channel"
 )
 column, label = payback_by[curve_key]
-ltv_columns = [] if values is None else ["mean_ltv", "ltv_to_cac"]
+ltv_columns = [] if not has_values else ["mean_ltv", "ltv_to_cac"]
 st.dataframe(
     in_percent(tables[curve_key], ["paid_back_share"]),
     hide_index=True,
@@ -532,7 +521,7 @@ st.dataframe(
         ),
     },
 )
-if curve_key == "cohort" and values is not None:
+if curve_key == "cohort" and has_values:
     st.caption(
         "LTV counts the margin earned so far, so older cohorts have had longer to earn it: "
         "compare cohorts on the payback curves below (same months since acquisition)."
@@ -562,14 +551,14 @@ else:
     )
 
 st.subheader("Keep or win?")
-if values is None:
+if not has_values:
     st.info(
         "Comparing the value of keeping a customer with winning a new one needs the "
         "lifetime-value model: fit it above.",
         icon=":material/insights:",
     )
 else:
-    choice = value.keep_versus_win(values, period_start=filters.start)
+    choice = view.keep_versus_win
     cols = st.columns(3)
     cols[0].metric(
         "Worth spending to keep an active customer",

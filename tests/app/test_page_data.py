@@ -10,13 +10,26 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pandas as pd
+import pytest
 from pandas.testing import assert_frame_equal
 
 from dashboard.app import page_data
-from dashboard.domain import loyalty
+from dashboard.domain import loyalty, value
 from dashboard.filters import Filters
+from dashboard.storage import clv_store
+from dashboard.storage.customer_queries import customer_summary
+from dashboard.storage.engine import make_engine
 from dashboard.storage.loyalty_queries import loyalty_inputs
+from dashboard.storage.value_queries import acquisition_cohorts, payback_facts
+from tests.app.test_customer_value_page import store_fit
 from tests.fixtures import PERIOD
+
+#: Every group of the tiny store, as the Customer value page passes them.
+GROUPS = (
+    ("segment_name", ()),
+    ("region", ("North", "South")),
+    ("acquisition_channel", ("Paid search", "Referral")),
+)
 
 
 def test_loyalty_view_matches_the_domain_functions(tiny_engine):
@@ -59,3 +72,67 @@ def test_loyalty_view_is_picklable_for_the_cache(tiny_engine):
     again = pickle.loads(pickle.dumps(view))
     assert isinstance(again.summary, pd.DataFrame)
     assert again.risk == view.risk
+
+
+def test_customer_value_view_profit_on_both_bases(tiny_engine):
+    view = page_data.customer_value_view(tiny_engine, Filters(*PERIOD), GROUPS)
+    to_date, in_period = view.profit["to_date"], view.profit["in_period"]
+    # As on the page (tests/app/test_customer_value_page.py): 170 - 30 + 77 over 3 customers.
+    assert to_date.totals.profit == pytest.approx(217.0)
+    assert to_date.customers == to_date.totals.customers == 3
+    assert in_period.totals.profit == pytest.approx(240.0)
+    assert to_date.whale.total_profit == pytest.approx(217.0)
+    # One table per grouping present (no segmentation saved), every known region listed.
+    assert set(to_date.by_group) == {"region", "acquisition_channel"}
+    assert list(to_date.by_group["region"]["region"].sort_values()) == ["North", "South"]
+    assert to_date.losing["profit"].lt(0).all()
+    assert len(to_date.losing) == to_date.totals.losing_customers
+    assert view.has_segments is False
+    # No fit stored: no lifetime-value figures, acquisition tables from the facts alone.
+    assert view.run_id is None and view.equity is None and view.keep_versus_win is None
+    assert set(view.acquisition_tables) == {"channel", "cohort"}
+
+
+def test_customer_value_view_with_a_stored_fit_matches_the_domain_functions(tiny_url):
+    store_fit(tiny_url)
+    engine = make_engine(tiny_url)
+    filters = Filters(*PERIOD)
+    view = page_data.customer_value_view(engine, filters, GROUPS)
+    summary = customer_summary(engine, filters)
+    run = clv_store.latest_run(engine)
+    values = value.lifetime_values(
+        summary,
+        clv_store.scored_customers(engine, filters, run.run_id),
+        calibration_end=run.calibration_end,
+    )
+    assert view.run_id == run.run_id
+    assert view.equity == value.customer_equity(values)
+    assert view.keep_versus_win == value.keep_versus_win(values, period_start=filters.start)
+    assert_frame_equal(
+        view.equity_by_group["region"],
+        value.equity_by_group(values, "region", groups=("North", "South")),
+    )
+    curves = value.payback_curves(
+        payback_facts(engine, filters),
+        acquisition_cohorts(engine, filters),
+        by="channel",
+        as_of=filters.end,
+    )
+    assert_frame_equal(view.payback_curves["channel"], curves)
+    assert_frame_equal(
+        view.acquisition_tables["channel"],
+        value.acquisition_economics(
+            values,
+            "acquisition_channel",
+            period_start=filters.start,
+            payback=value.payback_months(curves),
+        ),
+    )
+    engine.dispose()
+
+
+def test_customer_value_view_with_no_customer_in_scope(tiny_engine):
+    nobody = replace(Filters(*PERIOD), regions=("Atlantis",))
+    view = page_data.customer_value_view(tiny_engine, nobody, GROUPS)
+    assert view.customers_in_view == 0
+    assert view.profit is None
