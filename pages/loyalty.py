@@ -17,6 +17,9 @@ from dashboard.domain.metrics import format_value, table_height
 from dashboard.storage import clv_store
 from dashboard.storage import loyalty_queries as q
 
+#: Rows of the action list shown on screen (the CSV download holds every customer).
+ACTION_ROWS_SHOWN = 1_000
+
 ctx = page_setup(
     "Loyalty vs satisfaction",
     "What customers do (a behavioural loyalty index) against what they say (their latest CSAT "
@@ -232,9 +235,15 @@ else:
         f"says they are leaving, most valuable first (by {order})."
     )
     # The columns a caller needs fit 1400 px without scrolling; the CSV has every column
-    # (latest CSAT and NPS answers, revenue to date, where "still active" comes from).
+    # (latest CSAT and NPS answers, revenue to date, where "still active" comes from) and
+    # every customer, while the screen shows the most valuable (a browser cannot take 100k rows).
+    if len(action_list) > ACTION_ROWS_SHOWN:
+        st.caption(
+            f"The {ACTION_ROWS_SHOWN:,} most valuable are listed; the download holds all "
+            f"{len(action_list):,}."
+        )
     st.dataframe(
-        action_list,
+        action_list.head(ACTION_ROWS_SHOWN),
         hide_index=True,
         width="stretch",
         height=table_height(len(action_list), max_rows=10),
