@@ -39,7 +39,6 @@ import pandas as pd
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard.domain import clv
 from dashboard.filters import Filters
 from dashboard.storage.engine import (
     StoreError,
@@ -311,6 +310,8 @@ def fit_and_save(
     dashboard.storage.engine.StoreError
         The store refused the write (e.g. a read-only warehouse user).
     """
+    from dashboard.domain import clv  # lazily: scikit-learn/SciPy load only when fitting
+
     report = progress or (lambda fraction, message: None)
     if holdout_weeks < 1:
         raise ValueError(f"holdout_weeks must be at least 1, got {holdout_weeks}")
@@ -375,6 +376,8 @@ def fit_if_possible(engine: Engine, *, progress: Progress | None = None) -> ClvR
     Meant for the first-run demo build: a portfolio too small or too young to fit must not
     stop the app from opening (the page then explains and offers the fit button).
     """
+    from dashboard.domain import clv  # lazily: scikit-learn/SciPy load only when fitting
+
     try:
         return fit_and_save(engine, progress=progress)
     except clv.ModelIdentificationError:
@@ -383,6 +386,8 @@ def fit_if_possible(engine: Engine, *, progress: Progress | None = None) -> ClvR
 
 def _holdout_check(days: pd.DataFrame, calibration_end: date, holdout_weeks: int) -> dict[str, Any]:
     """Fit on the data before the holdout weeks and compare with what happened in them."""
+    from dashboard.domain import clv  # lazily: scikit-learn/SciPy load only when fitting
+
     check_end = calibration_end - timedelta(weeks=holdout_weeks)
     first_day = days["ordered_at"].min().date()
     # The calibration part must be at least as long as the holdout it predicts.
@@ -463,6 +468,8 @@ def _fit_and_score(
     days: pd.DataFrame, calibration_end: date, horizon_months: int, annual_discount_rate: float
 ) -> tuple[pd.DataFrame, dict, dict]:
     """Fit both models on all purchase days to ``calibration_end`` and score every customer."""
+    from dashboard.domain import clv  # lazily: scikit-learn/SciPy load only when fitting
+
     summary = clv.rfm_summary(
         days,
         "customer_id",
