@@ -349,7 +349,3 @@ def _presentation_mode() -> None:
         st.button("Exit presentation mode", on_click=_exit_presentation, type="tertiary",
                   icon=":material/close_fullscreen:")
 
-
-def coming_soon(description: str) -> None:
-    """Placeholder for a page still being built: what it will show, and no invented numbers."""
-    st.info(f"**Coming soon.** This page will show: {description}", icon=":material/construction:")
