@@ -18,7 +18,7 @@ totals = load(queries.period_totals, ctx, ctx.filters)
 if not metrics.period_has_data(totals):
     st.info(
         "No customers, orders, contacts or surveys match these filters. Widen the period "
-        "or clear the region and channel filters in the sidebar.",
+        "or clear the region, channel and segment filters in the sidebar.",
         icon=":material/filter_alt_off:",
     )
     st.stop()
