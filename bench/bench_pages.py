@@ -10,7 +10,8 @@ the lifetime-value model and saves a segmentation (so the pages show everything)
 page: *cold* = Streamlit caches cleared, first run; *warm* = a rerun with the same filters
 (what a user gets when they come back to a page or change a widget that hits the cache). Times
 are the server-side script run measured with Streamlit's AppTest, best of ``--repeat`` runs.
-Streamlit's bare-mode warnings go to stderr (``2>/dev/null`` hides them). Budget: warm < 0.5 s, cold < 3 s at 100k customers. Figures go in
+Streamlit's bare-mode warnings go to stderr (``2>/dev/null`` hides them).
+Budget: warm < 0.5 s, cold < 3 s at 100k customers. Figures go in
 docs/performance.md.
 """
 
@@ -32,8 +33,10 @@ def prepare_store(url: str, customers: int, fit: bool, segment: bool) -> None:
     from dashboard.storage.engine import make_engine
 
     engine = make_engine(url)
-    if queries.missing_contract_tables(engine) or \
-            queries.data_bounds(engine).customers != customers:
+    if (
+        queries.missing_contract_tables(engine)
+        or queries.data_bounds(engine).customers != customers
+    ):
         started = time.perf_counter()
         build_demo(engine, n_customers=customers, replace=True)
         print(f"built demo of {customers:,} customers in {time.perf_counter() - started:.1f} s")

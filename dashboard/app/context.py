@@ -146,8 +146,10 @@ def _build_demo_with_progress(engine, location: StoreLocation) -> None:
         clv_store.fit_if_possible(engine, progress=step(0.6, 0.2))
         segment_store.run_and_save(engine, progress=step(0.8, 0.2))
         notice.empty()
-        st.toast(f"Demo portfolio of {n_customers:,} customers built, fitted and segmented.",
-                 icon=":material/check_circle:")
+        st.toast(
+            f"Demo portfolio of {n_customers:,} customers built, fitted and segmented.",
+            icon=":material/check_circle:",
+        )
     clear_caches()
 
 
@@ -193,8 +195,9 @@ def _segment_options(url: str, version: str) -> tuple[int | None, tuple[tuple[in
         return None, ()  # a read-only warehouse without the app's tables: no segment filter
 
 
-def _sidebar_filters(bounds: queries.DataBounds, url: str | None = None,
-                     version: str | None = None) -> Filters:
+def _sidebar_filters(
+    bounds: queries.DataBounds, url: str | None = None, version: str | None = None
+) -> Filters:
     """The global filters, bound to the URL so that a link keeps the view.
 
     The segment filter appears once segments have been saved (Segments page or
@@ -269,9 +272,14 @@ def _sidebar_filters(bounds: queries.DataBounds, url: str | None = None,
             help="Segments of the latest saved segmentation (Segments page). Every page "
             "shows only the customers of the chosen segments.",
         )
-    return Filters(start=start, end=end, regions=tuple(regions), channels=tuple(channels),
-                   segments=tuple(int(s) for s in segments),
-                   segment_run_id=run_id)
+    return Filters(
+        start=start,
+        end=end,
+        regions=tuple(regions),
+        channels=tuple(channels),
+        segments=tuple(int(s) for s in segments),
+        segment_run_id=run_id,
+    )
 
 
 def _route_through_app() -> None:
@@ -346,6 +354,9 @@ def _presentation_mode() -> None:
     )
     if present:
         st.html(_PRESENTATION_CSS)
-        st.button("Exit presentation mode", on_click=_exit_presentation, type="tertiary",
-                  icon=":material/close_fullscreen:")
-
+        st.button(
+            "Exit presentation mode",
+            on_click=_exit_presentation,
+            type="tertiary",
+            icon=":material/close_fullscreen:",
+        )

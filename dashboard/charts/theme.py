@@ -14,8 +14,18 @@ PALETTE = {
 }
 
 #: Qualitative sequence for groups (segments, channels, regions): colour-blind safe (Okabe-Ito).
-SEQUENCE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
-            "#000000", "#999999", "#332288"]
+SEQUENCE = [
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#CC79A7",
+    "#56B4E9",
+    "#D55E00",
+    "#F0E442",
+    "#000000",
+    "#999999",
+    "#332288",
+]
 
 
 def apply_theme(fig: go.Figure, *, title: str) -> go.Figure:

@@ -82,9 +82,13 @@ def win_rate_by(win_loss: pd.DataFrame, by: str | list[str]) -> pd.DataFrame:
     """
     keys = [by] if isinstance(by, str) else list(by)
     decided = win_loss[win_loss["outcome"].isin(["won", "lost"])]
-    table = (decided.pivot_table(index=keys, columns="outcome", values="opportunities",
-                                 aggfunc="sum", fill_value=0)
-             .reindex(columns=["won", "lost"], fill_value=0).reset_index())
+    table = (
+        decided.pivot_table(
+            index=keys, columns="outcome", values="opportunities", aggfunc="sum", fill_value=0
+        )
+        .reindex(columns=["won", "lost"], fill_value=0)
+        .reset_index()
+    )
     table.columns.name = None
     table["decided"] = table["won"] + table["lost"]
     table["win_rate"] = table["won"] / table["decided"].where(table["decided"] > 0)
@@ -97,8 +101,10 @@ def loss_reasons(win_loss: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
     lost["loss_reason"] = lost["loss_reason"].fillna("not recorded")
     keys = ([by] if by else []) + ["loss_reason"]
     table = lost.groupby(keys, as_index=False)[["opportunities", "amount"]].sum()
-    totals = table.groupby(by)["opportunities"].transform("sum") if by else \
-        table["opportunities"].sum()
+    totals = (
+        table.groupby(by)["opportunities"].transform("sum") if by else table["opportunities"].sum()
+    )
     table["share"] = table["opportunities"] / totals
-    return table.sort_values(keys[:-1] + ["opportunities"],
-                             ascending=[True] * (len(keys) - 1) + [False]).reset_index(drop=True)
+    return table.sort_values(
+        keys[:-1] + ["opportunities"], ascending=[True] * (len(keys) - 1) + [False]
+    ).reset_index(drop=True)

@@ -69,13 +69,23 @@ def customer_summary(engine: Engine, filters: Filters) -> pd.DataFrame:
             func.sum(orders.c.revenue - orders.c.cost).label("gross_margin"),
             func.count(case((in_period, 1))).label("orders_period"),
             func.sum(case((in_period, orders.c.revenue), else_=0.0)).label("revenue_period"),
-            func.sum(case((in_period, orders.c.revenue - orders.c.cost), else_=0.0))
-            .label("gross_margin_period"),
-            func.sum(case((orders.c.ordered_at >= last_12m_start, orders.c.revenue),
-                          else_=0.0)).label("revenue_last_12m"),
-            func.sum(case((between(orders.c.ordered_at, prior_12m_start,
-                                   last_12m_start - timedelta(days=1)), orders.c.revenue),
-                          else_=0.0)).label("revenue_prior_12m"),
+            func.sum(case((in_period, orders.c.revenue - orders.c.cost), else_=0.0)).label(
+                "gross_margin_period"
+            ),
+            func.sum(
+                case((orders.c.ordered_at >= last_12m_start, orders.c.revenue), else_=0.0)
+            ).label("revenue_last_12m"),
+            func.sum(
+                case(
+                    (
+                        between(
+                            orders.c.ordered_at, prior_12m_start, last_12m_start - timedelta(days=1)
+                        ),
+                        orders.c.revenue,
+                    ),
+                    else_=0.0,
+                )
+            ).label("revenue_prior_12m"),
         )
         .where(orders.c.ordered_at <= end, customer_scope(filters, orders.c.customer_id))
         .group_by(orders.c.customer_id)
@@ -87,43 +97,73 @@ def customer_summary(engine: Engine, filters: Filters) -> pd.DataFrame:
             service_contacts.c.customer_id,
             func.count().label("contacts"),
             func.sum(service_contacts.c.cost).label("service_cost"),
-            func.sum(cast(service_contacts.c.first_contact_resolved, Integer))
-            .label("fcr_contacts"),
+            func.sum(cast(service_contacts.c.first_contact_resolved, Integer)).label(
+                "fcr_contacts"
+            ),
             func.sum(service_contacts.c.handle_seconds).label("handle_seconds"),
             func.count(case((contact_in_period, 1))).label("contacts_period"),
-            func.sum(case((contact_in_period, service_contacts.c.cost), else_=0.0))
-            .label("service_cost_period"),
+            func.sum(case((contact_in_period, service_contacts.c.cost), else_=0.0)).label(
+                "service_cost_period"
+            ),
         )
-        .where(service_contacts.c.opened_at <= end,
-               customer_scope(filters, service_contacts.c.customer_id))
+        .where(
+            service_contacts.c.opened_at <= end,
+            customer_scope(filters, service_contacts.c.customer_id),
+        )
         .group_by(service_contacts.c.customer_id)
         .cte("contact_facts")
     )
     referral_facts = (
-        select(referrals.c.referrer_id.label("customer_id"),
-               func.count().label("referrals_made"))
-        .where(referrals.c.referred_at <= end,
-               customer_scope(filters, referrals.c.referrer_id))
+        select(referrals.c.referrer_id.label("customer_id"), func.count().label("referrals_made"))
+        .where(referrals.c.referred_at <= end, customer_scope(filters, referrals.c.referrer_id))
         .group_by(referrals.c.referrer_id)
         .cte("referral_facts")
     )
     latest_survey = _latest_answers(filters)
     columns = [
-        customers.c.customer_id, customers.c.name, customers.c.region,
-        customers.c.acquisition_channel, customers.c.acquired_at, customers.c.acquisition_cost,
+        customers.c.customer_id,
+        customers.c.name,
+        customers.c.region,
+        customers.c.acquisition_channel,
+        customers.c.acquired_at,
+        customers.c.acquisition_cost,
     ]
     zero_filled = [
-        (order_facts, ["orders", "order_days", "revenue", "gross_margin", "orders_period",
-                       "revenue_period", "gross_margin_period", "revenue_last_12m",
-                       "revenue_prior_12m"]),
-        (contact_facts, ["contacts", "service_cost", "fcr_contacts", "handle_seconds",
-                         "contacts_period", "service_cost_period"]),
+        (
+            order_facts,
+            [
+                "orders",
+                "order_days",
+                "revenue",
+                "gross_margin",
+                "orders_period",
+                "revenue_period",
+                "gross_margin_period",
+                "revenue_last_12m",
+                "revenue_prior_12m",
+            ],
+        ),
+        (
+            contact_facts,
+            [
+                "contacts",
+                "service_cost",
+                "fcr_contacts",
+                "handle_seconds",
+                "contacts_period",
+                "service_cost_period",
+            ],
+        ),
         (referral_facts, ["referrals_made"]),
     ]
     for cte, names in zero_filled:
         columns += [func.coalesce(cte.c[name], 0).label(name) for name in names]
-    columns += [order_facts.c.first_order, order_facts.c.last_order,
-                latest_survey.c.latest_csat, latest_survey.c.latest_nps]
+    columns += [
+        order_facts.c.first_order,
+        order_facts.c.last_order,
+        latest_survey.c.latest_csat,
+        latest_survey.c.latest_nps,
+    ]
     statement = (
         select(*columns)
         .select_from(
@@ -152,17 +192,25 @@ def _latest_answers(filters: Filters):
             select(
                 surveys.c.customer_id,
                 surveys.c[score].label("answer"),
-                func.row_number().over(
+                func.row_number()
+                .over(
                     partition_by=surveys.c.customer_id,
                     order_by=(surveys.c.answered_at.desc(), surveys.c.survey_id.desc()),
-                ).label("rank"),
+                )
+                .label("rank"),
             )
-            .where(surveys.c[score].is_not(None), surveys.c.answered_at <= filters.end,
-                   customer_scope(filters, surveys.c.customer_id))
+            .where(
+                surveys.c[score].is_not(None),
+                surveys.c.answered_at <= filters.end,
+                customer_scope(filters, surveys.c.customer_id),
+            )
             .subquery(f"ranked_{score}")
         )
-        answered.append(select(ranked.c.customer_id, ranked.c.answer)
-                        .where(ranked.c.rank == 1).subquery(f"latest_{score}"))
+        answered.append(
+            select(ranked.c.customer_id, ranked.c.answer)
+            .where(ranked.c.rank == 1)
+            .subquery(f"latest_{score}")
+        )
     csat, nps = answered
     return (
         select(
@@ -171,8 +219,9 @@ def _latest_answers(filters: Filters):
             nps.c.answer.label("latest_nps"),
         )
         .select_from(
-            customers.outerjoin(csat, csat.c.customer_id == customers.c.customer_id)
-            .outerjoin(nps, nps.c.customer_id == customers.c.customer_id)
+            customers.outerjoin(csat, csat.c.customer_id == customers.c.customer_id).outerjoin(
+                nps, nps.c.customer_id == customers.c.customer_id
+            )
         )
         .where((csat.c.customer_id.is_not(None)) | (nps.c.customer_id.is_not(None)))
         .cte("latest_survey")

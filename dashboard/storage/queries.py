@@ -87,7 +87,8 @@ def data_bounds(engine: Engine) -> DataBounds:
         ).scalars()
         regions = tuple(str(r) for r in regions if r is not None)
         channels = conn.execute(
-            select(customers.c.acquisition_channel).distinct()
+            select(customers.c.acquisition_channel)
+            .distinct()
             .order_by(customers.c.acquisition_channel)
         ).scalars()
         channels = tuple(str(c) for c in channels if c is not None)
@@ -155,8 +156,7 @@ def _one_period(engine: Engine, name: str, f: Filters) -> dict[str, object]:
     )
     row: dict[str, object] = {"period": name, "start": f.start, "end": f.end}
     with engine.connect() as conn:
-        for statement in (order_stats, customer_stats, contact_stats, survey_stats,
-                          referral_stats):
+        for statement in (order_stats, customer_stats, contact_stats, survey_stats, referral_stats):
             result = conn.execute(statement)
             row.update(dict(zip(result.keys(), result.one(), strict=True)))
     return row
@@ -178,8 +178,10 @@ def monthly_activity(engine: Engine, filters: Filters) -> pd.DataFrame:
             literal(0).label("contacts"),
             literal(0.0).label("service_cost"),
         )
-        .where(between(orders.c.ordered_at, filters.start, filters.end),
-               customer_scope(filters, orders.c.customer_id))
+        .where(
+            between(orders.c.ordered_at, filters.start, filters.end),
+            customer_scope(filters, orders.c.customer_id),
+        )
         .group_by(order_month)
     )
     contact_month = month_start(service_contacts.c.opened_at).label("month")
@@ -192,8 +194,10 @@ def monthly_activity(engine: Engine, filters: Filters) -> pd.DataFrame:
             func.count().label("contacts"),
             func.sum(service_contacts.c.cost).label("service_cost"),
         )
-        .where(between(service_contacts.c.opened_at, filters.start, filters.end),
-               customer_scope(filters, service_contacts.c.customer_id))
+        .where(
+            between(service_contacts.c.opened_at, filters.start, filters.end),
+            customer_scope(filters, service_contacts.c.customer_id),
+        )
         .group_by(contact_month)
     )
     both = union_all(by_order, by_contact).subquery()

@@ -47,8 +47,9 @@ def _group_column(engine: Engine, grouping: str):
         run_id = latest_segment_run(engine)
         if run_id is None:
             raise ValueError("no saved segment run: run the segmentation first")
-        label = func.coalesce(segment_names.c.name,
-                              literal("Segment ") + cast(segment_assignments.c.segment, String))
+        label = func.coalesce(
+            segment_names.c.name, literal("Segment ") + cast(segment_assignments.c.segment, String)
+        )
         join = (
             segment_assignments.outerjoin(
                 segment_names,
@@ -78,21 +79,26 @@ def value_curve_ratings(engine: Engine, filters: Filters, grouping: str) -> pd.D
             value_ratings.c.attribute,
             value_ratings.c.importance,
             value_ratings.c.performance,
-            func.row_number().over(
+            func.row_number()
+            .over(
                 partition_by=(value_ratings.c.customer_id, value_ratings.c.attribute),
                 order_by=value_ratings.c.rated_at.desc(),
-            ).label("rank"),
+            )
+            .label("rank"),
         )
-        .where(value_ratings.c.rated_at <= filters.end,
-               customer_scope(filters, value_ratings.c.customer_id))
+        .where(
+            value_ratings.c.rated_at <= filters.end,
+            customer_scope(filters, value_ratings.c.customer_id),
+        )
         .subquery("ranked")
     )
     latest = select(ranked).where(ranked.c.rank == 1).subquery("latest")
     margin = (
-        select(orders.c.customer_id,
-               func.sum(orders.c.revenue - orders.c.cost).label("margin_12m"))
-        .where(between(orders.c.ordered_at, filters.end - timedelta(days=364), filters.end),
-               customer_scope(filters, orders.c.customer_id))
+        select(orders.c.customer_id, func.sum(orders.c.revenue - orders.c.cost).label("margin_12m"))
+        .where(
+            between(orders.c.ordered_at, filters.end - timedelta(days=364), filters.end),
+            customer_scope(filters, orders.c.customer_id),
+        )
         .group_by(orders.c.customer_id)
         .subquery("margin")
     )
@@ -101,8 +107,7 @@ def value_curve_ratings(engine: Engine, filters: Filters, grouping: str) -> pd.D
     conditions = []
     if join is not None:
         assignments, condition = join
-        source = source.join(assignments,
-                             segment_assignments.c.customer_id == latest.c.customer_id)
+        source = source.join(assignments, segment_assignments.c.customer_id == latest.c.customer_id)
         conditions.append(condition)
     per_attribute = (
         select(
@@ -117,13 +122,13 @@ def value_curve_ratings(engine: Engine, filters: Filters, grouping: str) -> pd.D
         .group_by(group, latest.c.attribute)
     )
     raters = select(latest.c.customer_id).distinct().subquery("raters")
-    group_value_source = (
-        raters.join(customers, customers.c.customer_id == raters.c.customer_id)
-        .outerjoin(margin, margin.c.customer_id == raters.c.customer_id)
-    )
+    group_value_source = raters.join(
+        customers, customers.c.customer_id == raters.c.customer_id
+    ).outerjoin(margin, margin.c.customer_id == raters.c.customer_id)
     if join is not None:
         group_value_source = group_value_source.join(
-            join[0], segment_assignments.c.customer_id == raters.c.customer_id)
+            join[0], segment_assignments.c.customer_id == raters.c.customer_id
+        )
     per_group = (
         select(
             group.label("group"),
@@ -137,10 +142,14 @@ def value_curve_ratings(engine: Engine, filters: Filters, grouping: str) -> pd.D
     curves = read_frame(engine, per_attribute)
     groups = read_frame(engine, per_group)
     if curves.empty:
-        return curves.assign(group_raters=pd.Series(dtype="int64"),
-                             group_margin_12m=pd.Series(dtype="float64"))
-    return (curves.merge(groups, on="group", how="left")
-            .sort_values(["group", "attribute"]).reset_index(drop=True))
+        return curves.assign(
+            group_raters=pd.Series(dtype="int64"), group_margin_12m=pd.Series(dtype="float64")
+        )
+    return (
+        curves.merge(groups, on="group", how="left")
+        .sort_values(["group", "attribute"])
+        .reset_index(drop=True)
+    )
 
 
 def win_loss(engine: Engine, filters: Filters, grouping: str) -> pd.DataFrame:
@@ -154,12 +163,15 @@ def win_loss(engine: Engine, filters: Filters, grouping: str) -> pd.DataFrame:
     when = func.coalesce(opportunities.c.closed_at, opportunities.c.opened_at)
     month = month_start(when).label("month")
     group, join = _group_column(engine, grouping)
-    customer_filtered = bool(filters.effective_regions() is not None or filters.channels
-                             or filters.segments)
-    prospects_group = case((opportunities.c.customer_id.is_(None), literal("Prospects")),
-                           else_=group)
-    source = opportunities.outerjoin(customers,
-                                     customers.c.customer_id == opportunities.c.customer_id)
+    customer_filtered = bool(
+        filters.effective_regions() is not None or filters.channels or filters.segments
+    )
+    prospects_group = case(
+        (opportunities.c.customer_id.is_(None), literal("Prospects")), else_=group
+    )
+    source = opportunities.outerjoin(
+        customers, customers.c.customer_id == opportunities.c.customer_id
+    )
     conditions = [between(when, filters.start, filters.end)]
     if join is not None:
         source = source.outerjoin(

@@ -49,8 +49,10 @@ def test_filter_with_no_rows_says_so(tiny_url):
     at = run_page("overview.py", {"region": "Atlantis"})
     assert not at.exception
     # An unknown region in a link is dropped by the widget; a period without data is not.
-    at = run_page("overview.py", {"period": "Custom", "from": "2024-01-10", "to": "2024-01-10",
-                                  "channel": "partner"})
+    at = run_page(
+        "overview.py",
+        {"period": "Custom", "from": "2024-01-10", "to": "2024-01-10", "channel": "partner"},
+    )
     assert not at.exception
     assert any("No customers, orders" in i.value for i in at.info)
 

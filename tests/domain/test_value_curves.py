@@ -35,7 +35,9 @@ def test_ranked_gaps_by_value_at_stake():
     gaps = vc.ranked_gaps(vc.value_curves(ratings()))
     # A/price: all 10 raters -> 1000 × 10/10 = 1000; A/service: 1000 × 5/10 = 500.
     assert list(zip(gaps["group"], gaps["attribute"], strict=True)) == [
-        ("A", "price"), ("A", "service")]
+        ("A", "price"),
+        ("A", "service"),
+    ]
     assert list(gaps["value_at_stake"]) == [1000.0, 500.0]
 
 
@@ -69,7 +71,7 @@ def test_win_rate_by_month_leaves_undecided_missing():
     rates = vc.win_rate_by(deals(), ["month", "group"]).set_index(["month", "group"])
     assert rates.loc[(pd.Timestamp("2024-04-01"), "North"), "win_rate"] == pytest.approx(0.75)
     assert rates.loc[(pd.Timestamp("2024-05-01"), "North"), "win_rate"] == 0
-    assert ("Prospects" not in rates.index.get_level_values("group"))
+    assert "Prospects" not in rates.index.get_level_values("group")
 
 
 def test_loss_reasons_shares():

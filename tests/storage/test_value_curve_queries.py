@@ -34,9 +34,10 @@ def test_win_loss_by_region(tiny_engine):
     frame = q.win_loss(tiny_engine, Filters(*PERIOD), "region")
     # In April-June: opportunity 2 (prospect, lost in May) and 3 (Cara, open since June).
     assert sorted(zip(frame["group"], frame["outcome"], strict=True)) == [
-        ("Prospects", "lost"), ("South", "open")]
-    north_only = q.win_loss(tiny_engine, replace(Filters(*PERIOD), regions=("North",)),
-                            "region")
+        ("Prospects", "lost"),
+        ("South", "open"),
+    ]
+    north_only = q.win_loss(tiny_engine, replace(Filters(*PERIOD), regions=("North",)), "region")
     assert north_only.empty
 
 
@@ -52,11 +53,20 @@ def test_ratings_and_win_loss_by_saved_segment(tiny_engine):
     from dashboard.storage.schema import segment_assignments, segment_names, segment_runs
 
     with tiny_engine.begin() as conn:
-        conn.execute(segment_runs.insert().values(
-            run_id=1, created_at=datetime(2024, 7, 1), as_of=date(2024, 6, 30), n_segments=2,
-            settings="{}", quality="{}"))
-        conn.execute(segment_assignments.insert(), [
-            {"run_id": 1, "customer_id": c, "segment": s} for c, s in ((1, 1), (2, 2), (3, 2))])
+        conn.execute(
+            segment_runs.insert().values(
+                run_id=1,
+                created_at=datetime(2024, 7, 1),
+                as_of=date(2024, 6, 30),
+                n_segments=2,
+                settings="{}",
+                quality="{}",
+            )
+        )
+        conn.execute(
+            segment_assignments.insert(),
+            [{"run_id": 1, "customer_id": c, "segment": s} for c, s in ((1, 1), (2, 2), (3, 2))],
+        )
         conn.execute(segment_names.insert().values(run_id=1, segment=1, name="Loyalists"))
     assert q.available_groupings(tiny_engine)[0] == "segment"
     frame = q.value_curve_ratings(tiny_engine, Filters(*PERIOD), "segment")
