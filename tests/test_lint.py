@@ -25,4 +25,3 @@ def ruff(*args: str) -> subprocess.CompletedProcess:
 def test_ruff_check_finds_nothing():
     result = ruff("check", ".")
     assert result.returncode == 0, result.stdout + result.stderr
-

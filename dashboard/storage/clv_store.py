@@ -29,7 +29,6 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -41,16 +40,15 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.filters import Filters
 from dashboard.storage.engine import (
+    Progress,
     StoreError,
     bulk_insert,
     bump_data_version,
     ensure_app_tables,
-    existing_tables,
+    has_tables,
 )
 from dashboard.storage.schema import clv_runs, customer_clv, orders
 from dashboard.storage.sql import customer_scope, read_frame
-
-Progress = Callable[[float, str], None]
 
 #: Time unit of the stored recency and T (weeks), as in the BG/NBD paper.
 TIME_UNIT = "W"
@@ -177,13 +175,9 @@ class ClvRun:
 # --------------------------------------------------------------------------------------
 
 
-def _has_clv_tables(engine: Engine) -> bool:
-    return {clv_runs.name, customer_clv.name} <= existing_tables(engine)
-
-
 def latest_run(engine: Engine) -> ClvRun | None:
     """The most recent stored fit, or None when no fit has been stored."""
-    if not _has_clv_tables(engine):
+    if not has_tables(engine, clv_runs, customer_clv):
         return None
     statement = select(clv_runs).order_by(clv_runs.c.run_id.desc()).limit(1)
     with engine.connect() as conn:

@@ -7,7 +7,6 @@ exception to the top-down layering: the demo is data the store is seeded with.)
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 
 from sqlalchemy import Connection, Engine, func, select
@@ -19,12 +18,10 @@ from dashboard.domain.demo_portfolio import (
     iter_demo_chunks,
     validate_n_customers,
 )
-from dashboard.storage.engine import bulk_insert, bump_data_version, create_schema
+from dashboard.storage.engine import Progress, bulk_insert, bump_data_version, create_schema
 from dashboard.storage.schema import APP, CONTRACT_TABLES, LOAD_ORDER
 
 __all__ = ["DemoError", "build_demo", "contract_row_counts"]
-
-Progress = Callable[[float, str], None]
 
 
 def contract_row_counts(engine_or_conn: Engine | Connection) -> dict[str, int]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import os
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +31,10 @@ DEFAULT_DB_PATH = PROJECT_ROOT / "data" / "portfolio.duckdb"
 DEFAULT_DB_URL = f"duckdb:///{DEFAULT_DB_PATH}"
 ENV_VAR = "DASHBOARD_DB_URL"
 SECRETS_CONNECTION = "portfolio"
+
+
+#: Progress callback of long writes (demo build, fit, segmentation): (fraction 0-1, message).
+Progress = Callable[[float, str], None]
 
 
 class StoreError(RuntimeError):
@@ -123,6 +128,12 @@ def existing_tables(engine: Engine) -> set[str]:
     """Names of the tables and views in the store's default schema."""
     inspector = inspect(engine)
     return set(inspector.get_table_names()) | set(inspector.get_view_names())
+
+
+def has_tables(engine: Engine, *tables: Table) -> bool:
+    """True when every one of ``tables`` exists in the store (e.g. before reading a model run)."""
+    present = existing_tables(engine)
+    return all(table.name in present for table in tables)
 
 
 def create_schema(engine: Engine) -> None:

@@ -18,7 +18,6 @@ Pages only read these tables; nothing here is recomputed on a page view.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -51,7 +50,12 @@ if TYPE_CHECKING:
     from dashboard.domain.segments import SegmentationResult
 from dashboard.storage import queries
 from dashboard.storage.customer_queries import customer_summary
-from dashboard.storage.engine import bulk_insert, bump_data_version, existing_tables
+from dashboard.storage.engine import (
+    Progress,
+    bulk_insert,
+    bump_data_version,
+    has_tables,
+)
 from dashboard.storage.schema import (
     APP,
     clv_runs,
@@ -128,18 +132,11 @@ EXTRA_TABLES = [segment_snapshots, segment_profiles, segment_given_names]
 #: Months between the previous period end and the run's as-of date (a quarter).
 MIGRATION_MONTHS = 3
 
-Progress = Callable[[float, str], None]
-
 
 def ensure_segment_tables(engine: Engine) -> None:
     """Create the segment tables that do not exist yet (never drops anything)."""
     APP.create_all(engine, tables=SEGMENT_TABLES, checkfirst=True)
     SEGMENT_EXTRA.create_all(engine, checkfirst=True)
-
-
-def _has_tables(engine: Engine, *tables: Table) -> bool:
-    present = existing_tables(engine)
-    return all(t.name in present for t in tables)
 
 
 # --------------------------------------------------------------------------------------------
@@ -160,7 +157,7 @@ def latest_lifetime_values(engine: Engine, filters: Filters) -> pd.DataFrame:
     Columns ``customer_id``, ``lifetime_value`` (currency units, discounted over the run's
     horizon). Empty when the value engine has never run.
     """
-    if not _has_tables(engine, clv_runs, customer_clv):
+    if not has_tables(engine, clv_runs, customer_clv):
         return pd.DataFrame({"customer_id": [], "lifetime_value": []})
     latest = select(func.max(clv_runs.c.run_id)).scalar_subquery()
     statement = (
@@ -372,7 +369,7 @@ def _run_from_row(row) -> SegmentRun:
 
 def latest_run(engine: Engine) -> SegmentRun | None:
     """The most recent saved run, or None when segmentation has never run on this store."""
-    if not _has_tables(engine, segment_runs):
+    if not has_tables(engine, segment_runs):
         return None
     with engine.connect() as conn:
         row = conn.execute(
@@ -383,7 +380,7 @@ def latest_run(engine: Engine) -> SegmentRun | None:
 
 def run_by_id(engine: Engine, run_id: int) -> SegmentRun | None:
     """A saved run by its id (None when there is none)."""
-    if not _has_tables(engine, segment_runs):
+    if not has_tables(engine, segment_runs):
         return None
     with engine.connect() as conn:
         row = conn.execute(select(segment_runs).where(segment_runs.c.run_id == run_id)).first()
@@ -479,7 +476,7 @@ def run_and_save(
 
 def given_names(engine: Engine, run_id: int) -> dict[int, str]:
     """Names a user gave to segments of a run (segment -> name)."""
-    if not _has_tables(engine, segment_given_names):
+    if not has_tables(engine, segment_given_names):
         return {}
     frame = read_frame(
         engine,
@@ -601,7 +598,7 @@ def latest_segment_options(engine: Engine) -> tuple[int | None, tuple[tuple[int,
 
 def run_profiles(engine: Engine, run_id: int) -> pd.DataFrame:
     """Stored profiles of a run (segment 0 = all customers); see ``segment_profiles``."""
-    if not _has_tables(engine, segment_profiles):
+    if not has_tables(engine, segment_profiles):
         return pd.DataFrame(columns=["segment", "feature", "customers", "mean", "difference"])
     frame = read_frame(
         engine,
@@ -693,7 +690,7 @@ def segment_summary(engine: Engine, filters: Filters, run_id: int) -> pd.DataFra
         .group_by(seg.segment)
     )
     frames = [read_frame(engine, s) for s in (people, sales, service)]
-    if _has_tables(engine, clv_runs, customer_clv):
+    if has_tables(engine, clv_runs, customer_clv):
         latest = select(func.max(clv_runs.c.run_id)).scalar_subquery()
         value = (
             select(seg.segment, func.sum(customer_clv.c.clv).label("lifetime_value"))
@@ -749,7 +746,7 @@ def segment_transitions(engine: Engine, filters: Filters, run_id: int) -> pd.Dat
     Columns ``from_segment`` (0 = not yet a customer then), ``to_segment``, ``customers``.
     Empty when the run has no earlier snapshot. Scoped by the filters' customers.
     """
-    if not _has_tables(engine, segment_snapshots):
+    if not has_tables(engine, segment_snapshots):
         return pd.DataFrame(columns=["from_segment", "to_segment", "customers"])
     seg, snap = segment_assignments.c, segment_snapshots.c
     earlier = select(func.min(snap.as_of)).where(snap.run_id == run_id).scalar_subquery()
@@ -927,7 +924,7 @@ def customer_segment_path(engine: Engine, run_id: int, customer_id: int) -> pd.D
                 snap.run_id == run_id, snap.customer_id == customer_id
             ),
         )
-        if _has_tables(engine, segment_snapshots)
+        if has_tables(engine, segment_snapshots)
         else pd.DataFrame(columns=["as_of", "segment"])
     )
     current = read_frame(

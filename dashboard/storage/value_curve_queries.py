@@ -12,27 +12,18 @@ import pandas as pd
 from sqlalchemy import Engine, String, case, cast, func, literal, select
 
 from dashboard.filters import Filters
-from dashboard.storage.engine import existing_tables
 from dashboard.storage.schema import (
     customers,
     opportunities,
     orders,
     segment_assignments,
     segment_names,
-    segment_runs,
     value_ratings,
 )
 from dashboard.storage.sql import between, customer_scope, month_start, read_frame
+from dashboard.storage.value_queries import latest_segment_run
 
 GROUPINGS = {"segment": "Segment", "region": "Region", "acquisition_channel": "Channel"}
-
-
-def latest_segment_run(engine: Engine) -> int | None:
-    """Id of the latest saved segment run, or None when segmentation has not been run."""
-    if "segment_runs" not in existing_tables(engine):
-        return None
-    with engine.connect() as conn:
-        return conn.execute(select(func.max(segment_runs.c.run_id))).scalar_one_or_none()
 
 
 def available_groupings(engine: Engine) -> tuple[str, ...]:

@@ -56,3 +56,12 @@ def test_bad_url_and_missing_driver_are_store_errors():
         engine.make_engine("not a url")
     with pytest.raises(engine.StoreError, match="No database driver"):
         engine.make_engine("mssql+nosuchdriver://x/y")
+
+
+def test_has_tables(tmp_path):
+    from dashboard.storage.schema import clv_runs, customers
+
+    store = engine.make_engine(f"duckdb:///{tmp_path / 's.duckdb'}")
+    assert not engine.has_tables(store, customers)
+    engine.create_schema(store)
+    assert engine.has_tables(store, customers, clv_runs)
