@@ -89,6 +89,7 @@ def load(function: Callable[..., Any], ctx: PageContext, *args: Any, **kwargs: A
 
 def clear_caches() -> None:
     """Forget cached data (after an explicit write such as a model fit)."""
+    _store_status.clear()
     _data_version.clear()
     _bounds.clear()
     _cached_call.clear()
@@ -153,6 +154,18 @@ def _build_demo_with_progress(engine, location: StoreLocation) -> None:
     clear_caches()
 
 
+@st.cache_data(ttl=30, max_entries=8, show_spinner=False)
+def _store_status(url: str) -> tuple[list[str], int]:
+    """Contract tables the store lacks, and its number of customers (0 when tables lack).
+
+    Cached briefly, so a rerun does not inspect the schema and count customers every time;
+    tables created meanwhile are seen within 30 s.
+    """
+    engine = _engine(url)
+    missing = queries.missing_contract_tables(engine)
+    return missing, 0 if missing else queries.data_bounds(engine).customers
+
+
 def open_store() -> tuple[StoreLocation, str]:
     """Resolve and open the store; build the demo on first run of the embedded default.
 
@@ -162,10 +175,11 @@ def open_store() -> tuple[StoreLocation, str]:
     try:
         location = resolve_url()
         engine = _engine(location.url)
-        missing = queries.missing_contract_tables(engine)
-        if location.is_default and (missing or not queries.data_bounds(engine).customers):
+        missing, customers = _store_status(location.url)
+        if location.is_default and (missing or not customers):
             _build_demo_with_progress(engine, location)
-            missing = queries.missing_contract_tables(engine)
+            _store_status.clear()  # built here or, meanwhile, by another session
+            missing, _ = _store_status(location.url)
     except (SQLAlchemyError, StoreError, OSError) as exc:
         _stop_with_store_error(locals().get("location") or StoreLocation("?", "unknown"), exc)
     if missing:
