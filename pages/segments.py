@@ -146,7 +146,7 @@ has_value_engine = worth["lifetime_value"].notna().any()
 st.caption(
     f"Period {ctx.filters.start:%d %b %Y} – {ctx.filters.end:%d %b %Y}. Customers: acquired by "
     "the period's end. Revenue, gross margin and profit: in the period; profit = gross margin − "
-    "service cost − acquisition cost of customers acquired in the period (METRICS.md). "
+    "service cost − acquisition cost of customers acquired in the period (docs/metrics.md). "
     + (
         "Lifetime value: latest value-engine run. "
         if has_value_engine

@@ -1,4 +1,4 @@
-"""Headline metrics: pure functions from the aggregates the queries return (METRICS.md).
+"""Headline metrics: pure functions from the aggregates the queries return (docs/metrics.md).
 
 Nothing here talks to a database or to Streamlit; the CLI, the pages and the tests share it.
 """

@@ -16,7 +16,7 @@ DAYS_PER_YEAR = 365.25
 #: Shortest tenure used as the denominator of yearly rates: a customer won last week with one
 #: order is not "52 orders a year".
 MIN_RATE_TENURE_DAYS = 90
-#: Window that defines an active customer (METRICS.md): an order in the 365 days to the as-of.
+#: Window that defines an active customer (docs/metrics.md): an order in the 365 days to the as-of.
 ACTIVE_WINDOW_DAYS = 365
 #: Range of the number of segments searched when it is chosen automatically.
 K_RANGE = (2, 10)

@@ -1,5 +1,5 @@
 """Service as a cost center and as a value driver: the two scorecards, the follow-up window,
-retention after contact against comparable customers, and the verdict (METRICS.md, "Service").
+retention after contact against comparable customers, and the verdict (docs/metrics.md, "Service").
 
 Pure functions over the frames of ``dashboard.storage.service_queries``: no database, no
 Streamlit. Money is in currency units; shares are percentages (0-100); NPS is a score from
@@ -25,7 +25,7 @@ from dashboard.domain.metrics import (
     ratio,
 )
 
-#: Days after a contact in which an order counts as "ordered again" (METRICS.md).
+#: Days after a contact in which an order counts as "ordered again" (docs/metrics.md).
 FOLLOW_UP_DAYS = 90
 #: Length of the comparison windows (days) and their maximum number: a customer is "without a
 #: contact" in a window of about a month; longer periods use fewer, longer windows.
@@ -155,7 +155,7 @@ def _scorecards(row: pd.Series) -> dict[str, float | None]:
     }
 
 
-#: Label, kind, definition and direction of each scorecard figure (METRICS.md, "Service").
+#: Label, kind, definition and direction of each scorecard figure (docs/metrics.md, "Service").
 COST_CENTER_DEFINITIONS: dict[str, tuple[str, str, str, bool]] = {
     "aht": (
         "Average handle time",

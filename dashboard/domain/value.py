@@ -1,7 +1,7 @@
 """The portfolio's value: profit per customer, the whale curve, customer equity, acquisition.
 
 Pure functions over the frames the storage layer returns (no SQL, no Streamlit). Definitions
-follow ``METRICS.md`` and are written out in ``docs/customer-value.md``; money is in currency
+follow ``docs/metrics.md`` and are written out in ``docs/customer-value.md``; money is in currency
 units throughout.
 
 - **Customer profit** = gross margin − service cost − acquisition cost, either *to date* (all
@@ -44,7 +44,7 @@ MIN_CURVE_CUSTOMERS = 10
 #: What the payback column says for a group too small to draw a curve for.
 NO_CURVE = f"too few customers (< {MIN_CURVE_CUSTOMERS})"
 
-#: Days without an order after which a customer is no longer "active" (METRICS.md: 12 months).
+#: Days without an order after which a customer is no longer "active" (docs/metrics.md: 12 months).
 ACTIVE_WINDOW_DAYS = 365
 
 

@@ -1,6 +1,6 @@
 """Value curves (strategy canvas) and win/loss: pure functions over the query frames.
 
-Gap = importance − performance (METRICS.md): positive means the group expects more than it
+Gap = importance − performance (docs/metrics.md): positive means the group expects more than it
 gets (under-served), negative means it gets more than it values (over-served: cost without
 value). Win rate = won / (won + lost); open opportunities are excluded.
 """

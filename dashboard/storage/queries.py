@@ -24,7 +24,7 @@ from dashboard.storage.schema import (
 )
 from dashboard.storage.sql import between, customer_scope, month_start, read_frame
 
-#: Window that defines an "active" customer (METRICS.md): an order in the 12 months to the end.
+#: Window that defines an "active" customer (docs/metrics.md): an order in the 12 months to the end.
 ACTIVE_WINDOW_DAYS = 365
 
 

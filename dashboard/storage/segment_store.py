@@ -622,7 +622,7 @@ def segment_summary(engine: Engine, filters: Filters, run_id: int) -> pd.DataFra
     One row per segment with ``customers`` (acquired by the period's end), ``revenue``,
     ``gross_margin``, ``service_cost`` (in the period), ``acquisition_cost`` (of customers
     acquired in the period), ``profit`` = gross margin - service cost - acquisition cost
-    (METRICS.md period view), ``contribution_12m`` (gross margin - service cost in the 365
+    (docs/metrics.md period view), ``contribution_12m`` (gross margin - service cost in the 365
     days to the period's end), ``active_customers`` (an order in those 365 days) and
     ``lifetime_value`` (sum over the latest value-engine run; missing without one). Money in
     currency units.

@@ -6,7 +6,7 @@ per-row date arithmetic, "the contact date plus 90 days", is the :class:`add_day
 below, compiled for each dialect (DuckDB and PostgreSQL add an integer to a DATE; SQLite uses
 ``date(x, '+N days')``).
 
-Conventions shared by the follow-up queries (METRICS.md, "Retention after contact"):
+Conventions shared by the follow-up queries (docs/metrics.md, "Retention after contact"):
 
 - an order *follows* a contact when it is placed 1 to ``follow_up_days`` days after the contact
   day (same-day orders are neither before nor after: their order within the day is unknown);

@@ -33,7 +33,7 @@ def demo() -> dict[str, pd.DataFrame]:
 
 @pytest.fixture(scope="module")
 def profit(demo) -> pd.Series:
-    """Customer profit to date: gross margin - service cost - acquisition cost (METRICS.md)."""
+    """Customer profit to date: gross margin - service cost - acquisition cost (docs/metrics.md)."""
     orders, contacts = demo["orders"], demo["service_contacts"]
     customers = demo["customers"].set_index("customer_id")
     gross_margin = (orders["revenue"] - orders["cost"]).groupby(orders["customer_id"]).sum()
