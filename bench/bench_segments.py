@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def measure(url: str) -> dict[str, float]:
     """Run one segmentation on ``url`` in this process and return its figures."""
     sys.path.insert(0, str(ROOT))
-    from dashboard.filters import Filters
+    from dashboard.scope import Scope
     from dashboard.storage import queries, segment_store
     from dashboard.storage.engine import make_engine
 
@@ -48,7 +48,7 @@ def measure(url: str) -> dict[str, float]:
     previous = segment_store.previous_period_end(as_of)
     started = time.perf_counter()
     frames = segment_store.feature_frames(
-        engine, Filters(start=as_of, end=as_of), (previous, as_of)
+        engine, Scope(start=as_of, end=as_of), (previous, as_of)
     )
     features_seconds = time.perf_counter() - started
     del frames

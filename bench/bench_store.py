@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import Double, Engine, Float, MetaData, Table, distinct, func, select, text  # noqa: E402,I001
 
-from dashboard.filters import Filters  # noqa: E402
+from dashboard.scope import Scope  # noqa: E402
 from dashboard.storage.engine import bulk_insert, create_schema, make_engine  # noqa: E402
 from dashboard.storage.schema import customers, orders  # noqa: E402
 from dashboard.storage.sql import between, customer_scope, month_start, read_frame  # noqa: E402
@@ -54,7 +54,7 @@ DAYS = 3 * 365 + 1  # 2022-01-01 to 2024-12-31
 REGIONS = ["North", "South", "East", "West"]
 CHANNELS = ["search", "referral", "partner", "social", "events"]
 #: Scope of query (c): a year, one region, one channel (about 1/20 of the customers).
-MONTHLY_FILTERS = Filters(
+MONTHLY_FILTERS = Scope(
     start=date(2024, 1, 1), end=date(2024, 12, 31), regions=("North",), channels=("search",)
 )
 

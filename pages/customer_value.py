@@ -20,17 +20,17 @@ ctx = page_setup(
     "(predicted lifetime value) and what winning a customer is worth. Hover over (?) for each "
     "definition; money in currency units.",
 )
-filters = ctx.filters
+scope = ctx.scope
 segment_names = tuple(load(value_queries.segment_list, ctx)["segment_name"])
 ALL_GROUPS = {
     "segment_name": segment_names,
-    "region": filters.effective_regions() or ctx.bounds.regions,
-    "acquisition_channel": filters.channels or ctx.bounds.channels,
+    "region": scope.effective_regions() or ctx.bounds.regions,
+    "acquisition_channel": scope.channels or ctx.bounds.channels,
 }
 view = load(
     page_data.customer_value_view,
     ctx,
-    filters,
+    scope,
     tuple((by, tuple(groups)) for by, groups in ALL_GROUPS.items()),
 )
 if view.customers_in_view == 0:
@@ -40,8 +40,8 @@ if view.customers_in_view == 0:
         icon=":material/filter_alt_off:",
     )
     st.stop()
-period = f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y}"
-as_of = f"{filters.end:%d %b %Y}"
+period = f"{scope.start:%d %b %Y} – {scope.end:%d %b %Y}"
+as_of = f"{scope.end:%d %b %Y}"
 
 GROUPINGS = {"region": "Region", "acquisition_channel": "Acquisition channel"}
 if view.has_segments:
@@ -69,7 +69,7 @@ basis = (
         persist_state="session",
         help="To date: everything each customer has brought and cost up to the period's end "
         f"({as_of}), acquisition cost included. In the period: only what happened from "
-        f"{filters.start:%d %b %Y} to {as_of}, each cost in the period it was incurred "
+        f"{scope.start:%d %b %Y} to {as_of}, each cost in the period it was incurred "
         "(acquisition cost only for customers won in the period); customers with no order, "
         "contact or acquisition in the period are left out.",
     )
@@ -253,7 +253,7 @@ else:
         st.download_button(
             f"Download all {len(losing):,} (CSV)",
             data=functools.partial(value.to_csv_bytes, losing),
-            file_name=f"customers-losing-money-{basis}-{filters.end:%Y-%m-%d}.csv",
+            file_name=f"customers-losing-money-{basis}-{scope.end:%Y-%m-%d}.csv",
             mime="text/csv",
             icon=":material/download:",
             on_click="ignore",
@@ -432,7 +432,7 @@ st.header("What acquisition is worth", divider="gray")
 has_values = view.equity is not None
 st.caption(
     f"Customers in scope acquired up to {as_of}, with what they brought and cost up to that "
-    f'date. "Won in the period" counts acquisitions from {filters.start:%d %b %Y}.'
+    f'date. "Won in the period" counts acquisitions from {scope.start:%d %b %Y}.'
     + (
         ""
         if not has_values

@@ -26,7 +26,7 @@ ctx = page_setup(
     "and NPS answers): are satisfied customers staying, and how much revenue sits with "
     "satisfied customers who are leaving?",
 )
-f = ctx.filters
+f = ctx.scope
 settings = loyalty.DEFAULT_SETTINGS
 view = load(page_data.loyalty_view, ctx, f, settings)
 if view.customers_in_view == 0:

@@ -14,7 +14,7 @@ ctx = page_setup(
     "(as many calendar months, or days). Hover over the (?) next to a figure for its "
     "definition.",
 )
-totals = load(queries.period_totals, ctx, ctx.filters)
+totals = load(queries.period_totals, ctx, ctx.scope)
 if not metrics.period_has_data(totals):
     st.info(
         "No customers, orders, contacts or surveys match these filters. Widen the period "
@@ -23,14 +23,14 @@ if not metrics.period_has_data(totals):
     )
     st.stop()
 
-previous = ctx.filters.previous_period()
+previous = ctx.scope.previous_period()
 st.caption(
     f"Changes compare with {previous.start:%d %b %Y} – {previous.end:%d %b %Y}. "
     "Money in currency units."
 )
 kpi_grid(metrics.headline_kpis(totals))
 
-alive = load(clv_store.expected_alive, ctx, ctx.filters)
+alive = load(clv_store.expected_alive, ctx, ctx.scope)
 if alive is not None:
     st.caption(
         f"Expected customers still alive: **{alive[0]:,.0f}** (sum of each customer's "
@@ -39,7 +39,7 @@ if alive is not None:
     )
 
 monthly = metrics.fill_months(
-    load(queries.monthly_activity, ctx, ctx.filters), ctx.filters.start, ctx.filters.end
+    load(queries.monthly_activity, ctx, ctx.scope), ctx.scope.start, ctx.scope.end
 )
 st.plotly_chart(
     build_monthly_trend(monthly, title="Revenue, gross margin and service cost by month"),

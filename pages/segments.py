@@ -22,7 +22,7 @@ ctx = page_setup(
     "between them. Hover over the (?) next to a figure for its definition.",
 )
 run = load(segment_store.latest_run, ctx)
-may_recompute = ctx.filters.allowed_regions is None  # a run covers every customer
+may_recompute = ctx.scope.allowed_regions is None  # a run covers every customer
 
 
 def recompute_form(first: bool) -> None:
@@ -123,7 +123,7 @@ with st.expander("Recompute or rename segments"):
                 clear_caches()
                 st.rerun()
 
-summary = load(segment_store.segment_summary, ctx, ctx.filters, run.run_id)
+summary = load(segment_store.segment_summary, ctx, ctx.scope, run.run_id)
 worth = playbook.segment_worth(summary, labels)
 if worth.empty:
     st.info(
@@ -144,7 +144,7 @@ st.plotly_chart(
 )
 has_value_engine = worth["lifetime_value"].notna().any()
 st.caption(
-    f"Period {ctx.filters.start:%d %b %Y} – {ctx.filters.end:%d %b %Y}. Customers: acquired by "
+    f"Period {ctx.scope.start:%d %b %Y} – {ctx.scope.end:%d %b %Y}. Customers: acquired by "
     "the period's end. Revenue, gross margin and profit: in the period; profit = gross margin − "
     "service cost − acquisition cost of customers acquired in the period (docs/metrics.md). "
     + (
@@ -290,7 +290,7 @@ with st.container(border=True):
 
 # --- Migration --------------------------------------------------------------------------------
 st.subheader("Migration between segments")
-transitions = load(segment_store.segment_transitions, ctx, ctx.filters, run.run_id)
+transitions = load(segment_store.segment_transitions, ctx, ctx.scope, run.run_id)
 if transitions.empty or run.previous_as_of is None:
     st.info(
         "The run has no earlier period end to compare with (the store's history is "
@@ -338,10 +338,10 @@ chosen = st.selectbox(
     key="segment_drill",
     format_func=dict(zip(labels["segment"], labels["label"], strict=True)).get,
 )
-members = load(segment_store.segment_members, ctx, ctx.filters, run.run_id, chosen)
+members = load(segment_store.segment_members, ctx, ctx.scope, run.run_id, chosen)
 st.caption(
     f"{len(members):,} customers in scope, most profitable first; click a column to "
-    f"sort. Money in currency units, to {ctx.filters.end:%d %b %Y}."
+    f"sort. Money in currency units, to {ctx.scope.end:%d %b %Y}."
 )
 st.dataframe(
     members,
@@ -354,7 +354,7 @@ st.download_button(
     "Download these customers (CSV)",
     data=partial(segment_store.members_csv, members),
     on_click="ignore",
-    file_name=f"segment_{chosen}_customers_{ctx.filters.end:%Y%m%d}.csv",
+    file_name=f"segment_{chosen}_customers_{ctx.scope.end:%Y%m%d}.csv",
     mime="text/csv",
 )
 choices = playbook.member_choices(members)
@@ -366,7 +366,7 @@ if choices:
         format_func=dict(choices).get,
         help="The 500 most profitable customers of the segment; type to search.",
     )
-    history = load(segment_store.customer_history, ctx, ctx.filters, customer)
+    history = load(segment_store.customer_history, ctx, ctx.scope, customer)
     path = load(segment_store.customer_segment_path, ctx, run.run_id, customer)
     names = dict(zip(labels["segment"], labels["label"], strict=True))
     st.caption(

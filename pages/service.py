@@ -18,12 +18,12 @@ ctx = page_setup(
     "they are worth in customers who stay and buy. Hover over the (?) next to a figure for its "
     "definition.",
 )
-filters, bounds = ctx.filters, ctx.bounds
-window = service.follow_up_window(filters.start, filters.end, bounds.first_order, bounds.last_order)
+scope, bounds = ctx.scope, ctx.bounds
+window = service.follow_up_window(scope.start, scope.end, bounds.first_order, bounds.last_order)
 totals = load(
     service_queries.contact_totals,
     ctx,
-    filters,
+    scope,
     service.last_followed_contact_day(bounds.last_order),
 )
 if not service.has_contacts(totals):
@@ -34,12 +34,12 @@ if not service.has_contacts(totals):
     )
     st.stop()
 
-previous = filters.previous_period()
+previous = scope.previous_period()
 cells = (
     load(
         service_queries.retention_cells,
         ctx,
-        filters,
+        scope,
         service.comparison_window_starts(window),
         window.end,
         window.follow_up_days,
@@ -108,17 +108,17 @@ if window:
     drivers = load(
         service_queries.driver_analysis,
         ctx,
-        filters,
+        scope,
         driver_start,
         driver_end,
         window.follow_up_days,
     )
 agents = service_agents.agent_scorecard(
-    load(service_queries.agent_activity, ctx, filters),
+    load(service_queries.agent_activity, ctx, scope),
     load(
         service_queries.agent_follow_up,
         ctx,
-        filters,
+        scope,
         window.start,
         window.end,
         window.follow_up_days,
@@ -205,11 +205,11 @@ else:
     st.caption(service_agents.ranking_note(agents, ranked))
 
 # --- Trend -------------------------------------------------------------------------------------
-monthly = load(service_queries.monthly_contacts, ctx, filters)
+monthly = load(service_queries.monthly_contacts, ctx, scope)
 st.plotly_chart(
     build_monthly_lenses(
         monthly,
-        period_start=filters.start,
+        period_start=scope.start,
         title="Handle time and first-contact resolution by month",
     ),
     width="stretch",

@@ -34,7 +34,7 @@ grouping = (
 )
 group_label = q.GROUPINGS[grouping].lower()
 
-ratings = load(q.value_curve_ratings, ctx, ctx.filters, grouping)
+ratings = load(q.value_curve_ratings, ctx, ctx.scope, grouping)
 if ratings.empty:
     st.info(
         "No value ratings match these filters (ratings are counted up to the period's "
@@ -94,7 +94,7 @@ else:
 
 st.divider()
 st.subheader("Win / loss")
-deals = load(q.win_loss, ctx, ctx.filters, grouping)
+deals = load(q.win_loss, ctx, ctx.scope, grouping)
 if deals.empty:
     st.info(
         "No opportunities were closed or opened in this period for these filters.",
@@ -124,9 +124,9 @@ cols[3].metric(
     "Still open", f"{summary.open:,}", help="Opened in the period and not yet closed.", border=True
 )
 if (
-    ctx.filters.effective_regions() is None
-    and not ctx.filters.channels
-    and not ctx.filters.segments
+    ctx.scope.effective_regions() is None
+    and not ctx.scope.channels
+    and not ctx.scope.segments
 ):
     st.caption("Prospects (opportunities with no customer yet) are included as their own group.")
 else:

@@ -2,7 +2,7 @@
 
 Every page starts with ``ctx = page_setup(...)``: it opens (and on first run builds) the store,
 renders the global filters in the sidebar and returns what the page needs. Pages then call
-``load(query_or_metric, ctx, ...)`` which caches by (store URL, data version, filters, args).
+``load(query_or_metric, ctx, ...)`` which caches by (store URL, data version, scope, args).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.domain.periods import DEFAULT_PRESET, PRESETS, preset_period
-from dashboard.filters import Filters
+from dashboard.scope import Scope
 from dashboard.storage import queries
 from dashboard.storage.engine import StoreError, StoreLocation, make_engine, resolve_url
 
@@ -33,7 +33,7 @@ class PageContext:
 
     url: str
     version: str
-    filters: Filters
+    scope: Scope
     bounds: queries.DataBounds
 
 
@@ -211,7 +211,7 @@ def _segment_options(url: str, version: str) -> tuple[int | None, tuple[tuple[in
 
 def _sidebar_filters(
     bounds: queries.DataBounds, url: str | None = None, version: str | None = None
-) -> Filters:
+) -> Scope:
     """The global filters, bound to the URL so that a link keeps the view.
 
     The segment filter appears once segments have been saved (Segments page or
@@ -286,7 +286,7 @@ def _sidebar_filters(
             help="Segments of the latest saved segmentation (Segments page). Every page "
             "shows only the customers of the chosen segments.",
         )
-    return Filters(
+    return Scope(
         start=start,
         end=end,
         regions=tuple(regions),
@@ -328,16 +328,16 @@ def page_setup(title: str, intro: str | None = None) -> PageContext:
             "`python -m dashboard import` or build the demo with `python -m dashboard demo`."
         )
         st.stop()
-    filters = _sidebar_filters(bounds, location.url, version)
+    scope = _sidebar_filters(bounds, location.url, version)
     st.sidebar.caption(
         f"Data {bounds.first_order:%d %b %Y} – {bounds.last_order:%d %b %Y} · "
         f"{bounds.customers:,} customers · {location.short_name}",
         help=f"Store: {location.display_url} (from {location.source})",
     )
     segment_names = dict(_segment_options(location.url, version)[1])
-    st.caption(f"**Showing** {filters.describe(segment_names)}")
+    st.caption(f"**Showing** {scope.describe(segment_names)}")
     _presentation_mode()
-    return PageContext(location.url, version, filters, bounds)
+    return PageContext(location.url, version, scope, bounds)
 
 
 #: Presentation mode: no sidebar or toolbar, larger figures; for a meeting-room screen.

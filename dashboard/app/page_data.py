@@ -18,7 +18,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from dashboard.domain import loyalty, value
-from dashboard.filters import Filters
+from dashboard.scope import Scope
 from dashboard.storage import clv_store, loyalty_queries, value_queries
 from dashboard.storage.customer_queries import customer_summary
 
@@ -66,24 +66,24 @@ class LoyaltyView:
 
 def loyalty_view(
     engine: Engine,
-    filters: Filters,
+    scope: Scope,
     settings: loyalty.LoyaltySettings = loyalty.DEFAULT_SETTINGS,
     *,
     scatter_limit: int = LOYALTY_SCATTER_LIMIT,
 ) -> LoyaltyView:
-    """Loyalty, satisfaction and quadrants of the customers in scope, as of ``filters.end``.
+    """Loyalty, satisfaction and quadrants of the customers in scope, as of ``scope.end``.
 
     Reads :func:`~dashboard.storage.loyalty_queries.loyalty_inputs` and the latest stored
     lifetime-value fit, scores every customer (:func:`~dashboard.domain.loyalty.customer_loyalty`)
     and keeps only what the page shows.
     """
-    inputs = loyalty_queries.loyalty_inputs(engine, filters)
+    inputs = loyalty_queries.loyalty_inputs(engine, scope)
     run = clv_store.latest_run(engine)
-    uses_p_alive = loyalty.fit_applies(run.calibration_end if run else None, filters.end)
+    uses_p_alive = loyalty.fit_applies(run.calibration_end if run else None, scope.end)
     if inputs.empty:
         return LoyaltyView(customers_in_view=0, uses_probability_alive=uses_p_alive)
     customers = loyalty.customer_loyalty(
-        inputs, filters.end, settings, use_probability_alive=uses_p_alive
+        inputs, scope.end, settings, use_probability_alive=uses_p_alive
     )
     del inputs
     explains = loyalty.satisfaction_explains(customers)
@@ -183,15 +183,15 @@ def _profit_view(
 
 
 def customer_value_view(
-    engine: Engine, filters: Filters, groups: tuple[tuple[str, tuple], ...]
+    engine: Engine, scope: Scope, groups: tuple[tuple[str, tuple], ...]
 ) -> CustomerValueView:
     """Profit, whale curve, lifetime value, equity and acquisition economics in scope.
 
     Parameters
     ----------
-    engine, filters:
-        The store and the page's filters. Profit "to date" covers everything up to
-        ``filters.end``; "in period" from ``filters.start`` to ``filters.end``.
+    engine, scope:
+        The store and the page's scope (period, filters, allowed regions). Profit "to date" covers everything up to
+        ``scope.end``; "in period" from ``scope.start`` to ``scope.end``.
     groups:
         ``(grouping column, every group that exists)`` pairs, e.g.
         ``(("region", ("North", "South")), ...)``: groups without a customer in scope are
@@ -199,32 +199,32 @@ def customer_value_view(
 
     Both profit bases are computed at once, so switching between them is a cache hit.
     """
-    summary = customer_summary(engine, filters)
+    summary = customer_summary(engine, scope)
     if summary.empty:
         return CustomerValueView(customers_in_view=0)
-    summary = value.attach_segments(summary, value_queries.customer_segments(engine, filters))
+    summary = value.attach_segments(summary, value_queries.customer_segments(engine, scope))
     known_groups = dict(groups)
     profit = {
-        basis: _profit_view(summary, basis, filters.start, known_groups)
+        basis: _profit_view(summary, basis, scope.start, known_groups)
         for basis in value.PROFIT_BASES
     }
     run = clv_store.latest_run(engine)
     values = None
     if run is not None:
-        scored = clv_store.scored_customers(engine, filters, run.run_id)
+        scored = clv_store.scored_customers(engine, scope, run.run_id)
         values = value.lifetime_values(summary, scored, calibration_end=run.calibration_end)
     acquisition_frame = summary if values is None else values
-    facts = value_queries.payback_facts(engine, filters)
-    cohorts = value_queries.acquisition_cohorts(engine, filters)
+    facts = value_queries.payback_facts(engine, scope)
+    cohorts = value_queries.acquisition_cohorts(engine, scope)
     curves = {
-        key: value.payback_curves(facts, cohorts, by=key, as_of=filters.end)
+        key: value.payback_curves(facts, cohorts, by=key, as_of=scope.end)
         for key in PAYBACK_GROUPINGS
     }
     tables = {
         key: value.acquisition_economics(
             acquisition_frame,
             column,
-            period_start=filters.start,
+            period_start=scope.start,
             payback=value.payback_months(curves[key]),
         )
         for key, column in PAYBACK_GROUPINGS.items()
@@ -245,7 +245,7 @@ def customer_value_view(
         },
         keep_versus_win=None
         if values is None
-        else value.keep_versus_win(values, period_start=filters.start),
+        else value.keep_versus_win(values, period_start=scope.start),
         payback_curves=curves,
         acquisition_tables=tables,
     )

@@ -32,7 +32,7 @@ import pandas as pd
 from scipy import stats
 
 from dashboard.domain.metrics import csat_top2, nps
-from dashboard.filters import Filters
+from dashboard.scope import Scope
 
 #: The four quadrants, in display order: (satisfied?, loyal?) -> name.
 LOYAL_ADVOCATES = "Loyal advocates"
@@ -528,12 +528,12 @@ def satisfied_but_leaving(customers: pd.DataFrame) -> pd.DataFrame:
     return ordered[columns].reset_index(drop=True)
 
 
-def trend_filters(filters: Filters, *, min_months: int = 12) -> Filters:
+def trend_filters(scope: Scope, *, min_months: int = 12) -> Scope:
     """The filters of the trend charts: the period widened, when shorter, to the
     ``min_months`` calendar months ending with the period's last month, so that a trend
     shows. Scope (regions, channels, segments, access) is unchanged."""
-    earliest = (pd.Timestamp(filters.end).to_period("M") - (min_months - 1)).to_timestamp()
-    return replace(filters, start=min(filters.start, earliest.date()))
+    earliest = (pd.Timestamp(scope.end).to_period("M") - (min_months - 1)).to_timestamp()
+    return replace(scope, start=min(scope.start, earliest.date()))
 
 
 def monthly_trends(

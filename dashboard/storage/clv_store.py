@@ -38,7 +38,7 @@ import pandas as pd
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard.filters import Filters
+from dashboard.scope import Scope
 from dashboard.storage.engine import (
     Progress,
     StoreError,
@@ -194,7 +194,7 @@ def latest_run(engine: Engine) -> ClvRun | None:
     )
 
 
-def scored_customers(engine: Engine, filters: Filters, run_id: int) -> pd.DataFrame:
+def scored_customers(engine: Engine, scope: Scope, run_id: int) -> pd.DataFrame:
     """Stored predictions of run ``run_id`` for the customers in scope.
 
     The predictions are as of the run's ``calibration_end``, whatever the period: only the
@@ -210,7 +210,7 @@ def scored_customers(engine: Engine, filters: Filters, run_id: int) -> pd.DataFr
     columns = [c for c in customer_clv.c if c.name != "run_id"]
     statement = (
         select(*columns)
-        .where(customer_clv.c.run_id == run_id, customer_scope(filters, customer_clv.c.customer_id))
+        .where(customer_clv.c.run_id == run_id, customer_scope(scope, customer_clv.c.customer_id))
         .order_by(customer_clv.c.customer_id)
     )
     frame = read_frame(engine, statement)
@@ -220,7 +220,7 @@ def scored_customers(engine: Engine, filters: Filters, run_id: int) -> pd.DataFr
     return frame
 
 
-def expected_alive(engine: Engine, filters: Filters) -> tuple[float, date] | None:
+def expected_alive(engine: Engine, scope: Scope) -> tuple[float, date] | None:
     """Expected number of customers still alive (sum of P(alive)) in scope, latest fit.
 
     Returns (expected alive, the fit's data end), or None when no fit is stored. Summed in
@@ -231,7 +231,7 @@ def expected_alive(engine: Engine, filters: Filters) -> tuple[float, date] | Non
         return None
     statement = select(func.coalesce(func.sum(customer_clv.c.probability_alive), 0.0)).where(
         customer_clv.c.run_id == run.run_id,
-        customer_scope(filters, customer_clv.c.customer_id),
+        customer_scope(scope, customer_clv.c.customer_id),
     )
     with engine.connect() as conn:
         return float(conn.execute(statement).scalar_one()), run.calibration_end

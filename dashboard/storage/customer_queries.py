@@ -12,7 +12,7 @@ from datetime import timedelta
 import pandas as pd
 from sqlalchemy import Engine, Integer, case, cast, func, select
 
-from dashboard.filters import Filters
+from dashboard.scope import Scope
 from dashboard.storage.schema import customers, orders, referrals, service_contacts, surveys
 from dashboard.storage.sql import between, customer_scope, read_frame
 
@@ -47,14 +47,14 @@ SUMMARY_COLUMNS = {
 }
 
 
-def customer_summary(engine: Engine, filters: Filters) -> pd.DataFrame:
+def customer_summary(engine: Engine, scope: Scope) -> pd.DataFrame:
     """One row per customer in scope with lifetime-to-date and in-period aggregates.
 
-    Lifetime-to-date figures cover everything up to ``filters.end``; ``*_period`` figures cover
-    ``filters.start`` to ``filters.end``. Customers without orders, contacts or surveys have
+    Lifetime-to-date figures cover everything up to ``scope.end``; ``*_period`` figures cover
+    ``scope.start`` to ``scope.end``. Customers without orders, contacts or surveys have
     zeros (and nulls for dates and survey answers). See ``SUMMARY_COLUMNS``.
     """
-    end, start = filters.end, filters.start
+    end, start = scope.end, scope.start
     last_12m_start = end - timedelta(days=364)
     prior_12m_start = last_12m_start - timedelta(days=365)
     in_period = between(orders.c.ordered_at, start, end)
@@ -87,7 +87,7 @@ def customer_summary(engine: Engine, filters: Filters) -> pd.DataFrame:
                 )
             ).label("revenue_prior_12m"),
         )
-        .where(orders.c.ordered_at <= end, customer_scope(filters, orders.c.customer_id))
+        .where(orders.c.ordered_at <= end, customer_scope(scope, orders.c.customer_id))
         .group_by(orders.c.customer_id)
         .cte("order_facts")
     )
@@ -108,18 +108,18 @@ def customer_summary(engine: Engine, filters: Filters) -> pd.DataFrame:
         )
         .where(
             service_contacts.c.opened_at <= end,
-            customer_scope(filters, service_contacts.c.customer_id),
+            customer_scope(scope, service_contacts.c.customer_id),
         )
         .group_by(service_contacts.c.customer_id)
         .cte("contact_facts")
     )
     referral_facts = (
         select(referrals.c.referrer_id.label("customer_id"), func.count().label("referrals_made"))
-        .where(referrals.c.referred_at <= end, customer_scope(filters, referrals.c.referrer_id))
+        .where(referrals.c.referred_at <= end, customer_scope(scope, referrals.c.referrer_id))
         .group_by(referrals.c.referrer_id)
         .cte("referral_facts")
     )
-    latest_survey = _latest_answers(filters)
+    latest_survey = _latest_answers(scope)
     columns = [
         customers.c.customer_id,
         customers.c.name,
@@ -172,7 +172,7 @@ def customer_summary(engine: Engine, filters: Filters) -> pd.DataFrame:
             .outerjoin(referral_facts, referral_facts.c.customer_id == customers.c.customer_id)
             .outerjoin(latest_survey, latest_survey.c.customer_id == customers.c.customer_id)
         )
-        .where(customers.c.acquired_at <= end, customer_scope(filters))
+        .where(customers.c.acquired_at <= end, customer_scope(scope))
         .order_by(customers.c.customer_id)
     )
     frame = read_frame(engine, statement)
@@ -184,7 +184,7 @@ def customer_summary(engine: Engine, filters: Filters) -> pd.DataFrame:
     return frame
 
 
-def _latest_answers(filters: Filters):
+def _latest_answers(scope: Scope):
     """Latest non-null CSAT and latest non-null NPS per customer up to the period's end."""
     answered = []
     for score in ("csat", "nps"):
@@ -201,8 +201,8 @@ def _latest_answers(filters: Filters):
             )
             .where(
                 surveys.c[score].is_not(None),
-                surveys.c.answered_at <= filters.end,
-                customer_scope(filters, surveys.c.customer_id),
+                surveys.c.answered_at <= scope.end,
+                customer_scope(scope, surveys.c.customer_id),
             )
             .subquery(f"ranked_{score}")
         )

@@ -1,4 +1,4 @@
-"""Queries of the Loyalty versus satisfaction page: ``(engine, filters) -> DataFrame``.
+"""Queries of the Loyalty versus satisfaction page: ``(engine, scope) -> DataFrame``.
 
 The per-customer facts come from :func:`customer_summary` (one query, aggregated in the
 database), joined with the optional lifetime-value results of the latest stored fit
@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import Engine, case, func, select
 
-from dashboard.filters import Filters
+from dashboard.scope import Scope
 from dashboard.storage import clv_store
 from dashboard.storage.customer_queries import customer_summary
 from dashboard.storage.schema import orders, surveys
@@ -40,22 +40,22 @@ INPUT_COLUMNS = {
 }
 
 
-def loyalty_inputs(engine: Engine, filters: Filters) -> pd.DataFrame:
+def loyalty_inputs(engine: Engine, scope: Scope) -> pd.DataFrame:
     """One row per customer in scope with the facts the loyalty index and quadrants need.
 
-    Lifetime-to-date facts up to ``filters.end``, in-period revenue from ``filters.start``,
+    Lifetime-to-date facts up to ``scope.end``, in-period revenue from ``scope.start``,
     latest survey answers, and P(alive) and lifetime value from the latest stored fit (NaN for
     every customer when there is none, and for customers the fit did not cover). See
     :data:`INPUT_COLUMNS`.
     """
-    summary = customer_summary(engine, filters)
+    summary = customer_summary(engine, scope)
     frame = summary[[c for c in INPUT_COLUMNS if c in summary.columns]]
     run = clv_store.latest_run(engine)
     if run is None:
         return frame.assign(
             probability_alive=float("nan"), fit_repeat_days=float("nan"), clv=float("nan")
         )[list(INPUT_COLUMNS)]
-    fitted = clv_store.scored_customers(engine, filters, run.run_id)
+    fitted = clv_store.scored_customers(engine, scope, run.run_id)
     fitted = (
         fitted[["customer_id", "probability_alive", "frequency", "clv"]]
         .rename(columns={"frequency": "fit_repeat_days"})
@@ -64,7 +64,7 @@ def loyalty_inputs(engine: Engine, filters: Filters) -> pd.DataFrame:
     return frame.merge(fitted, on="customer_id", how="left")[list(INPUT_COLUMNS)]
 
 
-def monthly_survey_answers(engine: Engine, filters: Filters) -> pd.DataFrame:
+def monthly_survey_answers(engine: Engine, scope: Scope) -> pd.DataFrame:
     """NPS and CSAT answers per calendar month of the period, all answers (not only latest).
 
     Columns: ``month`` (first day), ``nps_answers``, ``promoters`` (9-10), ``detractors``
@@ -81,8 +81,8 @@ def monthly_survey_answers(engine: Engine, filters: Filters) -> pd.DataFrame:
             func.count(case((surveys.c.csat >= 4, 1))).label("csat_top2"),
         )
         .where(
-            between(surveys.c.answered_at, filters.start, filters.end),
-            customer_scope(filters, surveys.c.customer_id),
+            between(surveys.c.answered_at, scope.start, scope.end),
+            customer_scope(scope, surveys.c.customer_id),
         )
         .group_by(month)
         .order_by(month)
@@ -90,7 +90,7 @@ def monthly_survey_answers(engine: Engine, filters: Filters) -> pd.DataFrame:
     return _with_month(read_frame(engine, statement))
 
 
-def monthly_repeat_buyers(engine: Engine, filters: Filters) -> pd.DataFrame:
+def monthly_repeat_buyers(engine: Engine, scope: Scope) -> pd.DataFrame:
     """Buyers per calendar month of the period, and those who had ordered before that month.
 
     Columns: ``month`` (first day), ``buyers`` (customers with an order in the month),
@@ -100,7 +100,7 @@ def monthly_repeat_buyers(engine: Engine, filters: Filters) -> pd.DataFrame:
     """
     first_orders = (
         select(orders.c.customer_id, func.min(orders.c.ordered_at).label("first_order"))
-        .where(orders.c.ordered_at <= filters.end, customer_scope(filters, orders.c.customer_id))
+        .where(orders.c.ordered_at <= scope.end, customer_scope(scope, orders.c.customer_id))
         .group_by(orders.c.customer_id)
         .cte("first_orders")
     )
@@ -114,7 +114,7 @@ def monthly_repeat_buyers(engine: Engine, filters: Filters) -> pd.DataFrame:
             ).label("repeat_buyers"),
         )
         .select_from(orders.join(first_orders, first_orders.c.customer_id == orders.c.customer_id))
-        .where(between(orders.c.ordered_at, filters.start, filters.end))
+        .where(between(orders.c.ordered_at, scope.start, scope.end))
         .group_by(month)
         .order_by(month)
     )

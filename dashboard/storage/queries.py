@@ -1,4 +1,4 @@
-"""Queries the pages need, as functions ``(engine, filters) -> DataFrame`` (SQLAlchemy Core).
+"""Queries the pages need, as functions ``(engine, scope) -> DataFrame`` (SQLAlchemy Core).
 
 Aggregation happens in the database; only the few rows a page shows come back to pandas.
 Every value reaches the database as a bound parameter.
@@ -12,7 +12,7 @@ from datetime import date, timedelta
 import pandas as pd
 from sqlalchemy import Engine, case, distinct, func, literal, select, union_all
 
-from dashboard.filters import Filters
+from dashboard.scope import Scope
 from dashboard.storage.engine import existing_tables, read_data_version
 from dashboard.storage.schema import (
     CONTRACT_TABLES,
@@ -96,7 +96,7 @@ def data_bounds(engine: Engine) -> DataBounds:
     return DataBounds(_as_date(first), _as_date(last), regions, channels, int(n_customers))
 
 
-def period_totals(engine: Engine, filters: Filters) -> pd.DataFrame:
+def period_totals(engine: Engine, scope: Scope) -> pd.DataFrame:
     """Raw aggregates behind the headline figures, one row per period (current, previous).
 
     Columns: ``period`` ("current"/"previous"), ``start``, ``end``, ``customers`` (acquired on or
@@ -106,12 +106,12 @@ def period_totals(engine: Engine, filters: Filters) -> pd.DataFrame:
     ``csat_sum``, ``nps_answers``, ``promoters``, ``detractors``, ``referrals``. Money in
     currency units.
     """
-    periods = [("current", filters), ("previous", filters.previous_period())]
+    periods = [("current", scope), ("previous", scope.previous_period())]
     rows = [_one_period(engine, name, f) for name, f in periods]
     return pd.DataFrame(rows)
 
 
-def _one_period(engine: Engine, name: str, f: Filters) -> dict[str, object]:
+def _one_period(engine: Engine, name: str, f: Scope) -> dict[str, object]:
     active_from = f.end - timedelta(days=ACTIVE_WINDOW_DAYS - 1)
     in_period = between(orders.c.ordered_at, f.start, f.end)
     order_stats = select(
@@ -162,7 +162,7 @@ def _one_period(engine: Engine, name: str, f: Filters) -> dict[str, object]:
     return row
 
 
-def monthly_activity(engine: Engine, filters: Filters) -> pd.DataFrame:
+def monthly_activity(engine: Engine, scope: Scope) -> pd.DataFrame:
     """Revenue, gross margin, service cost and contacts per calendar month of the period.
 
     Columns: ``month`` (first day), ``revenue``, ``gross_margin``, ``orders``, ``contacts``,
@@ -179,8 +179,8 @@ def monthly_activity(engine: Engine, filters: Filters) -> pd.DataFrame:
             literal(0.0).label("service_cost"),
         )
         .where(
-            between(orders.c.ordered_at, filters.start, filters.end),
-            customer_scope(filters, orders.c.customer_id),
+            between(orders.c.ordered_at, scope.start, scope.end),
+            customer_scope(scope, orders.c.customer_id),
         )
         .group_by(order_month)
     )
@@ -195,8 +195,8 @@ def monthly_activity(engine: Engine, filters: Filters) -> pd.DataFrame:
             func.sum(service_contacts.c.cost).label("service_cost"),
         )
         .where(
-            between(service_contacts.c.opened_at, filters.start, filters.end),
-            customer_scope(filters, service_contacts.c.customer_id),
+            between(service_contacts.c.opened_at, scope.start, scope.end),
+            customer_scope(scope, service_contacts.c.customer_id),
         )
         .group_by(contact_month)
     )

@@ -44,7 +44,7 @@ from sqlalchemy import (
 
 from dashboard.domain import segment_features as fm
 from dashboard.domain.segment_playbook import NEW_CUSTOMERS, generated_names
-from dashboard.filters import Filters
+from dashboard.scope import Scope
 
 if TYPE_CHECKING:
     from dashboard.domain.segments import SegmentationResult
@@ -151,7 +151,7 @@ def previous_period_end(as_of: date, months: int = MIGRATION_MONTHS) -> date:
     ).date() - timedelta(days=1)
 
 
-def latest_lifetime_values(engine: Engine, filters: Filters) -> pd.DataFrame:
+def latest_lifetime_values(engine: Engine, scope: Scope) -> pd.DataFrame:
     """Lifetime value per customer from the latest stored value-engine run (may be empty).
 
     Columns ``customer_id``, ``lifetime_value`` (currency units, discounted over the run's
@@ -162,13 +162,13 @@ def latest_lifetime_values(engine: Engine, filters: Filters) -> pd.DataFrame:
     latest = select(func.max(clv_runs.c.run_id)).scalar_subquery()
     statement = (
         select(customer_clv.c.customer_id, customer_clv.c.clv.label("lifetime_value"))
-        .where(customer_clv.c.run_id == latest, customer_scope(filters, customer_clv.c.customer_id))
+        .where(customer_clv.c.run_id == latest, customer_scope(scope, customer_clv.c.customer_id))
         .order_by(customer_clv.c.customer_id)
     )
     return read_frame(engine, statement)
 
 
-def _latest_answer(score: str, filters: Filters, as_of: date, name: str):
+def _latest_answer(score: str, scope: Scope, as_of: date, name: str):
     """Latest non-null answer of ``score`` (csat or nps) per customer up to ``as_of``."""
     ranked = (
         select(
@@ -184,7 +184,7 @@ def _latest_answer(score: str, filters: Filters, as_of: date, name: str):
         .where(
             surveys.c[score].is_not(None),
             surveys.c.answered_at <= as_of,
-            customer_scope(filters, surveys.c.customer_id),
+            customer_scope(scope, surveys.c.customer_id),
         )
         .subquery(f"ranked_{name}")
     )
@@ -192,7 +192,7 @@ def _latest_answer(score: str, filters: Filters, as_of: date, name: str):
 
 
 def customer_facts(
-    engine: Engine, filters: Filters, dates: tuple[date, ...]
+    engine: Engine, scope: Scope, dates: tuple[date, ...]
 ) -> dict[date, pd.DataFrame]:
     """Per-customer facts up to each of ``dates``, for segmentation, in one aggregate query.
 
@@ -233,19 +233,19 @@ def customer_facts(
         )
     order_facts = (
         select(o.customer_id, *order_columns)
-        .where(o.ordered_at <= last, customer_scope(filters, o.customer_id))
+        .where(o.ordered_at <= last, customer_scope(scope, o.customer_id))
         .group_by(o.customer_id)
         .cte("order_facts")
     )
     contact_facts = (
         select(sc.customer_id, *contact_columns)
-        .where(sc.opened_at <= last, customer_scope(filters, sc.customer_id))
+        .where(sc.opened_at <= last, customer_scope(scope, sc.customer_id))
         .group_by(sc.customer_id)
         .cte("contact_facts")
     )
     referral_facts = (
         select(rf.referrer_id.label("customer_id"), *referral_columns)
-        .where(rf.referred_at <= last, customer_scope(filters, rf.referrer_id))
+        .where(rf.referred_at <= last, customer_scope(scope, rf.referrer_id))
         .group_by(rf.referrer_id)
         .cte("referral_facts")
     )
@@ -265,7 +265,7 @@ def customer_facts(
         ):
             columns += [func.coalesce(cte.c[f"{n}_{i}"], 0).label(f"{n}_{i}") for n in names]
         for score in ("csat", "nps"):
-            latest = _latest_answer(score, filters, day, f"latest_{score}_{i}")
+            latest = _latest_answer(score, scope, day, f"latest_{score}_{i}")
             joined = joined.outerjoin(latest, latest.c.customer_id == key)
             columns.append(latest.c.answer.label(f"latest_{score}_{i}"))
     # No ORDER BY: sorting a million rows in the database is wasted, the features are sorted
@@ -273,7 +273,7 @@ def customer_facts(
     statement = (
         select(*columns)
         .select_from(joined)
-        .where(customers.c.acquired_at <= last, customer_scope(filters))
+        .where(customers.c.acquired_at <= last, customer_scope(scope))
     )
     frame = read_frame(engine, statement).sort_values("customer_id", kind="stable")
     result = {}
@@ -290,29 +290,29 @@ def customer_facts(
 
 
 def feature_frame(
-    engine: Engine, filters: Filters, as_of: date, with_lifetime_value: bool = True
+    engine: Engine, scope: Scope, as_of: date, with_lifetime_value: bool = True
 ) -> pd.DataFrame:
     """Segmentation features of every customer in scope acquired by ``as_of``.
 
     One aggregate query (:func:`customer_facts`) plus, when the value engine has run, the
     latest lifetime values. See :func:`dashboard.domain.segments.customer_features`.
     """
-    return feature_frames(engine, filters, (as_of,), with_lifetime_value)[as_of]
+    return feature_frames(engine, scope, (as_of,), with_lifetime_value)[as_of]
 
 
 def feature_frames(
-    engine: Engine, filters: Filters, dates: tuple[date, ...], with_lifetime_value: bool = True
+    engine: Engine, scope: Scope, dates: tuple[date, ...], with_lifetime_value: bool = True
 ) -> dict[date, pd.DataFrame]:
     """Segmentation features at each of ``dates`` (one aggregate query for all of them).
 
     Lifetime values (latest value-engine run) are attached at the latest date only: the run
     predicts from its own calibration date, not from earlier period ends.
     """
-    facts = customer_facts(engine, filters, dates)
+    facts = customer_facts(engine, scope, dates)
     latest_day = max(facts)
     lifetime = None
     if with_lifetime_value:
-        values = latest_lifetime_values(engine, filters)
+        values = latest_lifetime_values(engine, scope)
         if not values.empty:
             lifetime = values.set_index("customer_id")["lifetime_value"]
     return {
@@ -435,7 +435,7 @@ def run_and_save(
     if bounds.last_order is None:
         raise fm.SegmentationError("the store has no orders, so there is nothing to segment")
     as_of = as_of or bounds.last_order
-    everyone = Filters(start=as_of, end=as_of)
+    everyone = Scope(start=as_of, end=as_of)
     previous_end = previous_period_end(as_of, migration_months)
     dates = (as_of,)
     if bounds.first_order is not None and previous_end >= bounds.first_order:
@@ -616,7 +616,7 @@ def run_profiles(engine: Engine, run_id: int) -> pd.DataFrame:
     return frame
 
 
-def segment_summary(engine: Engine, filters: Filters, run_id: int) -> pd.DataFrame:
+def segment_summary(engine: Engine, scope: Scope, run_id: int) -> pd.DataFrame:
     """What each segment of a run is worth, in the filters' scope and period.
 
     One row per segment with ``customers`` (acquired by the period's end), ``revenue``,
@@ -627,7 +627,7 @@ def segment_summary(engine: Engine, filters: Filters, run_id: int) -> pd.DataFra
     ``lifetime_value`` (sum over the latest value-engine run; missing without one). Money in
     currency units.
     """
-    start, end = filters.start, filters.end
+    start, end = scope.start, scope.end
     year_start = end - timedelta(days=364)
     # An alias, so that the segment filter's own EXISTS on segment_assignments (in
     # customer_scope) is not correlated with the table joined here.
@@ -646,7 +646,7 @@ def segment_summary(engine: Engine, filters: Filters, run_id: int) -> pd.DataFra
             ).label("acquisition_cost"),
         )
         .select_from(assigned.join(customers, customers.c.customer_id == seg.customer_id))
-        .where(run, customers.c.acquired_at <= end, customer_scope(filters))
+        .where(run, customers.c.acquired_at <= end, customer_scope(scope))
         .group_by(seg.segment)
     )
     in_period = between(orders.c.ordered_at, start, end)
@@ -665,7 +665,7 @@ def segment_summary(engine: Engine, filters: Filters, run_id: int) -> pd.DataFra
             run,
             orders.c.ordered_at >= min(start, year_start),
             orders.c.ordered_at <= end,
-            customer_scope(filters, orders.c.customer_id),
+            customer_scope(scope, orders.c.customer_id),
         )
         .group_by(seg.segment)
     )
@@ -685,7 +685,7 @@ def segment_summary(engine: Engine, filters: Filters, run_id: int) -> pd.DataFra
             run,
             sc.opened_at >= min(start, year_start),
             sc.opened_at <= end,
-            customer_scope(filters, sc.customer_id),
+            customer_scope(scope, sc.customer_id),
         )
         .group_by(seg.segment)
     )
@@ -698,7 +698,7 @@ def segment_summary(engine: Engine, filters: Filters, run_id: int) -> pd.DataFra
             .where(
                 run,
                 customer_clv.c.run_id == latest,
-                customer_scope(filters, customer_clv.c.customer_id),
+                customer_scope(scope, customer_clv.c.customer_id),
             )
             .group_by(seg.segment)
         )
@@ -740,7 +740,7 @@ def segment_summary(engine: Engine, filters: Filters, run_id: int) -> pd.DataFra
     return summary[columns].sort_values("segment").reset_index(drop=True)
 
 
-def segment_transitions(engine: Engine, filters: Filters, run_id: int) -> pd.DataFrame:
+def segment_transitions(engine: Engine, scope: Scope, run_id: int) -> pd.DataFrame:
     """Customers per (segment at the previous period end, segment at the run's as-of).
 
     Columns ``from_segment`` (0 = not yet a customer then), ``to_segment``, ``customers``.
@@ -763,7 +763,7 @@ def segment_transitions(engine: Engine, filters: Filters, run_id: int) -> pd.Dat
                 ),
             )
         )
-        .where(seg.run_id == run_id, customer_scope(filters, seg.customer_id))
+        .where(seg.run_id == run_id, customer_scope(scope, seg.customer_id))
         .group_by(from_segment, seg.segment)
         .order_by(from_segment, seg.segment)
     )
@@ -800,14 +800,14 @@ MEMBER_COLUMNS = {
 }
 
 
-def segment_members(engine: Engine, filters: Filters, run_id: int, segment: int) -> pd.DataFrame:
+def segment_members(engine: Engine, scope: Scope, run_id: int, segment: int) -> pd.DataFrame:
     """The customers of one segment in scope, with their key figures to the period's end.
 
     Columns: the keys of :data:`MEMBER_COLUMNS` (money in currency units; "to date" = up to
     the period's end; ``profit_to_date`` = gross margin - service cost - acquisition cost),
     most profitable first.
     """
-    scoped = replace(filters, segments=(int(segment),), segment_run_id=int(run_id))
+    scoped = replace(scope, segments=(int(segment),), segment_run_id=int(run_id))
     summary = customer_summary(engine, scoped)
     summary["profit_to_date"] = (
         summary["gross_margin"] - summary["service_cost"] - summary["acquisition_cost"]
@@ -826,7 +826,7 @@ def members_csv(members: pd.DataFrame) -> bytes:
     return members.rename(columns=MEMBER_COLUMNS).to_csv(index=False).encode("utf-8")
 
 
-def customer_history(engine: Engine, filters: Filters, customer_id: int) -> pd.DataFrame:
+def customer_history(engine: Engine, scope: Scope, customer_id: int) -> pd.DataFrame:
     """Everything one customer did up to the period's end, newest first.
 
     Columns ``date``, ``event`` (order, service contact, survey, referral), ``amount``
@@ -835,7 +835,7 @@ def customer_history(engine: Engine, filters: Filters, customer_id: int) -> pd.D
     whether a referral converted).
     Empty when the customer is out of the filters' scope (row-level access applies).
     """
-    end = filters.end
+    end = scope.end
     o, sc, sv, rf = orders.c, service_contacts.c, surveys.c, referrals.c
     text = String()
     no_amount = literal(None, Float())
@@ -849,7 +849,7 @@ def customer_history(engine: Engine, filters: Filters, customer_id: int) -> pd.D
         ).where(
             o.customer_id == customer_id,
             o.ordered_at <= end,
-            customer_scope(filters, o.customer_id),
+            customer_scope(scope, o.customer_id),
         ),
         select(
             sc.opened_at.label("date"),
@@ -867,7 +867,7 @@ def customer_history(engine: Engine, filters: Filters, customer_id: int) -> pd.D
         ).where(
             sc.customer_id == customer_id,
             sc.opened_at <= end,
-            customer_scope(filters, sc.customer_id),
+            customer_scope(scope, sc.customer_id),
         ),
         select(
             sv.answered_at.label("date"),
@@ -883,7 +883,7 @@ def customer_history(engine: Engine, filters: Filters, customer_id: int) -> pd.D
         ).where(
             sv.customer_id == customer_id,
             sv.answered_at <= end,
-            customer_scope(filters, sv.customer_id),
+            customer_scope(scope, sv.customer_id),
         ),
         select(
             rf.referred_at.label("date"),
@@ -896,7 +896,7 @@ def customer_history(engine: Engine, filters: Filters, customer_id: int) -> pd.D
         ).where(
             rf.referrer_id == customer_id,
             rf.referred_at <= end,
-            customer_scope(filters, rf.referrer_id),
+            customer_scope(scope, rf.referrer_id),
         ),
     ]
     union = union_all(*parts).subquery()

@@ -1,6 +1,6 @@
 """Queries behind the Service page: the same contacts as a cost center and as a value driver.
 
-Every function is ``(engine, filters, ...) -> DataFrame`` built with SQLAlchemy Core; sums and
+Every function is ``(engine, scope, ...) -> DataFrame`` built with SQLAlchemy Core; sums and
 counts happen in the database and date bounds reach it as bound parameters. The one piece of
 per-row date arithmetic, "the contact date plus 90 days", is the :class:`add_days` construct
 below, compiled for each dialect (DuckDB and PostgreSQL add an integer to a DATE; SQLite uses
@@ -43,7 +43,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
 from dashboard.domain.service_drivers import MAX_DRIVER_CONTACTS, DriverAnalysis, analyse_drivers
-from dashboard.filters import Filters
+from dashboard.scope import Scope
 from dashboard.storage.schema import orders, service_contacts, surveys
 from dashboard.storage.sql import between, customer_scope, month_start, read_frame
 
@@ -105,7 +105,7 @@ def _float(column: ColumnElement) -> ColumnElement:
 # --- The two lenses over a period ---------------------------------------------------------------
 
 
-def contact_totals(engine: Engine, filters: Filters, follow_up_until: date) -> pd.DataFrame:
+def contact_totals(engine: Engine, scope: Scope, follow_up_until: date) -> pd.DataFrame:
     """Raw aggregates of both scorecards, one row per period ("current", "previous").
 
     Contacts opened in the period, in scope. Columns: ``period``, ``start``, ``end``,
@@ -120,13 +120,13 @@ def contact_totals(engine: Engine, filters: Filters, follow_up_until: date) -> p
     """
     rows = [
         _period_contact_totals(engine, name, f, follow_up_until)
-        for name, f in (("current", filters), ("previous", filters.previous_period()))
+        for name, f in (("current", scope), ("previous", scope.previous_period()))
     ]
     return _numbers(pd.DataFrame(rows), skip=("period", "start", "end"))
 
 
 def _period_contact_totals(
-    engine: Engine, name: str, f: Filters, follow_up_until: date
+    engine: Engine, name: str, f: Scope, follow_up_until: date
 ) -> dict[str, object]:
     c = service_contacts
     in_scope = (between(c.c.opened_at, f.start, f.end), customer_scope(f, c.c.customer_id))
@@ -170,7 +170,7 @@ def _period_contact_totals(
     return row
 
 
-def monthly_contacts(engine: Engine, filters: Filters) -> pd.DataFrame:
+def monthly_contacts(engine: Engine, scope: Scope) -> pd.DataFrame:
     """Both lenses per calendar month, from the month of the previous period's start to the
     period's end (whole months at the start, so that the first point is not one stray day).
 
@@ -178,7 +178,7 @@ def monthly_contacts(engine: Engine, filters: Filters) -> pd.DataFrame:
     ``fcr_contacts``, ``nps_answers``, ``promoters``, ``detractors`` (surveys that followed
     the month's contacts). Months without contacts are absent.
     """
-    start = filters.previous_period().start.replace(day=1)
+    start = scope.previous_period().start.replace(day=1)
     c = service_contacts
     month = month_start(c.c.opened_at).label("month")
     contact_side = (
@@ -189,7 +189,7 @@ def monthly_contacts(engine: Engine, filters: Filters) -> pd.DataFrame:
             c.c.cost,
             c.c.first_contact_resolved,
         )
-        .where(between(c.c.opened_at, start, filters.end), customer_scope(filters, c.c.customer_id))
+        .where(between(c.c.opened_at, start, scope.end), customer_scope(scope, c.c.customer_id))
         .subquery("month_contacts")
     )
     answers = (
@@ -229,7 +229,7 @@ def monthly_contacts(engine: Engine, filters: Filters) -> pd.DataFrame:
 # --- Agents ----------------------------------------------------------------------------------
 
 
-def agent_activity(engine: Engine, filters: Filters) -> pd.DataFrame:
+def agent_activity(engine: Engine, scope: Scope) -> pd.DataFrame:
     """Each agent's contacts in the period, with speed and value figures.
 
     Columns: ``agent_id``, ``contacts``, ``handle_seconds`` (total), ``service_cost``,
@@ -266,8 +266,8 @@ def agent_activity(engine: Engine, filters: Filters) -> pd.DataFrame:
         )
         .select_from(c.outerjoin(answers, answers.c.contact_id == c.c.contact_id))
         .where(
-            between(c.c.opened_at, filters.start, filters.end),
-            customer_scope(filters, c.c.customer_id),
+            between(c.c.opened_at, scope.start, scope.end),
+            customer_scope(scope, c.c.customer_id),
         )
         .group_by(c.c.agent_id)
         .order_by(c.c.agent_id)
@@ -276,7 +276,7 @@ def agent_activity(engine: Engine, filters: Filters) -> pd.DataFrame:
 
 
 def _follow_up(
-    filters: Filters,
+    scope: Scope,
     window_start: date,
     window_end: date,
     follow_up_days: int,
@@ -285,7 +285,7 @@ def _follow_up(
     """Per contact opened in the window: orders and revenue in the follow-up days after it."""
     c = service_contacts
     base = select(c).where(
-        between(c.c.opened_at, window_start, window_end), customer_scope(filters, c.c.customer_id)
+        between(c.c.opened_at, window_start, window_end), customer_scope(scope, c.c.customer_id)
     )
     if limit is not None:
         # The most recent contacts: a deterministic, portable cap on the sample.
@@ -314,7 +314,7 @@ def _follow_up(
 
 
 def agent_follow_up(
-    engine: Engine, filters: Filters, window_start: date, window_end: date, follow_up_days: int
+    engine: Engine, scope: Scope, window_start: date, window_end: date, follow_up_days: int
 ) -> pd.DataFrame:
     """Per agent, contacts opened in the window and how many were followed by an order.
 
@@ -322,7 +322,7 @@ def agent_follow_up(
     complete follow-up), ``retained_contacts`` (followed by an order within
     ``follow_up_days``), ``revenue_after`` (revenue in those days, currency units).
     """
-    base, followed = _follow_up(filters, window_start, window_end, follow_up_days)
+    base, followed = _follow_up(scope, window_start, window_end, follow_up_days)
     statement = (
         select(
             base.c.agent_id,
@@ -342,7 +342,7 @@ def agent_follow_up(
 
 def contact_outcomes(
     engine: Engine,
-    filters: Filters,
+    scope: Scope,
     window_start: date,
     window_end: date,
     follow_up_days: int,
@@ -359,7 +359,7 @@ def contact_outcomes(
     callers keep ``window_end`` at least ``follow_up_days`` before the last order date.
     """
     base, followed = _follow_up(
-        filters, window_start, window_end, follow_up_days, limit=max_contacts
+        scope, window_start, window_end, follow_up_days, limit=max_contacts
     )
     prior = (
         select(
@@ -468,7 +468,7 @@ def _windows_table(window_starts: tuple[date, ...], window_end: date):
 
 def retention_cells(
     engine: Engine,
-    filters: Filters,
+    scope: Scope,
     window_starts: tuple[date, ...],
     window_end: date,
     follow_up_days: int,
@@ -508,7 +508,7 @@ def retention_cells(
         )
         .where(
             orders.c.ordered_at <= window_end + timedelta(days=follow_up_days),
-            customer_scope(filters, orders.c.customer_id),
+            customer_scope(scope, orders.c.customer_id),
         )
         .cte("numbered")
     )
@@ -541,7 +541,7 @@ def retention_cells(
         .select_from(
             c.join(windows, between(c.c.opened_at, windows.c.window_start, windows.c.window_end))
         )
-        .where(customer_scope(filters, c.c.customer_id))
+        .where(customer_scope(scope, c.c.customer_id))
         .group_by(windows.c.window, c.c.customer_id)
         .cte("contacted")
     )
@@ -644,7 +644,7 @@ def retention_cells(
 
 def driver_analysis(
     engine: Engine,
-    filters: Filters,
+    scope: Scope,
     window_start: date,
     window_end: date,
     follow_up_days: int,
@@ -658,6 +658,6 @@ def driver_analysis(
     is cheap enough to redo when the filters change).
     """
     outcomes = contact_outcomes(
-        engine, filters, window_start, window_end, follow_up_days, max_contacts
+        engine, scope, window_start, window_end, follow_up_days, max_contacts
     )
     return analyse_drivers(outcomes, follow_up_days)

@@ -15,7 +15,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
-from dashboard.filters import Filters
+from dashboard.scope import Scope
 from dashboard.storage.schema import customers, segment_assignments
 
 
@@ -44,24 +44,24 @@ def between(column: ColumnElement, start: date, end: date) -> ColumnElement[bool
     return and_(column >= start, column <= end)
 
 
-def customer_scope(filters: Filters, customer_id: ColumnElement | None = None) -> ColumnElement:
+def customer_scope(scope: Scope, customer_id: ColumnElement | None = None) -> ColumnElement:
     """Condition restricting rows to the customers in the filters' scope.
 
     With ``customer_id`` (a column of another table) the condition is an EXISTS on customers,
     so any fact table can be scoped without a join; without it, it applies to ``customers``.
     """
     conditions: list[ColumnElement[bool]] = []
-    regions = filters.effective_regions()
+    regions = scope.effective_regions()
     if regions is not None:
         conditions.append(customers.c.region.in_(list(regions)))
-    if filters.channels:
-        conditions.append(customers.c.acquisition_channel.in_(list(filters.channels)))
-    if filters.segments and filters.segment_run_id is not None:
+    if scope.channels:
+        conditions.append(customers.c.acquisition_channel.in_(list(scope.channels)))
+    if scope.segments and scope.segment_run_id is not None:
         conditions.append(
             exists().where(
-                segment_assignments.c.run_id == filters.segment_run_id,
+                segment_assignments.c.run_id == scope.segment_run_id,
                 segment_assignments.c.customer_id == customers.c.customer_id,
-                segment_assignments.c.segment.in_(list(filters.segments)),
+                segment_assignments.c.segment.in_(list(scope.segments)),
             )
         )
     if customer_id is None:

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pandas as pd
 from sqlalchemy import Engine, String, case, cast, func, literal, select
 
-from dashboard.filters import Filters
+from dashboard.scope import Scope
 from dashboard.storage.schema import (
     customers,
     opportunities,
@@ -55,7 +55,7 @@ def _group_column(engine: Engine, grouping: str):
     return customers.c[grouping], None
 
 
-def value_curve_ratings(engine: Engine, filters: Filters, grouping: str) -> pd.DataFrame:
+def value_curve_ratings(engine: Engine, scope: Scope, grouping: str) -> pd.DataFrame:
     """Mean importance and performance per group and attribute, with the value at stake.
 
     Uses each customer's latest rating of each attribute on or before the period's end.
@@ -78,8 +78,8 @@ def value_curve_ratings(engine: Engine, filters: Filters, grouping: str) -> pd.D
             .label("rank"),
         )
         .where(
-            value_ratings.c.rated_at <= filters.end,
-            customer_scope(filters, value_ratings.c.customer_id),
+            value_ratings.c.rated_at <= scope.end,
+            customer_scope(scope, value_ratings.c.customer_id),
         )
         .subquery("ranked")
     )
@@ -87,8 +87,8 @@ def value_curve_ratings(engine: Engine, filters: Filters, grouping: str) -> pd.D
     margin = (
         select(orders.c.customer_id, func.sum(orders.c.revenue - orders.c.cost).label("margin_12m"))
         .where(
-            between(orders.c.ordered_at, filters.end - timedelta(days=364), filters.end),
-            customer_scope(filters, orders.c.customer_id),
+            between(orders.c.ordered_at, scope.end - timedelta(days=364), scope.end),
+            customer_scope(scope, orders.c.customer_id),
         )
         .group_by(orders.c.customer_id)
         .subquery("margin")
@@ -143,7 +143,7 @@ def value_curve_ratings(engine: Engine, filters: Filters, grouping: str) -> pd.D
     )
 
 
-def win_loss(engine: Engine, filters: Filters, grouping: str) -> pd.DataFrame:
+def win_loss(engine: Engine, scope: Scope, grouping: str) -> pd.DataFrame:
     """Closed and open opportunities per closing month, group, outcome and loss reason.
 
     Opportunities closed in the period count by their closing month; open ones by their opening
@@ -155,7 +155,7 @@ def win_loss(engine: Engine, filters: Filters, grouping: str) -> pd.DataFrame:
     month = month_start(when).label("month")
     group, join = _group_column(engine, grouping)
     customer_filtered = bool(
-        filters.effective_regions() is not None or filters.channels or filters.segments
+        scope.effective_regions() is not None or scope.channels or scope.segments
     )
     prospects_group = case(
         (opportunities.c.customer_id.is_(None), literal("Prospects")), else_=group
@@ -163,14 +163,14 @@ def win_loss(engine: Engine, filters: Filters, grouping: str) -> pd.DataFrame:
     source = opportunities.outerjoin(
         customers, customers.c.customer_id == opportunities.c.customer_id
     )
-    conditions = [between(when, filters.start, filters.end)]
+    conditions = [between(when, scope.start, scope.end)]
     if join is not None:
         source = source.outerjoin(
             join[0],
             (segment_assignments.c.customer_id == opportunities.c.customer_id) & join[1],
         )
     if customer_filtered:
-        conditions.append(customer_scope(filters, opportunities.c.customer_id))
+        conditions.append(customer_scope(scope, opportunities.c.customer_id))
     statement = (
         select(
             month,

@@ -1,6 +1,6 @@
 """Queries of the Customer value page: payback aggregates and the latest saved segments.
 
-Every function is ``(engine, filters) -> DataFrame`` in SQLAlchemy Core, aggregated in the
+Every function is ``(engine, scope) -> DataFrame`` in SQLAlchemy Core, aggregated in the
 database, scoped with :func:`~dashboard.storage.sql.customer_scope`, portable across DuckDB,
 PostgreSQL and SQLite. Per-customer profit comes from
 :func:`dashboard.storage.customer_queries.customer_summary` (not repeated here).
@@ -12,7 +12,7 @@ import pandas as pd
 from sqlalchemy import Engine, Integer, case, cast, extract, func, literal, select, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
-from dashboard.filters import Filters
+from dashboard.scope import Scope
 from dashboard.storage.engine import existing_tables
 from dashboard.storage.schema import (
     customers,
@@ -35,11 +35,11 @@ def month_index(column: ColumnElement) -> ColumnElement[int]:
     return cast(extract("year", column) * 12 + extract("month", column) - 1, Integer)
 
 
-def payback_facts(engine: Engine, filters: Filters) -> pd.DataFrame:
+def payback_facts(engine: Engine, scope: Scope) -> pd.DataFrame:
     """Gross margin and service cost by channel, month of acquisition and months since then.
 
-    Covers every customer in scope acquired up to ``filters.end`` and their orders and service
-    contacts up to ``filters.end`` (the payback view looks at whole histories; the period's
+    Covers every customer in scope acquired up to ``scope.end`` and their orders and service
+    contacts up to ``scope.end`` (the payback view looks at whole histories; the period's
     end is its as-of date). Month 0 is the calendar month of acquisition; an order or contact
     dated before the acquisition month counts in month 0.
 
@@ -51,7 +51,7 @@ def payback_facts(engine: Engine, filters: Filters) -> pd.DataFrame:
         cohort's customers, currency units).
     """
     acquired_month = month_index(customers.c.acquired_at)
-    in_scope = (customers.c.acquired_at <= filters.end, customer_scope(filters))
+    in_scope = (customers.c.acquired_at <= scope.end, customer_scope(scope))
 
     def monthly(table, day_column, margin=None, cost=None):
         since = month_index(day_column) - acquired_month
@@ -66,7 +66,7 @@ def payback_facts(engine: Engine, filters: Filters) -> pd.DataFrame:
                 (literal(0.0) if cost is None else func.sum(cost)).label("service_cost"),
             )
             .select_from(table.join(customers, customers.c.customer_id == table.c.customer_id))
-            .where(day_column <= filters.end, *in_scope)
+            .where(day_column <= scope.end, *in_scope)
             .group_by(customers.c.acquisition_channel, acquired_month, months_since)
         )
 
@@ -92,10 +92,10 @@ def payback_facts(engine: Engine, filters: Filters) -> pd.DataFrame:
     )
 
 
-def acquisition_cohorts(engine: Engine, filters: Filters) -> pd.DataFrame:
+def acquisition_cohorts(engine: Engine, scope: Scope) -> pd.DataFrame:
     """Customers won and what they cost, by channel and month of acquisition.
 
-    Customers in scope acquired up to ``filters.end``.
+    Customers in scope acquired up to ``scope.end``.
 
     Returns
     -------
@@ -111,7 +111,7 @@ def acquisition_cohorts(engine: Engine, filters: Filters) -> pd.DataFrame:
             func.count().label("customers"),
             func.coalesce(func.sum(customers.c.acquisition_cost), 0.0).label("acquisition_cost"),
         )
-        .where(customers.c.acquired_at <= filters.end, customer_scope(filters))
+        .where(customers.c.acquired_at <= scope.end, customer_scope(scope))
         .group_by(customers.c.acquisition_channel, acquired_month)
         .order_by(customers.c.acquisition_channel, acquired_month)
     )
@@ -127,7 +127,7 @@ def latest_segment_run(engine: Engine) -> int | None:
         return conn.execute(select(func.max(segment_runs.c.run_id))).scalar_one_or_none()
 
 
-def customer_segments(engine: Engine, filters: Filters) -> pd.DataFrame:
+def customer_segments(engine: Engine, scope: Scope) -> pd.DataFrame:
     """Segment of each customer in scope in the latest saved segmentation.
 
     Returns
@@ -155,7 +155,7 @@ def customer_segments(engine: Engine, filters: Filters) -> pd.DataFrame:
         )
         .where(
             segment_assignments.c.run_id == run_id,
-            customer_scope(filters, segment_assignments.c.customer_id),
+            customer_scope(scope, segment_assignments.c.customer_id),
         )
         .order_by(segment_assignments.c.customer_id)
     )

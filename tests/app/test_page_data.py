@@ -15,7 +15,7 @@ from pandas.testing import assert_frame_equal
 
 from dashboard.app import page_data
 from dashboard.domain import loyalty, value
-from dashboard.filters import Filters
+from dashboard.scope import Scope
 from dashboard.storage import clv_store
 from dashboard.storage.customer_queries import customer_summary
 from dashboard.storage.engine import make_engine
@@ -33,11 +33,11 @@ GROUPS = (
 
 
 def test_loyalty_view_matches_the_domain_functions(tiny_engine):
-    filters = Filters(*PERIOD)
-    view = page_data.loyalty_view(tiny_engine, filters)
-    inputs = loyalty_inputs(tiny_engine, filters)
+    scope = Scope(*PERIOD)
+    view = page_data.loyalty_view(tiny_engine, scope)
+    inputs = loyalty_inputs(tiny_engine, scope)
     # No fit stored in the tiny store: "still active" is recency.
-    customers = loyalty.customer_loyalty(inputs, filters.end, use_probability_alive=False)
+    customers = loyalty.customer_loyalty(inputs, scope.end, use_probability_alive=False)
     assert view.uses_probability_alive is False
     assert view.customers_in_view == len(inputs) > 0
     assert_frame_equal(view.summary, loyalty.quadrant_summary(customers))
@@ -51,15 +51,15 @@ def test_loyalty_view_matches_the_domain_functions(tiny_engine):
 
 
 def test_loyalty_view_switches_to_a_density_grid_above_the_limit(tiny_engine):
-    filters = Filters(*PERIOD)
-    view = page_data.loyalty_view(tiny_engine, filters, scatter_limit=0)
+    scope = Scope(*PERIOD)
+    view = page_data.loyalty_view(tiny_engine, scope, scatter_limit=0)
     assert view.scatter is None
     # Every surveyed customer lands in exactly one cell.
     assert view.density["customers"].sum() == view.explains.customers > 0
 
 
 def test_loyalty_view_with_no_customer_in_scope(tiny_engine):
-    nobody = replace(Filters(*PERIOD), regions=("Atlantis",))
+    nobody = replace(Scope(*PERIOD), regions=("Atlantis",))
     view = page_data.loyalty_view(tiny_engine, nobody)
     assert view.customers_in_view == 0
     assert view.summary is None and view.action_list is None
@@ -68,14 +68,14 @@ def test_loyalty_view_with_no_customer_in_scope(tiny_engine):
 def test_loyalty_view_is_picklable_for_the_cache(tiny_engine):
     import pickle
 
-    view = page_data.loyalty_view(tiny_engine, Filters(*PERIOD))
+    view = page_data.loyalty_view(tiny_engine, Scope(*PERIOD))
     again = pickle.loads(pickle.dumps(view))
     assert isinstance(again.summary, pd.DataFrame)
     assert again.risk == view.risk
 
 
 def test_customer_value_view_profit_on_both_bases(tiny_engine):
-    view = page_data.customer_value_view(tiny_engine, Filters(*PERIOD), GROUPS)
+    view = page_data.customer_value_view(tiny_engine, Scope(*PERIOD), GROUPS)
     to_date, in_period = view.profit["to_date"], view.profit["in_period"]
     # As on the page (tests/app/test_customer_value_page.py): 170 - 30 + 77 over 3 customers.
     assert to_date.totals.profit == pytest.approx(217.0)
@@ -96,27 +96,27 @@ def test_customer_value_view_profit_on_both_bases(tiny_engine):
 def test_customer_value_view_with_a_stored_fit_matches_the_domain_functions(tiny_url):
     store_fit(tiny_url)
     engine = make_engine(tiny_url)
-    filters = Filters(*PERIOD)
-    view = page_data.customer_value_view(engine, filters, GROUPS)
-    summary = customer_summary(engine, filters)
+    scope = Scope(*PERIOD)
+    view = page_data.customer_value_view(engine, scope, GROUPS)
+    summary = customer_summary(engine, scope)
     run = clv_store.latest_run(engine)
     values = value.lifetime_values(
         summary,
-        clv_store.scored_customers(engine, filters, run.run_id),
+        clv_store.scored_customers(engine, scope, run.run_id),
         calibration_end=run.calibration_end,
     )
     assert view.run_id == run.run_id
     assert view.equity == value.customer_equity(values)
-    assert view.keep_versus_win == value.keep_versus_win(values, period_start=filters.start)
+    assert view.keep_versus_win == value.keep_versus_win(values, period_start=scope.start)
     assert_frame_equal(
         view.equity_by_group["region"],
         value.equity_by_group(values, "region", groups=("North", "South")),
     )
     curves = value.payback_curves(
-        payback_facts(engine, filters),
-        acquisition_cohorts(engine, filters),
+        payback_facts(engine, scope),
+        acquisition_cohorts(engine, scope),
         by="channel",
-        as_of=filters.end,
+        as_of=scope.end,
     )
     assert_frame_equal(view.payback_curves["channel"], curves)
     assert_frame_equal(
@@ -124,7 +124,7 @@ def test_customer_value_view_with_a_stored_fit_matches_the_domain_functions(tiny
         value.acquisition_economics(
             values,
             "acquisition_channel",
-            period_start=filters.start,
+            period_start=scope.start,
             payback=value.payback_months(curves),
         ),
     )
@@ -132,7 +132,7 @@ def test_customer_value_view_with_a_stored_fit_matches_the_domain_functions(tiny
 
 
 def test_customer_value_view_with_no_customer_in_scope(tiny_engine):
-    nobody = replace(Filters(*PERIOD), regions=("Atlantis",))
+    nobody = replace(Scope(*PERIOD), regions=("Atlantis",))
     view = page_data.customer_value_view(tiny_engine, nobody, GROUPS)
     assert view.customers_in_view == 0
     assert view.profit is None

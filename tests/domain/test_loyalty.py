@@ -23,7 +23,7 @@ from dashboard.domain.loyalty import (
     NO_SURVEY,
     SATISFIED_BUT_LEAVING,
 )
-from dashboard.filters import Filters
+from dashboard.scope import Scope
 
 AS_OF = date(2026, 6, 30)
 NaT = pd.NaT
@@ -382,11 +382,11 @@ def test_action_list_is_the_satisfied_leavers_most_valuable_first(scored):
 
 
 def test_trend_filters_widen_short_periods_to_twelve_months():
-    quarter = Filters(date(2026, 4, 1), date(2026, 6, 30), regions=("North",))
+    quarter = Scope(date(2026, 4, 1), date(2026, 6, 30), regions=("North",))
     widened = loyalty.trend_filters(quarter)
     assert (widened.start, widened.end) == (date(2025, 7, 1), date(2026, 6, 30))
     assert widened.regions == ("North",)
-    long = Filters(date(2024, 1, 15), date(2026, 6, 30))
+    long = Scope(date(2024, 1, 15), date(2026, 6, 30))
     assert loyalty.trend_filters(long) == long
 
 

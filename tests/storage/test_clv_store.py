@@ -18,7 +18,7 @@ from sqlalchemy import Column, Float, Integer, MetaData, Table, func, select
 
 from dashboard.cli import main
 from dashboard.domain import clv
-from dashboard.filters import Filters
+from dashboard.scope import Scope
 from dashboard.storage import clv_store
 from dashboard.storage.engine import bulk_insert, create_schema, make_engine, read_data_version
 from dashboard.storage.schema import clv_runs, customer_clv, customers, orders
@@ -147,7 +147,7 @@ def test_fit_save_and_read_back(fit_engine):
 
 def test_customer_rows(fit_engine):
     run = clv_store.fit_and_save(fit_engine)
-    scored = clv_store.scored_customers(fit_engine, Filters(*PERIOD), run.run_id)
+    scored = clv_store.scored_customers(fit_engine, Scope(*PERIOD), run.run_id)
     assert len(scored) == PORTFOLIO["customers"].shape[0]  # every customer has an order
     planted = scored.set_index("customer_id").loc[9001]
     # Purchase days 1 Mar, 15 Mar, 10 May 2023: 2 repeat days; recency 70 days; T to 31 Dec.
@@ -164,7 +164,7 @@ def test_customer_rows(fit_engine):
     assert 0 < planted["probability_alive"] <= 1
     assert scored["clv"].notna().all() and (scored["expected_purchases_12m"] >= 0).all()
     south = clv_store.scored_customers(
-        fit_engine, replace(Filters(*PERIOD), regions=("South",)), run.run_id
+        fit_engine, replace(Scope(*PERIOD), regions=("South",)), run.run_id
     )
     assert len(south) == 201  # 200 even ids + the planted customer
 
@@ -218,7 +218,7 @@ def test_an_older_table_layout_is_replaced(fit_engine):
     customer_clv.drop(fit_engine)
     old.create_all(fit_engine)
     run = clv_store.fit_and_save(fit_engine)
-    assert len(clv_store.scored_customers(fit_engine, Filters(*PERIOD), run.run_id)) == 401
+    assert len(clv_store.scored_customers(fit_engine, Scope(*PERIOD), run.run_id)) == 401
 
 
 def test_partial_last_week_can_be_left_out(fit_engine):

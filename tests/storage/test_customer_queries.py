@@ -7,13 +7,13 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
-from dashboard.filters import Filters
+from dashboard.scope import Scope
 from dashboard.storage.customer_queries import SUMMARY_COLUMNS, customer_summary
 from tests.fixtures import PERIOD
 
 
 def test_customer_summary_by_hand(tiny_engine):
-    summary = customer_summary(tiny_engine, Filters(*PERIOD)).set_index("customer_id")
+    summary = customer_summary(tiny_engine, Scope(*PERIOD)).set_index("customer_id")
     assert list(summary.reset_index().columns) == list(SUMMARY_COLUMNS)
     # Dan (4) is acquired after 30 June 2024: not yet a customer.
     assert list(summary.index) == [1, 2, 3]
@@ -43,7 +43,7 @@ def test_customer_summary_by_hand(tiny_engine):
 
 
 def test_customer_summary_respects_scope(tiny_engine):
-    south = customer_summary(tiny_engine, replace(Filters(*PERIOD), regions=("South",)))
+    south = customer_summary(tiny_engine, replace(Scope(*PERIOD), regions=("South",)))
     assert list(south["customer_id"]) == [3]
-    nobody = customer_summary(tiny_engine, replace(Filters(*PERIOD), regions=("Atlantis",)))
+    nobody = customer_summary(tiny_engine, replace(Scope(*PERIOD), regions=("Atlantis",)))
     assert nobody.empty

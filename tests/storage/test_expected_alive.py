@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 import pytest
 
-from dashboard.filters import Filters
+from dashboard.scope import Scope
 from dashboard.storage import clv_store
 from dashboard.storage.schema import clv_runs, customer_clv
 from tests.fixtures import PERIOD
@@ -49,9 +49,9 @@ def store_fit(engine, p_alive: dict[int, float]) -> None:
 
 
 def test_expected_alive_sums_probabilities_in_scope(tiny_engine):
-    assert clv_store.expected_alive(tiny_engine, Filters(*PERIOD)) is None
+    assert clv_store.expected_alive(tiny_engine, Scope(*PERIOD)) is None
     store_fit(tiny_engine, {1: 0.9, 2: 0.5, 3: 0.25})
-    alive, fitted_to = clv_store.expected_alive(tiny_engine, Filters(*PERIOD))
+    alive, fitted_to = clv_store.expected_alive(tiny_engine, Scope(*PERIOD))
     assert alive == pytest.approx(1.65) and fitted_to == date(2024, 6, 30)
-    north, _ = clv_store.expected_alive(tiny_engine, replace(Filters(*PERIOD), regions=("North",)))
+    north, _ = clv_store.expected_alive(tiny_engine, replace(Scope(*PERIOD), regions=("North",)))
     assert north == pytest.approx(1.4)  # customers 1 and 2

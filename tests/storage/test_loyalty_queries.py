@@ -10,7 +10,7 @@ from datetime import date, datetime
 import pandas as pd
 import pytest
 
-from dashboard.filters import Filters
+from dashboard.scope import Scope
 from dashboard.storage.engine import bulk_insert
 from dashboard.storage.loyalty_queries import (
     INPUT_COLUMNS,
@@ -21,7 +21,7 @@ from dashboard.storage.loyalty_queries import (
 from dashboard.storage.schema import clv_runs, customer_clv
 from tests.fixtures import PERIOD
 
-HALF_YEAR = Filters(date(2024, 1, 1), date(2024, 6, 30))
+HALF_YEAR = Scope(date(2024, 1, 1), date(2024, 6, 30))
 
 
 def _store_fit(engine, run_id: int, fitted_at: datetime, rows: list[tuple[int, float, float]]):
@@ -66,7 +66,7 @@ def _store_fit(engine, run_id: int, fitted_at: datetime, rows: list[tuple[int, f
 
 
 def test_inputs_without_a_fit(tiny_engine):
-    inputs = loyalty_inputs(tiny_engine, Filters(*PERIOD)).set_index("customer_id")
+    inputs = loyalty_inputs(tiny_engine, Scope(*PERIOD)).set_index("customer_id")
     assert list(inputs.reset_index().columns) == list(INPUT_COLUMNS)
     assert list(inputs.index) == [1, 2, 3]  # Dan is acquired after 30 June
     assert inputs[["probability_alive", "fit_repeat_days", "clv"]].isna().all().all()
@@ -82,17 +82,17 @@ def test_inputs_join_the_latest_fit(tiny_engine):
     # Run 2 is the latest (highest run_id, as clv_store.latest_run reads it).
     _store_fit(tiny_engine, 1, datetime(2024, 7, 1, 9), [(1, 0.1, 1.0), (2, 0.2, 2.0)])
     _store_fit(tiny_engine, 2, datetime(2024, 7, 2, 9), [(1, 0.9, 300.0), (3, 0.5, 100.0)])
-    inputs = loyalty_inputs(tiny_engine, Filters(*PERIOD)).set_index("customer_id")
+    inputs = loyalty_inputs(tiny_engine, Scope(*PERIOD)).set_index("customer_id")
     assert inputs.loc[1, "probability_alive"] == pytest.approx(0.9)
     assert inputs.loc[3, "clv"] == pytest.approx(100.0)
     assert inputs.loc[3, "fit_repeat_days"] == 1  # the fit's BG/NBD frequency
     assert math.isnan(inputs.loc[2, "probability_alive"])  # not in run 2
-    south = loyalty_inputs(tiny_engine, replace(Filters(*PERIOD), regions=("South",)))
+    south = loyalty_inputs(tiny_engine, replace(Scope(*PERIOD), regions=("South",)))
     assert south["customer_id"].tolist() == [3] and south["clv"].tolist() == [100.0]
 
 
 def test_inputs_of_nobody(tiny_engine):
-    nobody = loyalty_inputs(tiny_engine, replace(Filters(*PERIOD), regions=("Atlantis",)))
+    nobody = loyalty_inputs(tiny_engine, replace(Scope(*PERIOD), regions=("Atlantis",)))
     assert nobody.empty and list(nobody.columns) == list(INPUT_COLUMNS)
 
 
@@ -123,7 +123,7 @@ def test_monthly_repeat_buyers(tiny_engine):
     }
     assert monthly["repeat_buyers"].tolist() == [0, 0, 1, 2]
     # A first order earlier in the same month is not "before the month": April alone.
-    april = monthly_repeat_buyers(tiny_engine, Filters(date(2024, 4, 1), date(2024, 4, 30)))
+    april = monthly_repeat_buyers(tiny_engine, Scope(date(2024, 4, 1), date(2024, 4, 30)))
     assert april[["buyers", "repeat_buyers"]].values.tolist() == [[1, 1]]
     south = monthly_repeat_buyers(tiny_engine, replace(HALF_YEAR, regions=("South",)))
     assert south[["buyers", "repeat_buyers"]].values.tolist() == [[1, 0]]

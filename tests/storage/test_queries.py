@@ -8,15 +8,15 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from dashboard.filters import Filters
+from dashboard.scope import Scope
 from dashboard.storage import queries
 from tests.fixtures import PERIOD
 
-PERIOD_FILTERS = Filters(*PERIOD)
+PERIOD_FILTERS = Scope(*PERIOD)
 
 
-def totals(engine, filters=PERIOD_FILTERS) -> dict[str, dict]:
-    frame = queries.period_totals(engine, filters)
+def totals(engine, scope=PERIOD_FILTERS) -> dict[str, dict]:
+    frame = queries.period_totals(engine, scope)
     return {row["period"]: row for row in frame.to_dict("records")}
 
 

@@ -17,14 +17,14 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from dashboard.filters import Filters
+from dashboard.scope import Scope
 from dashboard.storage import segment_store as store
 from dashboard.storage.engine import bulk_insert
 from dashboard.storage.schema import segment_assignments
 from tests.fixtures import PERIOD
 
 AS_OF = date(2024, 7, 15)
-QUARTER = Filters(start=PERIOD[0], end=PERIOD[1])
+QUARTER = Scope(start=PERIOD[0], end=PERIOD[1])
 
 
 def test_previous_period_end_is_a_quarter_before():
@@ -35,7 +35,7 @@ def test_previous_period_end_is_a_quarter_before():
 
 def test_customer_facts_at_two_dates(tiny_engine):
     facts = store.customer_facts(
-        tiny_engine, Filters(start=AS_OF, end=AS_OF), (date(2024, 4, 15), AS_OF)
+        tiny_engine, Scope(start=AS_OF, end=AS_OF), (date(2024, 4, 15), AS_OF)
     )
     now = facts[AS_OF].set_index("customer_id")
     assert list(now.index) == [1, 2, 3, 4]
@@ -59,7 +59,7 @@ def test_customer_facts_at_two_dates(tiny_engine):
 
 
 def test_facts_honour_row_level_access(tiny_engine):
-    south = Filters(start=AS_OF, end=AS_OF, allowed_regions=("South",))
+    south = Scope(start=AS_OF, end=AS_OF, allowed_regions=("South",))
     facts = store.customer_facts(tiny_engine, south, (AS_OF,))[AS_OF]
     assert sorted(facts["customer_id"]) == [3, 4]
 

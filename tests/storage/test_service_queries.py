@@ -14,7 +14,7 @@ from sqlalchemy import column, create_engine, literal, select, table
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dashboard.domain.service import driver_window, follow_up_window
-from dashboard.filters import Filters
+from dashboard.scope import Scope
 from dashboard.storage import queries
 from dashboard.storage.demo import build_demo
 from dashboard.storage.engine import make_engine
@@ -32,8 +32,8 @@ from tests.fixtures import PERIOD
 from tests.service_fixtures import WINDOW, load_service_store
 
 D = date
-TINY_PERIOD = Filters(*PERIOD)
-STORE_PERIOD = Filters(*WINDOW)  # 2024-03-01 – 2024-03-30; previous 2024-01-31 – 2024-02-29
+TINY_PERIOD = Scope(*PERIOD)
+STORE_PERIOD = Scope(*WINDOW)  # 2024-03-01 – 2024-03-30; previous 2024-01-31 – 2024-02-29
 
 
 @pytest.fixture
@@ -126,7 +126,7 @@ def test_contact_totals_on_the_service_store(service_engine):
 
 
 def test_contact_totals_honour_the_region_filter(service_engine):
-    north = Filters(*WINDOW, regions=("North",))
+    north = Scope(*WINDOW, regions=("North",))
     current = (
         contact_totals(service_engine, north, D(2024, 3, 15)).set_index("period").loc["current"]
     )
@@ -248,7 +248,7 @@ def test_retention_cells_two_windows_band_at_each_start(service_engine):
 
 
 def test_retention_cells_honour_the_region_filter(service_engine):
-    north = Filters(*WINDOW, regions=("North",))
+    north = Scope(*WINDOW, regions=("North",))
     cells = _cells(retention_cells(service_engine, north, (WINDOW[0],), WINDOW[1], 90))
     assert set(cells) == {(0, 1, 1, False), (0, 1, 2, True), (0, 2, 1, True)}
 
@@ -267,10 +267,10 @@ def demo_engine(tmp_path_factory):
 def test_driver_analysis_finds_the_demo_effects(demo_engine):
     """The demo plants FCR -> retention and no effect of handle time (docs/demo-data.md)."""
     bounds = queries.data_bounds(demo_engine)
-    filters = Filters(D(2025, 10, 1), bounds.last_order)
-    window = follow_up_window(filters.start, filters.end, bounds.first_order, bounds.last_order)
+    scope = Scope(D(2025, 10, 1), bounds.last_order)
+    window = follow_up_window(scope.start, scope.end, bounds.first_order, bounds.last_order)
     start, end = driver_window(window, bounds.first_order)
-    analysis = driver_analysis(demo_engine, filters, start, end, window.follow_up_days)
+    analysis = driver_analysis(demo_engine, scope, start, end, window.follow_up_days)
     fcr = analysis.effect("resolved", "ordered_again")
     handle = analysis.effect("handle_minutes", "ordered_again")
     assert fcr.verdict == "raises" and fcr.ci[0] > 5

@@ -6,13 +6,13 @@ from dataclasses import replace
 
 import pytest
 
-from dashboard.filters import Filters
+from dashboard.scope import Scope
 from dashboard.storage import value_curve_queries as q
 from tests.fixtures import PERIOD
 
 
 def test_ratings_by_region(tiny_engine):
-    frame = q.value_curve_ratings(tiny_engine, Filters(*PERIOD), "region")
+    frame = q.value_curve_ratings(tiny_engine, Scope(*PERIOD), "region")
     rows = frame.set_index(["group", "attribute"])
     # North: Alice rated price 8/6 and quality 9/9; South: Cara rated price 4/7.
     assert rows.loc[("North", "price"), "importance"] == 8
@@ -25,26 +25,26 @@ def test_ratings_by_region(tiny_engine):
 
 
 def test_ratings_after_period_end_are_ignored(tiny_engine):
-    early = Filters(PERIOD[0], PERIOD[0].replace(month=5, day=31))
+    early = Scope(PERIOD[0], PERIOD[0].replace(month=5, day=31))
     frame = q.value_curve_ratings(tiny_engine, early, "region")
     assert set(frame["group"]) == {"North"}  # Cara rated on 5 June
 
 
 def test_win_loss_by_region(tiny_engine):
-    frame = q.win_loss(tiny_engine, Filters(*PERIOD), "region")
+    frame = q.win_loss(tiny_engine, Scope(*PERIOD), "region")
     # In April-June: opportunity 2 (prospect, lost in May) and 3 (Cara, open since June).
     assert sorted(zip(frame["group"], frame["outcome"], strict=True)) == [
         ("Prospects", "lost"),
         ("South", "open"),
     ]
-    north_only = q.win_loss(tiny_engine, replace(Filters(*PERIOD), regions=("North",)), "region")
+    north_only = q.win_loss(tiny_engine, replace(Scope(*PERIOD), regions=("North",)), "region")
     assert north_only.empty
 
 
 def test_segments_need_a_saved_run(tiny_engine):
     assert q.available_groupings(tiny_engine) == ("region", "acquisition_channel")
     with pytest.raises(ValueError, match="segmentation"):
-        q.value_curve_ratings(tiny_engine, Filters(*PERIOD), "segment")
+        q.value_curve_ratings(tiny_engine, Scope(*PERIOD), "segment")
 
 
 def test_ratings_and_win_loss_by_saved_segment(tiny_engine):
@@ -69,11 +69,11 @@ def test_ratings_and_win_loss_by_saved_segment(tiny_engine):
         )
         conn.execute(segment_names.insert().values(run_id=1, segment=1, name="Loyalists"))
     assert q.available_groupings(tiny_engine)[0] == "segment"
-    frame = q.value_curve_ratings(tiny_engine, Filters(*PERIOD), "segment")
+    frame = q.value_curve_ratings(tiny_engine, Scope(*PERIOD), "segment")
     # Segment 2 has no saved name: it is called "Segment 2".
     assert set(frame["group"]) == {"Loyalists", "Segment 2"}
-    only_loyalists = replace(Filters(*PERIOD), segments=(1,), segment_run_id=1)
+    only_loyalists = replace(Scope(*PERIOD), segments=(1,), segment_run_id=1)
     frame = q.value_curve_ratings(tiny_engine, only_loyalists, "segment")
     assert set(frame["group"]) == {"Loyalists"}
-    deals = q.win_loss(tiny_engine, Filters(*PERIOD), "segment")
+    deals = q.win_loss(tiny_engine, Scope(*PERIOD), "segment")
     assert sorted(deals["group"]) == ["Prospects", "Segment 2"]

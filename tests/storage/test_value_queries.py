@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import literal, select
 
 from dashboard.domain import value
-from dashboard.filters import Filters
+from dashboard.scope import Scope
 from dashboard.storage import value_queries as vq
 from dashboard.storage.engine import bulk_insert
 from dashboard.storage.schema import segment_assignments, segment_names, segment_runs
@@ -33,7 +33,7 @@ def test_month_index_on_the_backend(tiny_engine):
 
 
 def test_payback_facts_by_hand(tiny_engine):
-    facts = vq.payback_facts(tiny_engine, Filters(*PERIOD))
+    facts = vq.payback_facts(tiny_engine, Scope(*PERIOD))
     rows = {
         (r.acquisition_channel, r.acquisition_month, r.months_since): (
             r.gross_margin,
@@ -57,7 +57,7 @@ def test_payback_facts_by_hand(tiny_engine):
 
 
 def test_acquisition_cohorts_by_hand(tiny_engine):
-    cohorts = vq.acquisition_cohorts(tiny_engine, Filters(*PERIOD))
+    cohorts = vq.acquisition_cohorts(tiny_engine, Scope(*PERIOD))
     assert cohorts.values.tolist() == [
         ["referral", MAR, 1, 20.0],
         ["search", JAN, 1, 100.0],
@@ -66,23 +66,23 @@ def test_acquisition_cohorts_by_hand(tiny_engine):
 
 
 def test_payback_queries_respect_scope(tiny_engine):
-    south = replace(Filters(*PERIOD), regions=("South",))
+    south = replace(Scope(*PERIOD), regions=("South",))
     facts = vq.payback_facts(tiny_engine, south)
     assert facts[["acquisition_month", "gross_margin"]].values.tolist() == [[JUN, 200.0]]
-    later = Filters(date(2024, 7, 1), date(2024, 7, 31), channels=("partner",))
+    later = Scope(date(2024, 7, 1), date(2024, 7, 31), channels=("partner",))
     assert vq.acquisition_cohorts(tiny_engine, later)["customers"].tolist() == [1]
-    nobody = replace(Filters(*PERIOD), regions=("Atlantis",))
+    nobody = replace(Scope(*PERIOD), regions=("Atlantis",))
     assert vq.payback_facts(tiny_engine, nobody).empty
     assert vq.acquisition_cohorts(tiny_engine, nobody).empty
 
 
 def test_payback_queries_feed_the_curves(tiny_engine):
-    filters = Filters(*PERIOD)
+    scope = Scope(*PERIOD)
     curves = value.payback_curves(
-        vq.payback_facts(tiny_engine, filters),
-        vq.acquisition_cohorts(tiny_engine, filters),
+        vq.payback_facts(tiny_engine, scope),
+        vq.acquisition_cohorts(tiny_engine, scope),
         by="channel",
-        as_of=filters.end,
+        as_of=scope.end,
         min_customers=1,
     )
     search = curves[curves["group"] == "search"]
@@ -92,7 +92,7 @@ def test_payback_queries_feed_the_curves(tiny_engine):
 
 def test_no_segments_saved(tiny_engine):
     assert vq.latest_segment_run(tiny_engine) is None
-    assert vq.customer_segments(tiny_engine, Filters(*PERIOD)).empty
+    assert vq.customer_segments(tiny_engine, Scope(*PERIOD)).empty
     assert vq.segment_list(tiny_engine).empty
 
 
@@ -126,9 +126,9 @@ def test_latest_segments(tiny_engine):
         pd.DataFrame({"run_id": [2, 2], "segment": [1, 2], "name": ["Champions", "At risk"]}),
     )
     assert vq.latest_segment_run(tiny_engine) == 2
-    segments = vq.customer_segments(tiny_engine, Filters(*PERIOD))
+    segments = vq.customer_segments(tiny_engine, Scope(*PERIOD))
     assert segments.values.tolist() == [[1, 1, "Champions"], [2, 2, "At risk"], [3, 1, "Champions"]]
-    south = vq.customer_segments(tiny_engine, replace(Filters(*PERIOD), regions=("South",)))
+    south = vq.customer_segments(tiny_engine, replace(Scope(*PERIOD), regions=("South",)))
     assert south["customer_id"].tolist() == [3]
     # Segment 3 has no name and no customer in run 2: listed all the same.
     assert vq.segment_list(tiny_engine).values.tolist() == [

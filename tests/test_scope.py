@@ -8,33 +8,33 @@ from datetime import date
 import pytest
 
 from dashboard.domain.periods import preset_period
-from dashboard.filters import Filters
+from dashboard.scope import Scope
 
 
 def test_previous_period_has_the_same_number_of_days():
-    quarter = Filters(date(2024, 4, 1), date(2024, 6, 30))
+    quarter = Scope(date(2024, 4, 1), date(2024, 6, 30))
     previous = quarter.previous_period()
     assert (previous.start, previous.end) == (date(2024, 1, 1), date(2024, 3, 31))
     assert previous.days == quarter.days == 91
 
 
 def test_whole_months_compare_with_the_months_before():
-    quarter = Filters(date(2026, 7, 1), date(2026, 9, 30))  # 92 days
+    quarter = Scope(date(2026, 7, 1), date(2026, 9, 30))  # 92 days
     previous = quarter.previous_period()
     assert (previous.start, previous.end) == (date(2026, 4, 1), date(2026, 6, 30))  # 91 days
-    january = Filters(date(2026, 1, 1), date(2026, 1, 31)).previous_period()
+    january = Scope(date(2026, 1, 1), date(2026, 1, 31)).previous_period()
     assert (january.start, january.end) == (date(2025, 12, 1), date(2025, 12, 31))
-    rolling = Filters(date(2026, 7, 16), date(2026, 9, 30)).previous_period()
+    rolling = Scope(date(2026, 7, 16), date(2026, 9, 30)).previous_period()
     assert rolling.days == 77 and rolling.end == date(2026, 7, 15)
 
 
 def test_end_before_start_is_refused():
     with pytest.raises(ValueError, match="before its start"):
-        Filters(date(2024, 2, 1), date(2024, 1, 1))
+        Scope(date(2024, 2, 1), date(2024, 1, 1))
 
 
 def test_row_level_access_intersects_the_choice():
-    base = Filters(date(2024, 1, 1), date(2024, 1, 31))
+    base = Scope(date(2024, 1, 1), date(2024, 1, 31))
     assert base.effective_regions() is None
     assert replace(base, regions=("N",)).effective_regions() == ("N",)
     limited = replace(base, allowed_regions=("S", "E"))
@@ -44,7 +44,7 @@ def test_row_level_access_intersects_the_choice():
 
 
 def test_describe_names_segments():
-    view = Filters(
+    view = Scope(
         date(2024, 4, 1), date(2024, 6, 30), regions=("North",), segments=(1, 3), segment_run_id=7
     )
     assert view.describe({1: "Loyalists"}) == (

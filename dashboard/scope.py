@@ -1,4 +1,11 @@
-"""The global filters every page honours, as one frozen (hashable, cache-key-safe) value."""
+"""The scope of a request: who asks for what, as one frozen (hashable, cache-key-safe) value.
+
+Every query and every read of a stored run takes a :class:`Scope`: the period, the global
+filters a user chose (region, channel, segment) and the regions the signed-in user may see.
+Access is enforced where data is read: :func:`dashboard.storage.sql.customer_scope` turns a
+scope into the one SQL condition every customer-level query applies, so no page, link or
+filter can widen it.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +15,8 @@ from datetime import date, timedelta
 
 
 @dataclass(frozen=True)
-class Filters:
-    """Period and customer scope of a view.
+class Scope:
+    """Period, filters and allowed regions of a view.
 
     Parameters
     ----------
@@ -43,7 +50,7 @@ class Filters:
         """Length of the period in days (inclusive)."""
         return (self.end - self.start).days + 1
 
-    def previous_period(self) -> Filters:
+    def previous_period(self) -> Scope:
         """The period of the same length that ends the day before this one starts.
 
         Whole calendar months compare with the same number of whole months before them
