@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 
 def prepare_store(url: str, customers: int, fit: bool, segment: bool) -> None:
+    from dashboard.services.demo import build_demo
     from dashboard.storage import queries
-    from dashboard.storage.demo import build_demo
     from dashboard.storage.engine import make_engine
 
     engine = make_engine(url)
@@ -41,16 +41,16 @@ def prepare_store(url: str, customers: int, fit: bool, segment: bool) -> None:
         build_demo(engine, n_customers=customers, replace=True)
         print(f"built demo of {customers:,} customers in {time.perf_counter() - started:.1f} s")
     if fit:
-        from dashboard.storage import clv_store
+        from dashboard.services import lifetime_value
 
         started = time.perf_counter()
-        clv_store.fit_and_save(engine)
+        lifetime_value.fit_and_save(engine)
         print(f"fitted lifetime-value model in {time.perf_counter() - started:.1f} s")
     if segment:
-        from dashboard.storage import segment_store
+        from dashboard.services import segmentation
 
         started = time.perf_counter()
-        segment_store.run_and_save(engine)
+        segmentation.run_and_save(engine)
         print(f"saved segmentation in {time.perf_counter() - started:.1f} s")
     engine.dispose()
 

@@ -9,8 +9,8 @@ For each size, a demo store is built once (``build_demo``, seed 42) into ``DIR``
 peak memory is the segmentation's own, not the build's):
 
 - *features*: the one aggregate query that reads every customer's facts at the as-of date
-  and at the previous quarter's end (``segment_store.feature_frames``);
-- *total*: ``segment_store.run_and_save`` end to end: features, fit (number of segments
+  and at the previous quarter's end (``segmentation.feature_frames``);
+- *total*: ``segmentation.run_and_save`` end to end: features, fit (number of segments
   chosen over 2-10), assignment of every customer at both dates, profiles, names, and the
   write of the run (assignments, snapshot, profiles) in one transaction;
 - *peak RSS*: the process's peak resident memory (``resource.getrusage``, ru_maxrss),
@@ -39,6 +39,7 @@ def measure(url: str) -> dict[str, float]:
     """Run one segmentation on ``url`` in this process and return its figures."""
     sys.path.insert(0, str(ROOT))
     from dashboard.scope import Scope
+    from dashboard.services import segmentation
     from dashboard.storage import queries, segment_store
     from dashboard.storage.engine import make_engine
 
@@ -47,14 +48,12 @@ def measure(url: str) -> dict[str, float]:
     as_of = bounds.last_order
     previous = segment_store.previous_period_end(as_of)
     started = time.perf_counter()
-    frames = segment_store.feature_frames(
-        engine, Scope(start=as_of, end=as_of), (previous, as_of)
-    )
+    frames = segmentation.feature_frames(engine, Scope(start=as_of, end=as_of), (previous, as_of))
     features_seconds = time.perf_counter() - started
     del frames
     steps: list[tuple[float, str]] = []
     started = time.perf_counter()
-    run = segment_store.run_and_save(
+    run = segmentation.run_and_save(
         engine, progress=lambda f, m: steps.append((time.perf_counter() - started, m))
     )
     total = time.perf_counter() - started
@@ -75,7 +74,7 @@ def ensure_demo(path: Path, n_customers: int) -> str:
     url = f"duckdb:///{path}"
     if not path.exists():
         sys.path.insert(0, str(ROOT))
-        from dashboard.storage.demo import build_demo
+        from dashboard.services.demo import build_demo
         from dashboard.storage.engine import make_engine
 
         print(f"Building a demo store of {n_customers:,} customers in {path}…", flush=True)

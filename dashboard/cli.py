@@ -1,9 +1,10 @@
 """The command line: ``python -m dashboard <command> ...`` (documented in docs/cli.md).
 
-Commands: ``demo``, ``import``, ``check``, ``contract-doc``. Each has one small ``cmd_*``
-function that takes the parsed arguments and returns an exit code; ``build_parser`` wires them
-up. To add a command (``fit``, ``segment``): write ``_add_<name>(subparsers)`` that declares its
-arguments (use ``parents=[_store_options()]`` for ``--db``) and calls
+Commands: ``demo``, ``import``, ``check``, ``fit``, ``segment``, ``contract-doc``. Each has one
+small ``cmd_*`` function that takes the parsed arguments, calls a use case of
+``dashboard.services`` (or a read of ``dashboard.storage``) and returns an exit code;
+``build_parser`` wires them up. To add a command: write ``_add_<name>(subparsers)`` that
+declares its arguments (use ``parents=[_store_options()]`` for ``--db``) and calls
 ``set_defaults(handler=cmd_<name>)``, then append it to ``COMMANDS``.
 
 Errors are one message on stderr (what, where, how to fix) and an exit code, never a
@@ -26,6 +27,8 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
+from dashboard.errors import first_line
+from dashboard.services.importing import ImportRejected, UnknownTableError, import_file
 from dashboard.storage.check import FAMILY_LABELS, check_store, type_family
 from dashboard.storage.engine import (
     ENV_VAR,
@@ -36,12 +39,7 @@ from dashboard.storage.engine import (
     make_engine,
     resolve_url,
 )
-from dashboard.storage.importer import (
-    ImportRejected,
-    UnknownTableError,
-    contract_table,
-    import_csv,
-)
+from dashboard.storage.importer import contract_table
 from dashboard.storage.schema import APP, CONTRACT_TABLES, LOAD_ORDER, primary_key_columns
 
 EXIT_OK = 0
@@ -67,11 +65,6 @@ class CliError(Exception):
     def __init__(self, message: str, exit_code: int = EXIT_USAGE) -> None:
         super().__init__(message)
         self.exit_code = exit_code
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 # --------------------------------------------------------------------------------------------
@@ -116,15 +109,8 @@ def _describe(location: StoreLocation) -> str:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Build the demo portfolio and print the row count of each table."""
-    try:
-        from dashboard.storage.demo import DemoError, build_demo
-    except ModuleNotFoundError as exc:
-        if exc.name != "dashboard.storage.demo":
-            raise
-        raise CliError(
-            "The demo builder (dashboard/storage/demo.py) is not part of this checkout yet; "
-            "update the checkout and try again."
-        ) from exc
+    from dashboard.services.demo import DemoError, build_demo
+
     engine = _open_store(args)
     print(
         f"Building a demo portfolio of {args.customers:,} customers (seed {args.seed}) in "
@@ -178,7 +164,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise CliError(f"Cannot import {path}: the file {reason}. Give the path of a CSV file.")
     engine = _open_store(args)
     try:
-        result = import_csv(engine, table.name, path, update=args.update)
+        result = import_file(engine, table.name, path, update=args.update)
     except ImportRejected as exc:
         _print_rejection(exc, table.name, str(path))
         return EXIT_DATA
@@ -240,12 +226,12 @@ def cmd_contract_doc(args: argparse.Namespace) -> int:
 def cmd_fit(args: argparse.Namespace) -> int:
     """Fit the lifetime-value models on the store, check them on a holdout, store the run."""
     from dashboard.domain.clv import ModelIdentificationError
-    from dashboard.storage import clv_store
+    from dashboard.services import lifetime_value
 
     engine = _open_store(args, must_exist=True)
     print(f"Fitting the lifetime-value model on {_describe(args.location)}", flush=True)
     try:
-        run = clv_store.fit_and_save(
+        run = lifetime_value.fit_and_save(
             engine,
             calibration_end=args.calibration_end,
             holdout_weeks=args.holdout_weeks,
@@ -280,12 +266,13 @@ def cmd_fit(args: argparse.Namespace) -> int:
 def cmd_segment(args: argparse.Namespace) -> int:
     """Segment the customers and save the run (the Segments page and the segment filter)."""
     from dashboard.domain.segment_features import SegmentationError
+    from dashboard.services import segmentation
     from dashboard.storage import segment_store
 
     engine = _open_store(args, must_exist=True)
     print(f"Segmenting the customers of {_describe(args.location)}", flush=True)
     try:
-        run = segment_store.run_and_save(
+        run = segmentation.run_and_save(
             engine,
             n_segments=args.k,
             renumber=args.renumber,
@@ -529,7 +516,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = getattr(args, "location", None)
         shown = _describe(where) if where else "the database"
         print(
-            f"error: cannot use {shown}: {_first_line(exc)}. Check the URL and that the "
+            f"error: cannot use {shown}: {first_line(exc)}. Check the URL and that the "
             "database is running and not locked by another process.",
             file=sys.stderr,
         )
@@ -538,7 +525,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = getattr(args, "location", None)
         shown = _describe(where) if where else "the database"
         print(
-            f"error: the database {shown} reported: {_first_line(exc)}. Run "
+            f"error: the database {shown} reported: {first_line(exc)}. Run "
             "'python -m dashboard check' to compare it with the data contract.",
             file=sys.stderr,
         )

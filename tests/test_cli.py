@@ -159,7 +159,7 @@ def test_contract_doc_writes_and_checks(tmp_path, capsys):
 
 
 def fake_demo_module(fail: bool = False) -> types.ModuleType:
-    module = types.ModuleType("dashboard.storage.demo")
+    module = types.ModuleType("dashboard.services.demo")
 
     class DemoError(ValueError):
         pass
@@ -177,7 +177,7 @@ def fake_demo_module(fail: bool = False) -> types.ModuleType:
 
 
 def test_demo_prints_progress_and_counts(db, monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "dashboard.storage.demo", fake_demo_module())
+    monkeypatch.setitem(sys.modules, "dashboard.services.demo", fake_demo_module())
     assert main(["demo", "--customers", "1000", "--seed", "7", "--db", db]) == 0
     out = capsys.readouterr().out
     assert "1,000 customers (seed 7)" in out
@@ -186,14 +186,14 @@ def test_demo_prints_progress_and_counts(db, monkeypatch, capsys):
 
 
 def test_demo_refusal_exits_1_with_the_cli_flag_named(db, monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "dashboard.storage.demo", fake_demo_module(fail=True))
+    monkeypatch.setitem(sys.modules, "dashboard.services.demo", fake_demo_module(fail=True))
     assert main(["demo", "--customers", "1000", "--db", db]) == 1
     err = capsys.readouterr().err
     assert "already holds data" in err and "--replace" in err
 
 
 def test_demo_builds_a_store_that_meets_the_contract(db, capsys):
-    pytest.importorskip("dashboard.storage.demo")
+    pytest.importorskip("dashboard.services.demo")
     assert main(["demo", "--customers", "1000", "--db", db]) == 0
     assert main(["check", "--db", db]) == 0, capsys.readouterr().out
 

@@ -1,8 +1,10 @@
 """App glue: the one module that holds Streamlit caches, the store connection and the filters.
 
 Every page starts with ``ctx = page_setup(...)``: it opens (and on first run builds) the store,
-renders the global filters in the sidebar and returns what the page needs. Pages then call
-``load(query_or_metric, ctx, ...)`` which caches by (store URL, data version, scope, args).
+renders the global filters in the sidebar and returns the page's context, whose
+:class:`~dashboard.scope.Scope` every read takes. Pages then call
+``view = load(views.<page>.view, ctx, <page settings>)``, cached by (store URL, data version,
+scope, settings), and lay the result out; write actions go through :func:`run_action`.
 """
 
 from __future__ import annotations
@@ -18,9 +20,13 @@ import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.domain.periods import DEFAULT_PRESET, PRESETS, preset_period
+from dashboard.errors import first_line
 from dashboard.scope import Scope
 from dashboard.storage import queries
 from dashboard.storage.engine import StoreError, StoreLocation, make_engine, resolve_url
+
+#: The package whose functions :func:`load` calls (one module per page).
+VIEW_PACKAGE = "dashboard.services.views"
 
 #: Size of the demo portfolio built on first run of the embedded store (override with
 #: DASHBOARD_DEMO_CUSTOMERS).
@@ -61,12 +67,14 @@ def _bounds(url: str, version: str) -> queries.DataBounds:
 # Bounded: an entry can be a per-customer frame (about 20 MB at 100k customers), so the cache
 # holds at most a few hundred filter combinations, and none older than an hour.
 @st.cache_data(ttl=3600, max_entries=256, show_spinner=False)
-def _cached_call(target: str, url: str, version: str, args: tuple, kwargs: tuple) -> Any:
-    if not target.startswith("dashboard."):
-        raise ValueError(f"load() only calls functions of the dashboard package, not {target}")
+def _cached_call(
+    target: str, url: str, version: str, scope: Scope, args: tuple, kwargs: tuple
+) -> Any:
+    if not target.startswith(VIEW_PACKAGE + "."):
+        raise ValueError(f"load() only calls view functions of {VIEW_PACKAGE}, not {target}")
     module_name, _, function_name = target.rpartition(".")
     function = getattr(importlib.import_module(module_name), function_name)
-    return function(_engine(url), *args, **dict(kwargs))
+    return function(_engine(url), scope, *args, **dict(kwargs))
 
 
 def engine_for(ctx: PageContext):
@@ -74,17 +82,28 @@ def engine_for(ctx: PageContext):
     return _engine(ctx.url)
 
 
-def load(function: Callable[..., Any], ctx: PageContext, *args: Any, **kwargs: Any) -> Any:
-    """Call ``function(engine, *args, **kwargs)`` through the cache; stop the page on DB errors.
+def load(view: Callable[..., Any], ctx: PageContext, *args: Any, **kwargs: Any) -> Any:
+    """The page's view result: ``view(engine, ctx.scope, *args, **kwargs)`` through the cache.
 
-    ``function`` must be a module-level function of ``dashboard`` taking the engine first;
-    arguments must be hashable (the filters are a frozen dataclass).
+    ``view`` is a module-level function of :mod:`dashboard.services.views`; the cache key is
+    (store URL, data version, scope, arguments), so arguments must be hashable. Stops the page
+    with a plain message when the store cannot be read.
     """
-    target = f"{function.__module__}.{function.__name__}"
+    target = f"{view.__module__}.{view.__name__}"
     try:
-        return _cached_call(target, ctx.url, ctx.version, args, tuple(sorted(kwargs.items())))
+        return _cached_call(
+            target, ctx.url, ctx.version, ctx.scope, args, tuple(sorted(kwargs.items()))
+        )
     except (SQLAlchemyError, StoreError) as exc:
         _stop_with_store_error(StoreLocation(ctx.url, "current"), exc)
+
+
+def run_action(ctx: PageContext, action: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a write use case (``action(engine, *args, **kwargs)``, e.g. a model fit) on the
+    page's store, then forget cached results so every page shows what it wrote."""
+    result = action(_engine(ctx.url), *args, **kwargs)
+    clear_caches()
+    return result
 
 
 def clear_caches() -> None:
@@ -96,7 +115,7 @@ def clear_caches() -> None:
 
 
 def _stop_with_store_error(location: StoreLocation, exc: Exception) -> None:
-    detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
+    detail = first_line(exc)
     if "lock" in detail.lower():
         detail += (
             "\n\nThe embedded database file is open for writing in another process (a second "
@@ -117,11 +136,10 @@ def _stop_with_store_error(location: StoreLocation, exc: Exception) -> None:
 def _build_demo_with_progress(engine, location: StoreLocation) -> None:
     """First run of the embedded store: build the demo, fit lifetime value, segment it.
 
-    One progress bar covers the three steps (build 60%, fit 20%, segment 20%), so a first
-    visitor sees every page complete instead of "run the model first" messages.
+    One progress bar covers the three steps (:func:`dashboard.services.demo.build_complete_demo`),
+    so a first visitor sees every page complete instead of "run the model first" messages.
     """
-    from dashboard.storage import clv_store, segment_store
-    from dashboard.storage.demo import build_demo
+    from dashboard.services.demo import build_complete_demo
 
     n_customers = int(os.environ.get("DASHBOARD_DEMO_CUSTOMERS", DEFAULT_DEMO_CUSTOMERS))
     with _build_lock():
@@ -136,16 +154,11 @@ def _build_demo_with_progress(engine, location: StoreLocation) -> None:
                 icon=":material/construction:",
             )
             bar = st.progress(0.0, text="Generating customers…")
-
-        def step(offset: float, width: float):
-            def report(fraction: float, message: str) -> None:
-                bar.progress(min(max(offset + width * fraction, 0.0), 1.0), text=message)
-
-            return report
-
-        build_demo(engine, n_customers=n_customers, replace=True, progress=step(0.0, 0.6))
-        clv_store.fit_if_possible(engine, progress=step(0.6, 0.2))
-        segment_store.run_and_save(engine, progress=step(0.8, 0.2))
+        build_complete_demo(
+            engine,
+            n_customers,
+            progress=lambda fraction, message: bar.progress(fraction, text=message),
+        )
         notice.empty()
         st.toast(
             f"Demo portfolio of {n_customers:,} customers built, fitted and segmented.",

@@ -6,6 +6,7 @@ from typing import Any
 
 import streamlit as st
 
+from dashboard import formatting
 from dashboard.domain import metrics
 
 
@@ -14,10 +15,10 @@ def kpi_card(kpi: metrics.Kpi, where: Any = st) -> None:
 
     ``where`` is the container to draw in (a column, the sidebar, ...); default the page.
     """
-    delta = metrics.kpi_delta(kpi)
+    delta = formatting.kpi_delta(kpi)
     where.metric(
         kpi.label,
-        metrics.format_value(kpi.value, kpi.kind),
+        formatting.format_value(kpi.value, kpi.kind),
         delta=delta.text,
         delta_color=delta.color,
         delta_arrow=delta.arrow,
@@ -32,3 +33,9 @@ def kpi_grid(kpis: list[metrics.Kpi], columns: int = 4) -> None:
         row = kpis[row_start : row_start + columns]
         for column, kpi in zip(st.columns(columns), row, strict=False):
             kpi_card(kpi, column)
+
+
+def table_height(rows: int, *, max_rows: int = 10) -> int:
+    """Pixel height of an ``st.dataframe`` that shows ``rows`` rows (capped at ``max_rows``,
+    then it scrolls) without empty grid rows: 35 px per row plus the header and border."""
+    return 35 * (max(min(rows, max_rows), 1) + 1) + 3

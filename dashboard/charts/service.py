@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from dashboard.charts.theme import PALETTE, apply_theme
-from dashboard.domain.metrics import lower_first
+from dashboard.formatting import lower_first
 
 #: Above this many agents the slope chart drops its text labels (hover still names them).
 MAX_LABELLED_AGENTS = 20

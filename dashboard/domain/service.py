@@ -14,16 +14,8 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from dashboard.domain.metrics import (
-    Kpi,
-    csat_top2,
-    format_signed,
-    format_value,
-    lower_first,
-    nps,
-    plural,
-    ratio,
-)
+from dashboard.domain.metrics import Kpi, csat_top2, nps, ratio
+from dashboard.formatting import format_signed, format_value, lower_first, plural
 
 #: Days after a contact in which an order counts as "ordered again" (docs/metrics.md).
 FOLLOW_UP_DAYS = 90

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from dashboard.domain.metrics import csat_top2, format_value, lower_first, nps, ratio
+from dashboard.domain.metrics import csat_top2, nps, ratio
 from dashboard.domain.service_drivers import DriverAnalysis
+from dashboard.formatting import format_value, lower_first
 
 #: Contacts an agent needs in the period to be ranked (fewer make the rates noise).
 MIN_AGENT_CONTACTS = 30

@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 
-from dashboard.domain.metrics import lower_first
 from dashboard.domain.service import FOLLOW_UP_DAYS, FREQUENCY_BANDS, RECENCY_BANDS, Z95
+from dashboard.formatting import lower_first
 
 #: Contacts the analysis reads at most (the most recent with complete follow-up): bounds the
 #: query and the fit at any portfolio size; stated on the page.

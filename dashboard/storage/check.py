@@ -37,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy import types as sqltypes
 from sqlalchemy.exc import SQLAlchemyError
 
+from dashboard.errors import first_line
 from dashboard.storage.engine import StoreError, StoreLocation
 from dashboard.storage.schema import APP, CONTRACT_TABLES, LOAD_ORDER, primary_key_columns
 
@@ -192,11 +193,6 @@ class _StoreColumn:
     name: str
     family: str
     type_name: str
-
-
-def _first_line(exc: BaseException) -> str:
-    text_ = str(getattr(exc, "orig", None) or exc).strip()
-    return text_.splitlines()[0] if text_ else type(exc).__name__
 
 
 def _store_columns(conn: Connection, name: str) -> dict[str, _StoreColumn]:
@@ -506,7 +502,7 @@ def check_store(engine: Engine, location: StoreLocation | None = None) -> CheckR
         conn = engine.connect()
     except SQLAlchemyError as exc:
         raise StoreError(
-            f"Cannot reach the database at {display}: {_first_line(exc)}. Check the URL "
+            f"Cannot reach the database at {display}: {first_line(exc)}. Check the URL "
             "(--db, DASHBOARD_DB_URL or .streamlit/secrets.toml) and that the server is "
             "running and accepts the user."
         ) from exc
@@ -535,7 +531,7 @@ def check_store(engine: Engine, location: StoreLocation | None = None) -> CheckR
                 except SQLAlchemyError as exc:
                     conn.rollback()
                     checker.add(
-                        ERROR, None, "query_failed", f"could not be checked: {_first_line(exc)}"
+                        ERROR, None, "query_failed", f"could not be checked: {first_line(exc)}"
                     )
                 findings.extend(checker.findings)
             if "dataset_info" in APP.tables and "dataset_info" not in present:
@@ -551,7 +547,7 @@ def check_store(engine: Engine, location: StoreLocation | None = None) -> CheckR
                 )
     except SQLAlchemyError as exc:
         raise StoreError(
-            f"Cannot read the database at {display}: {_first_line(exc)}. Check that the user "
+            f"Cannot read the database at {display}: {first_line(exc)}. Check that the user "
             "may read the tables and views of its default schema."
         ) from exc
     return CheckReport(display, tuple(findings), row_counts)

@@ -20,11 +20,11 @@ from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Engine, Table, create_engine, inspect, select
+from sqlalchemy import Connection, Engine, Table, create_engine, func, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from dashboard.storage.schema import APP, CONTRACT, dataset_info
+from dashboard.storage.schema import APP, CONTRACT, CONTRACT_TABLES, LOAD_ORDER, dataset_info
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DB_PATH = PROJECT_ROOT / "data" / "portfolio.duckdb"
@@ -207,3 +207,27 @@ def bulk_insert(engine_or_conn, table: Table, frame: pd.DataFrame) -> int:
     for start in range(0, len(records), 50_000):
         conn.execute(table.insert(), records[start : start + 50_000])
     return len(frame)
+
+
+def contract_row_counts(engine_or_conn: Engine | Connection) -> dict[str, int]:
+    """Rows in each contract table (tables must exist), in load order."""
+    if isinstance(engine_or_conn, Engine):
+        with engine_or_conn.connect() as conn:
+            return contract_row_counts(conn)
+    return {
+        name: int(
+            engine_or_conn.execute(
+                select(func.count()).select_from(CONTRACT_TABLES[name])
+            ).scalar_one()
+        )
+        for name in LOAD_ORDER
+    }
+
+
+def clear_all_rows(conn: Connection) -> None:
+    """Delete every row of the contract and app tables (the tables stay)."""
+    # App tables first (they may refer to customers), then the contract in reverse load order.
+    for table in reversed(APP.sorted_tables):
+        conn.execute(table.delete())
+    for name in reversed(LOAD_ORDER):
+        conn.execute(CONTRACT_TABLES[name].delete())

@@ -51,6 +51,7 @@ import pandas as pd
 from sqlalchemy import Column, Connection, Engine, MetaData, Table, and_, inspect, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from dashboard.errors import first_line
 from dashboard.storage.check import type_family
 from dashboard.storage.engine import (
     StoreError,
@@ -909,7 +910,7 @@ def import_frame(
             bulk_insert(conn, table, plan.new_rows)
     except SQLAlchemyError as exc:
         raise StoreError(
-            f"writing to {table.name} failed, so nothing was imported: {_first_line(exc)}. "
+            f"writing to {table.name} failed, so nothing was imported: {first_line(exc)}. "
             "Run 'python -m dashboard check' to compare the store with the data contract."
         ) from exc
     version = None
@@ -921,7 +922,7 @@ def import_frame(
         except SQLAlchemyError as exc:
             raise StoreError(
                 f"the rows were imported into {table.name}, but the data version could not be "
-                f"updated: {_first_line(exc)}. Restart the app so it does not show cached data."
+                f"updated: {first_line(exc)}. Restart the app so it does not show cached data."
             ) from exc
     return ImportResult(
         table=table.name,
@@ -962,8 +963,3 @@ def import_csv(
         update=update,
         read_issues=content.issues,
     )
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc)
-    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__

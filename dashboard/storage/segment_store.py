@@ -1,8 +1,7 @@
-"""Saved segmentations: compute on an explicit action, store, and read back for the pages.
+"""Saved segmentations: the customer facts they are computed from, and the stored runs.
 
-A run (:func:`run_and_save`) reads the customer features in one aggregate query
-(:func:`dashboard.storage.customer_queries.customer_summary`), fits the segmentation pipeline
-(:mod:`dashboard.domain.segments`), and saves in one transaction:
+A run (computed by :func:`dashboard.services.segmentation.run_and_save` from
+:func:`customer_facts`) is saved by :func:`save_run` in one transaction:
 
 - ``segment_runs``: the run, its settings, as-of date, time and quality figures;
 - ``segment_assignments``: each customer's segment at the as-of date (the global segment
@@ -20,7 +19,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import (
@@ -43,17 +42,11 @@ from sqlalchemy import (
 )
 
 from dashboard.domain import segment_features as fm
-from dashboard.domain.segment_playbook import NEW_CUSTOMERS, generated_names
+from dashboard.domain.segment_playbook import NEW_CUSTOMERS
 from dashboard.scope import Scope
-
-if TYPE_CHECKING:
-    from dashboard.domain.segments import SegmentationResult
-from dashboard.storage import queries
 from dashboard.storage.customer_queries import customer_summary
 from dashboard.storage.engine import (
-    Progress,
     bulk_insert,
-    bump_data_version,
     has_tables,
 )
 from dashboard.storage.schema import (
@@ -289,38 +282,6 @@ def customer_facts(
     return result
 
 
-def feature_frame(
-    engine: Engine, scope: Scope, as_of: date, with_lifetime_value: bool = True
-) -> pd.DataFrame:
-    """Segmentation features of every customer in scope acquired by ``as_of``.
-
-    One aggregate query (:func:`customer_facts`) plus, when the value engine has run, the
-    latest lifetime values. See :func:`dashboard.domain.segments.customer_features`.
-    """
-    return feature_frames(engine, scope, (as_of,), with_lifetime_value)[as_of]
-
-
-def feature_frames(
-    engine: Engine, scope: Scope, dates: tuple[date, ...], with_lifetime_value: bool = True
-) -> dict[date, pd.DataFrame]:
-    """Segmentation features at each of ``dates`` (one aggregate query for all of them).
-
-    Lifetime values (latest value-engine run) are attached at the latest date only: the run
-    predicts from its own calibration date, not from earlier period ends.
-    """
-    facts = customer_facts(engine, scope, dates)
-    latest_day = max(facts)
-    lifetime = None
-    if with_lifetime_value:
-        values = latest_lifetime_values(engine, scope)
-        if not values.empty:
-            lifetime = values.set_index("customer_id")["lifetime_value"]
-    return {
-        day: fm.customer_features(frame, day, lifetime if day == latest_day else None)
-        for day, frame in facts.items()
-    }
-
-
 # --------------------------------------------------------------------------------------------
 # Running and saving
 # --------------------------------------------------------------------------------------------
@@ -387,7 +348,7 @@ def run_by_id(engine: Engine, run_id: int) -> SegmentRun | None:
     return None if row is None else _run_from_row(row)
 
 
-def _assignments(engine: Engine, run_id: int) -> pd.Series:
+def assignments(engine: Engine, run_id: int) -> pd.Series:
     frame = read_frame(
         engine,
         select(segment_assignments.c.customer_id, segment_assignments.c.segment).where(
@@ -395,83 +356,6 @@ def _assignments(engine: Engine, run_id: int) -> pd.Series:
         ),
     )
     return frame.set_index("customer_id")["segment"].astype(int)
-
-
-def run_and_save(
-    engine: Engine,
-    *,
-    n_segments: int | None = None,
-    as_of: date | None = None,
-    migration_months: int = MIGRATION_MONTHS,
-    random_state: int = 0,
-    renumber: bool = False,
-    progress: Progress | None = None,
-) -> SegmentRun:
-    """Segment every customer, save the run, bump the data version; return the saved run.
-
-    Parameters
-    ----------
-    n_segments:
-        Fixed number of segments, or None to choose it over 2-10 by the silhouette.
-    as_of:
-        Date the features are computed at; default the latest order date in the store.
-    migration_months:
-        Customers are also assigned at the period end this many months earlier, with the same
-        fitted pipeline, so the page can show how they moved.
-    random_state:
-        Seed of every random choice (same data and settings, same segments).
-    renumber:
-        Number the segments afresh by value (1 = most valuable) instead of continuing the
-        previous run's numbers and given names.
-    progress:
-        Optional callback ``(fraction 0-1, message)``.
-    """
-    # The model (scikit-learn) is imported only here: pages that read segments never load it.
-    from dashboard.domain import segments as model
-
-    report = progress or (lambda fraction, message: None)
-    ensure_segment_tables(engine)
-    bounds = queries.data_bounds(engine)
-    if bounds.last_order is None:
-        raise fm.SegmentationError("the store has no orders, so there is nothing to segment")
-    as_of = as_of or bounds.last_order
-    everyone = Scope(start=as_of, end=as_of)
-    previous_end = previous_period_end(as_of, migration_months)
-    dates = (as_of,)
-    if bounds.first_order is not None and previous_end >= bounds.first_order:
-        dates = (previous_end, as_of)
-    report(
-        0.05, "Computing customer features at " + " and ".join(f"{d:%d %b %Y}" for d in dates) + "…"
-    )
-    frames = feature_frames(engine, everyone, dates)
-    features = frames.pop(as_of)
-    earlier = {day: frame for day, frame in frames.items() if not frame.empty}
-    previous_run = latest_run(engine)
-    previous = None
-    if previous_run is not None and not renumber:
-        previous = _assignments(engine, previous_run.run_id)
-    report(0.45, "Fitting the segmentation and assigning customers…")
-    result = model.segment_customers(
-        features,
-        as_of,
-        n_segments=n_segments,
-        previous=previous,
-        earlier=earlier,
-        random_state=random_state,
-    )
-    names = generated_names(result.profiles, result.value_measure)
-    given: dict[int, str] = {}
-    if previous_run is not None and not renumber:
-        earlier_given = given_names(engine, previous_run.run_id)
-        given = {
-            new: earlier_given[old] for new, old in result.inherited.items() if old in earlier_given
-        }
-        names.update(given)
-    report(0.8, "Saving the segments…")
-    run = _save(engine, result, names, given, previous_run)
-    bump_data_version(engine)
-    report(1.0, f"Done: {run.n_segments} segments of {len(result.assignments):,} customers.")
-    return run
 
 
 def given_names(engine: Engine, run_id: int) -> dict[int, str]:
@@ -487,13 +371,15 @@ def given_names(engine: Engine, run_id: int) -> dict[int, str]:
     return {int(seg): str(name) for seg, name in zip(frame["segment"], frame["name"], strict=True)}
 
 
-def _save(
+def save_run(
     engine: Engine,
-    result: SegmentationResult,
+    result: Any,
     names: dict[int, str],
     given: dict[int, str],
     previous_run: SegmentRun | None,
 ) -> SegmentRun:
+    """Write a segmentation (a :class:`dashboard.domain.segments.SegmentationResult`) with its
+    names in one transaction, as the run after ``previous_run``."""
     run_id = (previous_run.run_id + 1) if previous_run else 1
     created_at = datetime.now().replace(microsecond=0)
     previous_as_of = min(result.snapshots) if result.snapshots else None

@@ -358,9 +358,7 @@ def contact_outcomes(
     the ``follow_up_days`` days before this one). Every contact must have complete follow-up:
     callers keep ``window_end`` at least ``follow_up_days`` before the last order date.
     """
-    base, followed = _follow_up(
-        scope, window_start, window_end, follow_up_days, limit=max_contacts
-    )
+    base, followed = _follow_up(scope, window_start, window_end, follow_up_days, limit=max_contacts)
     prior = (
         select(
             base.c.contact_id,

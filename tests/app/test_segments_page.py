@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard.services import segmentation
 from dashboard.storage import segment_store
 from dashboard.storage.engine import bulk_insert, make_engine
 from dashboard.storage.schema import segment_assignments
@@ -22,7 +23,7 @@ def segmented_url(tiny_url):
     """The tiny store with a saved run: Alice (1) and Cara (3) in segment 1, Bob (2) and
     Dan (4) in segment 2 (set by hand so the figures below are known)."""
     engine = make_engine(tiny_url)
-    segment_store.run_and_save(engine, n_segments=2)
+    segmentation.run_and_save(engine, n_segments=2)
     with engine.begin() as conn:
         conn.execute(segment_assignments.delete())
         bulk_insert(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard.storage.demo import build_demo
+from dashboard.services.demo import build_demo
 from dashboard.storage.engine import make_engine
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "service.py")

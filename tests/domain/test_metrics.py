@@ -5,6 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from dashboard import formatting
+from dashboard.app.widgets import table_height
 from dashboard.domain import metrics
 
 
@@ -33,31 +35,31 @@ def kpi(value, previous, kind="count", better=True):
 
 
 def test_change_formatting():
-    assert metrics.format_change(kpi(3, 2)) == "+50.0%"
-    assert metrics.format_change(kpi(3, 0)) == "+3"  # no base for a percentage: signed amount
-    assert metrics.format_change(kpi(0, 3)) == "-100.0%"
-    assert metrics.format_change(kpi(66.7, 70.0, "percent")) == "-3.3 pts"
-    assert metrics.format_change(kpi(25, -100, "score")) == "+125 pts"
-    assert metrics.format_change(kpi(None, 2)) is None
+    assert formatting.format_change(kpi(3, 2)) == "+50.0%"
+    assert formatting.format_change(kpi(3, 0)) == "+3"  # no base for a percentage: signed amount
+    assert formatting.format_change(kpi(0, 3)) == "-100.0%"
+    assert formatting.format_change(kpi(66.7, 70.0, "percent")) == "-3.3 pts"
+    assert formatting.format_change(kpi(25, -100, "score")) == "+125 pts"
+    assert formatting.format_change(kpi(None, 2)) is None
 
 
 def test_delta_is_grey_when_unchanged_or_not_comparable():
-    assert metrics.kpi_delta(kpi(5, 5)) == metrics.Delta("no change", "off", "off")
-    assert metrics.kpi_delta(kpi(50.0, 50.01, "percent")).text == "no change"
-    assert metrics.kpi_delta(kpi(5, None)).text == "no previous value"
-    costs_up = metrics.kpi_delta(kpi(12, 10, "money", better=False))
+    assert formatting.kpi_delta(kpi(5, 5)) == formatting.Delta("no change", "off", "off")
+    assert formatting.kpi_delta(kpi(50.0, 50.01, "percent")).text == "no change"
+    assert formatting.kpi_delta(kpi(5, None)).text == "no previous value"
+    costs_up = formatting.kpi_delta(kpi(12, 10, "money", better=False))
     assert (costs_up.text, costs_up.color) == ("+20.0%", "inverse")
 
 
 def test_format_value():
-    assert metrics.format_value(1_234_567, "money") == "1.2M"
-    assert metrics.format_value(850, "money") == "850"
-    assert metrics.format_value(13.06, "money") == "13.06"
-    assert metrics.format_value(-2500, "count") == "-2.5k"
-    assert metrics.format_value(66.666, "percent") == "66.7%"
-    assert metrics.format_value(25, "score") == "+25"
-    assert metrics.format_value(125, "seconds") == "2m 05s"
-    assert metrics.format_value(None, "money") == "—"
+    assert formatting.format_value(1_234_567, "money") == "1.2M"
+    assert formatting.format_value(850, "money") == "850"
+    assert formatting.format_value(13.06, "money") == "13.06"
+    assert formatting.format_value(-2500, "count") == "-2.5k"
+    assert formatting.format_value(66.666, "percent") == "66.7%"
+    assert formatting.format_value(25, "score") == "+25"
+    assert formatting.format_value(125, "seconds") == "2m 05s"
+    assert formatting.format_value(None, "money") == "—"
 
 
 def test_fill_months_adds_empty_months():
@@ -77,24 +79,24 @@ def test_fill_months_adds_empty_months():
 
 
 def test_signed_format_matches_the_figure():
-    assert metrics.format_signed(250.0, "money") == "+250"  # like format_value(250) = "250"
-    assert metrics.format_signed(-1234.0, "money") == "-1.2k"
-    assert metrics.format_signed(12.5, "money") == "+12.50"
-    assert metrics.format_signed(None, "money") == "—"
+    assert formatting.format_signed(250.0, "money") == "+250"  # like format_value(250) = "250"
+    assert formatting.format_signed(-1234.0, "money") == "-1.2k"
+    assert formatting.format_signed(12.5, "money") == "+12.50"
+    assert formatting.format_signed(None, "money") == "—"
 
 
 def test_plural_and_lower_first():
-    assert metrics.plural(1, "customer") == "1 customer"
-    assert metrics.plural(2051, "customer") == "2,051 customers"
-    assert metrics.plural(0, "customer-window") == "0 customer-windows"
-    assert metrics.lower_first("NPS after contact") == "NPS after contact"
-    assert metrics.lower_first("Average handle time") == "average handle time"
+    assert formatting.plural(1, "customer") == "1 customer"
+    assert formatting.plural(2051, "customer") == "2,051 customers"
+    assert formatting.plural(0, "customer-window") == "0 customer-windows"
+    assert formatting.lower_first("NPS after contact") == "NPS after contact"
+    assert formatting.lower_first("Average handle time") == "average handle time"
 
 
 def test_in_percent_and_table_height():
     frame = pd.DataFrame({"share": [0.7107, 0.5], "customers": [3, 4]})
-    shown = metrics.in_percent(frame, ["share", "missing"])
+    shown = formatting.in_percent(frame, ["share", "missing"])
     assert shown["share"].tolist() == pytest.approx([71.07, 50.0])
     assert frame["share"].tolist() == [0.7107, 0.5]  # the input is not changed
-    assert metrics.table_height(2) == 35 * 3 + 3  # header + 2 rows + border
-    assert metrics.table_height(500, max_rows=10) == 35 * 11 + 3
+    assert table_height(2) == 35 * 3 + 3  # header + 2 rows + border
+    assert table_height(500, max_rows=10) == 35 * 11 + 3

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from dashboard.scope import Scope
+from dashboard.services import segmentation
 from dashboard.storage import segment_store as store
 from dashboard.storage.engine import bulk_insert
 from dashboard.storage.schema import segment_assignments
@@ -71,7 +72,7 @@ def test_no_run_yet(tiny_engine):
 
 def test_run_and_save_then_read_back(tiny_engine):
     messages = []
-    run = store.run_and_save(
+    run = segmentation.run_and_save(
         tiny_engine, n_segments=2, progress=lambda f, m: messages.append((f, m))
     )
     assert messages[-1][0] == 1.0
@@ -96,7 +97,7 @@ def test_run_and_save_then_read_back(tiny_engine):
 
 
 def test_segment_summary_by_hand(tiny_engine):
-    run = store.run_and_save(tiny_engine, n_segments=2)
+    run = segmentation.run_and_save(tiny_engine, n_segments=2)
     # Put every customer in segment 1 except Bob (2), so the figures are known by hand.
     with tiny_engine.begin() as conn:
         conn.execute(segment_assignments.delete())
@@ -123,31 +124,29 @@ def test_segment_summary_by_hand(tiny_engine):
 
 
 def test_rerun_keeps_numbers_and_given_names(tiny_engine):
-    first = store.run_and_save(tiny_engine, n_segments=2)
+    first = segmentation.run_and_save(tiny_engine, n_segments=2)
     store.rename_segment(tiny_engine, first.run_id, 2, "  Our  problem children ")
-    second = store.run_and_save(tiny_engine, n_segments=2)
+    second = segmentation.run_and_save(tiny_engine, n_segments=2)
     assert second.run_id == 2
     assert second.quality["inherited"] == {"1": 1, "2": 2}
     names = store.segment_labels(tiny_engine, second.run_id).set_index("segment")["name"]
     assert names[2] == "Our problem children"
-    first_assignments = store._assignments(tiny_engine, first.run_id)
-    pd.testing.assert_series_equal(
-        store._assignments(tiny_engine, second.run_id), first_assignments
-    )
-    fresh = store.run_and_save(tiny_engine, n_segments=2, renumber=True)
+    first_assignments = store.assignments(tiny_engine, first.run_id)
+    pd.testing.assert_series_equal(store.assignments(tiny_engine, second.run_id), first_assignments)
+    fresh = segmentation.run_and_save(tiny_engine, n_segments=2, renumber=True)
     assert fresh.quality["inherited"] == {}
     assert "Our problem children" not in set(store.segment_labels(tiny_engine, 3)["name"])
 
 
 def test_blank_name_is_refused(tiny_engine):
-    run = store.run_and_save(tiny_engine, n_segments=2)
+    run = segmentation.run_and_save(tiny_engine, n_segments=2)
     with pytest.raises(ValueError, match="blank"):
         store.rename_segment(tiny_engine, run.run_id, 1, "   ")
 
 
 def test_members_history_and_path(tiny_engine):
-    run = store.run_and_save(tiny_engine, n_segments=2)
-    segment_of_alice = int(store._assignments(tiny_engine, run.run_id)[1])
+    run = segmentation.run_and_save(tiny_engine, n_segments=2)
+    segment_of_alice = int(store.assignments(tiny_engine, run.run_id)[1])
     members = store.segment_members(tiny_engine, QUARTER, run.run_id, segment_of_alice)
     alice = members.set_index("customer_id").loc[1]
     assert alice["profit_to_date"] == 170.0  # 280 - 10 - 100
@@ -176,7 +175,7 @@ def test_store_without_orders_is_a_clear_error(tiny_engine):
     with tiny_engine.begin() as conn:
         conn.execute(orders.delete())
     with pytest.raises(SegmentationError, match="no orders"):
-        store.run_and_save(tiny_engine)
+        segmentation.run_and_save(tiny_engine)
 
 
 def test_cli_segment_command(tmp_path, capsys):

@@ -15,8 +15,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from dashboard.domain.service import driver_window, follow_up_window
 from dashboard.scope import Scope
+from dashboard.services.demo import build_demo
 from dashboard.storage import queries
-from dashboard.storage.demo import build_demo
 from dashboard.storage.engine import make_engine
 from dashboard.storage.service_queries import (
     add_days,

@@ -14,8 +14,13 @@ import pytest
 from sqlalchemy import insert, select
 
 from dashboard.domain import demo_portfolio as dp
-from dashboard.storage.demo import DemoError, build_demo, contract_row_counts
-from dashboard.storage.engine import existing_tables, make_engine, read_data_version
+from dashboard.services.demo import DemoError, build_demo
+from dashboard.storage.engine import (
+    contract_row_counts,
+    existing_tables,
+    make_engine,
+    read_data_version,
+)
 from dashboard.storage.schema import CONTRACT_TABLES, LOAD_ORDER, dataset_info
 from tests.conftest import throwaway_pg_schema
 

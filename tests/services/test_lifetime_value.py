@@ -19,6 +19,7 @@ from sqlalchemy import Column, Float, Integer, MetaData, Table, func, select
 from dashboard.cli import main
 from dashboard.domain import clv
 from dashboard.scope import Scope
+from dashboard.services import lifetime_value
 from dashboard.storage import clv_store
 from dashboard.storage.engine import bulk_insert, create_schema, make_engine, read_data_version
 from dashboard.storage.schema import clv_runs, customer_clv, customers, orders
@@ -113,7 +114,7 @@ def repeat_days_by_hand(check_end: date) -> int:
 def test_fit_save_and_read_back(fit_engine):
     before = read_data_version(fit_engine)
     steps = []
-    run = clv_store.fit_and_save(
+    run = lifetime_value.fit_and_save(
         fit_engine, holdout_weeks=26, progress=lambda f, m: steps.append(f)
     )
     assert steps[-1] == 1.0 and steps == sorted(steps)
@@ -146,7 +147,7 @@ def test_fit_save_and_read_back(fit_engine):
 
 
 def test_customer_rows(fit_engine):
-    run = clv_store.fit_and_save(fit_engine)
+    run = lifetime_value.fit_and_save(fit_engine)
     scored = clv_store.scored_customers(fit_engine, Scope(*PERIOD), run.run_id)
     assert len(scored) == PORTFOLIO["customers"].shape[0]  # every customer has an order
     planted = scored.set_index("customer_id").loc[9001]
@@ -172,7 +173,7 @@ def test_customer_rows(fit_engine):
 def test_only_the_latest_runs_are_kept(fit_engine, monkeypatch):
     monkeypatch.setattr(clv_store, "KEEP_RUNS", 2)
     for _ in range(3):
-        run = clv_store.fit_and_save(fit_engine, calibration_end=date(2023, 12, 1))
+        run = lifetime_value.fit_and_save(fit_engine, calibration_end=date(2023, 12, 1))
     assert run.run_id == 3 and run.calibration_end == date(2023, 12, 1)
     with fit_engine.connect() as conn:
         runs = conn.execute(select(clv_runs.c.run_id).order_by(clv_runs.c.run_id)).scalars()
@@ -183,7 +184,9 @@ def test_only_the_latest_runs_are_kept(fit_engine, monkeypatch):
 
 def test_short_history_fits_without_a_holdout(fit_engine):
     # 30 weeks of data cannot leave 26 out and fit on as long a period before them.
-    run = clv_store.fit_and_save(fit_engine, holdout_weeks=26, calibration_end=date(2022, 7, 30))
+    run = lifetime_value.fit_and_save(
+        fit_engine, holdout_weeks=26, calibration_end=date(2022, 7, 30)
+    )
     assert run.holdout is None and "too short a history" in run.holdout_error
     assert run.holdout_by_frequency().empty and run.holdout_tracking().empty
     stored = json.loads(json.dumps(run.diagnostics))
@@ -193,16 +196,16 @@ def test_short_history_fits_without_a_holdout(fit_engine):
 def test_tiny_store_cannot_be_fitted(tiny_engine):
     assert clv_store.latest_run(tiny_engine) is None
     with pytest.raises(clv.ModelIdentificationError):
-        clv_store.fit_and_save(tiny_engine, holdout_weeks=4)
+        lifetime_value.fit_and_save(tiny_engine, holdout_weeks=4)
     assert clv_store.latest_run(tiny_engine) is None  # nothing written
-    assert clv_store.fit_if_possible(tiny_engine) is None
+    assert lifetime_value.fit_if_possible(tiny_engine) is None
 
 
 def test_store_without_orders(tmp_path):
     engine = make_engine(f"duckdb:///{tmp_path / 'empty.duckdb'}")
     create_schema(engine)
     with pytest.raises(clv.ModelIdentificationError, match="no orders"):
-        clv_store.fit_and_save(engine)
+        lifetime_value.fit_and_save(engine)
 
 
 def test_an_older_table_layout_is_replaced(fit_engine):
@@ -217,14 +220,16 @@ def test_an_older_table_layout_is_replaced(fit_engine):
     )
     customer_clv.drop(fit_engine)
     old.create_all(fit_engine)
-    run = clv_store.fit_and_save(fit_engine)
+    run = lifetime_value.fit_and_save(fit_engine)
     assert len(clv_store.scored_customers(fit_engine, Scope(*PERIOD), run.run_id)) == 401
 
 
 def test_partial_last_week_can_be_left_out(fit_engine):
     # Weeks count from the first purchase; ending 3 days into week 91 leaves a partial week.
     first = PORTFOLIO["orders"]["ordered_at"].min()
-    run = clv_store.fit_and_save(fit_engine, calibration_end=first + timedelta(days=7 * 90 + 2))
+    run = lifetime_value.fit_and_save(
+        fit_engine, calibration_end=first + timedelta(days=7 * 90 + 2)
+    )
     full = run.holdout_tracking()
     assert (full["week_end"].iloc[-1] - full["week_end"].iloc[-2]).days == 3
     complete = run.holdout_tracking(complete_weeks_only=True)

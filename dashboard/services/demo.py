@@ -1,15 +1,15 @@
-"""Build the demo portfolio in a store: simulate chunk by chunk, bulk-write, bump the version.
+"""Use case: build the demo portfolio in a store, and the complete first-run demo.
 
-The simulation itself is pure and lives in :mod:`dashboard.domain.demo_portfolio`; this module
-only decides what may be overwritten and writes. (Storage importing a domain module is the one
-exception to the top-down layering: the demo is data the store is seeded with.)
+:func:`build_demo` simulates the portfolio chunk by chunk (:mod:`dashboard.domain.demo_portfolio`,
+pure) and bulk-writes it in one transaction; :func:`build_complete_demo` adds the lifetime-value
+fit and the segmentation, so every page is complete (the app's first run).
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Engine
 
 from dashboard.domain.demo_portfolio import (
     DEFAULT_END_DATE,
@@ -18,33 +18,17 @@ from dashboard.domain.demo_portfolio import (
     iter_demo_chunks,
     validate_n_customers,
 )
-from dashboard.storage.engine import Progress, bulk_insert, bump_data_version, create_schema
-from dashboard.storage.schema import APP, CONTRACT_TABLES, LOAD_ORDER
+from dashboard.storage.engine import (
+    Progress,
+    bulk_insert,
+    bump_data_version,
+    clear_all_rows,
+    contract_row_counts,
+    create_schema,
+)
+from dashboard.storage.schema import CONTRACT_TABLES, LOAD_ORDER
 
-__all__ = ["DemoError", "build_demo", "contract_row_counts"]
-
-
-def contract_row_counts(engine_or_conn: Engine | Connection) -> dict[str, int]:
-    """Rows in each contract table (tables must exist), in load order."""
-    if isinstance(engine_or_conn, Engine):
-        with engine_or_conn.connect() as conn:
-            return contract_row_counts(conn)
-    return {
-        name: int(
-            engine_or_conn.execute(
-                select(func.count()).select_from(CONTRACT_TABLES[name])
-            ).scalar_one()
-        )
-        for name in LOAD_ORDER
-    }
-
-
-def _clear(conn: Connection) -> None:
-    # App tables first (they may refer to customers), then the contract in reverse load order.
-    for table in reversed(APP.sorted_tables):
-        conn.execute(table.delete())
-    for name in reversed(LOAD_ORDER):
-        conn.execute(CONTRACT_TABLES[name].delete())
+__all__ = ["DemoError", "build_complete_demo", "build_demo"]
 
 
 def build_demo(
@@ -108,7 +92,7 @@ def build_demo(
     done = 0
     with engine.begin() as conn:
         if replace:
-            _clear(conn)
+            clear_all_rows(conn)
         for chunk in iter_demo_chunks(spec):
             for name in LOAD_ORDER:
                 written[name] += bulk_insert(conn, CONTRACT_TABLES[name], chunk.frames[name])
@@ -119,4 +103,33 @@ def build_demo(
                     f"Demo portfolio: {done:,} of {spec.n_customers:,} customers written",
                 )
     bump_data_version(engine)
+    return written
+
+
+def _step(progress: Progress | None, offset: float, width: float) -> Progress | None:
+    """A progress callback reporting ``fraction`` of one step as a share of the whole."""
+    if progress is None:
+        return None
+
+    def report(fraction: float, message: str) -> None:
+        progress(min(max(offset + width * fraction, 0.0), 1.0), message)
+
+    return report
+
+
+def build_complete_demo(
+    engine: Engine, n_customers: int, *, progress: Progress | None = None
+) -> dict[str, int]:
+    """Build the demo (60% of the progress), fit lifetime value (20%) and segment it (20%).
+
+    The store is replaced. A portfolio too small or too young to fit is left without a fit
+    (the Customer value page then explains and offers the fit button).
+    """
+    from dashboard.services import lifetime_value, segmentation  # model libraries: only here
+
+    written = build_demo(
+        engine, n_customers=n_customers, replace=True, progress=_step(progress, 0.0, 0.6)
+    )
+    lifetime_value.fit_if_possible(engine, progress=_step(progress, 0.6, 0.2))
+    segmentation.run_and_save(engine, progress=_step(progress, 0.8, 0.2))
     return written
