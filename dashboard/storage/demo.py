@@ -1,8 +1,8 @@
 """Build the demo portfolio in a store: simulate chunk by chunk, bulk-write, bump the version.
 
-The simulation itself is pure and lives in :mod:`dashboard.domain.demo_portfolio`; this module
-only decides what may be overwritten and writes. (Storage importing a domain module is the one
-exception to the top-down layering: the demo is data the store is seeded with.)
+The simulation itself is pure and lives in :mod:`dashboard.simulator`; this module only decides
+what may be overwritten and writes. (Storage importing the simulator is the one exception to the
+top-down layering: the demo is data the store is seeded with.)
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from datetime import date
 
 from sqlalchemy import Connection, Engine, func, select
 
-from dashboard.domain.demo_portfolio import (
+from dashboard.simulator import (
     DEFAULT_END_DATE,
     DemoError,
     DemoSpec,
