@@ -31,8 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dashboard.domain.demo_portfolio import DemoSpec, iter_demo_chunks  # noqa: E402
 from dashboard.services.demo import build_demo  # noqa: E402
+from dashboard.simulator import DemoSpec, iter_demo_chunks  # noqa: E402
 from dashboard.storage.engine import make_engine  # noqa: E402
 
 

@@ -1,6 +1,6 @@
 """Use case: build the demo portfolio in a store, and the complete first-run demo.
 
-:func:`build_demo` simulates the portfolio chunk by chunk (:mod:`dashboard.domain.demo_portfolio`,
+:func:`build_demo` simulates the portfolio chunk by chunk (:mod:`dashboard.simulator`,
 pure) and bulk-writes it in one transaction; :func:`build_complete_demo` adds the lifetime-value
 fit and the segmentation, so every page is complete (the app's first run).
 """
@@ -11,7 +11,7 @@ from datetime import date
 
 from sqlalchemy import Engine
 
-from dashboard.domain.demo_portfolio import (
+from dashboard.simulator import (
     DEFAULT_END_DATE,
     DemoError,
     DemoSpec,

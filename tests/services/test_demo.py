@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 from sqlalchemy import insert, select
 
-from dashboard.domain import demo_portfolio as dp
+from dashboard import simulator as dp
 from dashboard.services.demo import DemoError, build_demo
+from dashboard.simulator import parameters
 from dashboard.storage.engine import (
     contract_row_counts,
     existing_tables,
@@ -76,7 +77,7 @@ def _assert_written(engine, n_customers: int, seed: int, counts: dict[str, int])
 
 
 def test_builds_into_duckdb_in_chunks_with_progress(duck, monkeypatch):
-    monkeypatch.setattr(dp, "CHUNK_SIZE", 600)  # 1,500 customers: chunks of 600, 600, 300
+    monkeypatch.setattr(parameters, "CHUNK_SIZE", 600)  # 1,500 customers: chunks of 600, 600, 300
     calls: list[tuple[float, str]] = []
     counts = build_demo(duck, 1_500, seed=5, progress=lambda f, m: calls.append((f, m)))
     _assert_written(duck, 1_500, 5, counts)
@@ -132,7 +133,7 @@ def test_end_date_is_honoured(duck):
 
 @pytest.mark.postgres
 def test_builds_into_postgresql(pg, monkeypatch):
-    monkeypatch.setattr(dp, "CHUNK_SIZE", 600)
+    monkeypatch.setattr(parameters, "CHUNK_SIZE", 600)
     counts = build_demo(pg, 1_200, seed=9)
     _assert_written(pg, 1_200, 9, counts)
     with pytest.raises(DemoError, match="already holds data"):

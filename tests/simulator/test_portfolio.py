@@ -18,7 +18,8 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 from sqlalchemy import BigInteger, Boolean, Date, Float, Integer, String
 
-from dashboard.domain import demo_portfolio as dp
+from dashboard import simulator as dp
+from dashboard.simulator import parameters
 from dashboard.storage.schema import CONTRACT_TABLES, LOAD_ORDER, primary_key_columns
 
 N = 5_000
@@ -89,7 +90,7 @@ def _rf_band(frame: pd.DataFrame) -> pd.Series:
 
 def test_simulation_is_pure():
     code = (
-        "import sys, dashboard.domain.demo_portfolio; "
+        "import sys, dashboard.simulator; "
         "print(sorted(m for m in ('sqlalchemy', 'streamlit', 'duckdb', 'psycopg') "
         "if m in sys.modules))"
     )
@@ -110,7 +111,7 @@ def test_same_seed_same_data_and_other_seed_differs():
 
 
 def test_chunks_are_independent_streams_with_ids_unique_across_chunks(monkeypatch):
-    monkeypatch.setattr(dp, "CHUNK_SIZE", 1_000)
+    monkeypatch.setattr(parameters, "CHUNK_SIZE", 1_000)
     frames = dp.generate_demo(3_000, 11)
     again = dp.generate_demo(3_000, 11)
     spec = dp.DemoSpec(3_000, 11)
