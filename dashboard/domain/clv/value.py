@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from dashboard.domain.clv_data import DAYS_PER_MONTH
-from dashboard.domain.clv_models import BetaGeoModel, GammaGammaModel, _distinct_rows
+from dashboard.domain.clv.data import DAYS_PER_MONTH
+from dashboard.domain.clv.models import BetaGeoModel, GammaGammaModel
+from dashboard.domain.clv.models.basic import _distinct_rows
 
 __all__ = ["WEEKS_PER_MONTH", "customer_lifetime_value", "monthly_discount_rate"]
 

@@ -15,21 +15,21 @@ Definitions, units and the CDNOW reproduction are in ``docs/clv.md``.
 
 from __future__ import annotations
 
-from dashboard.domain.clv_data import (
+from dashboard.domain.clv.data import (
     DAYS_PER_MONTH,
     TIME_UNIT_DAYS,
     calibration_holdout_split,
     rfm_summary,
 )
-from dashboard.domain.clv_holdout import HoldoutComparison, holdout_comparison
-from dashboard.domain.clv_models import (
+from dashboard.domain.clv.holdout import HoldoutComparison, holdout_comparison
+from dashboard.domain.clv.models import (
     BetaGeoModel,
     GammaGammaModel,
     ModelConvergenceError,
     ModelIdentificationError,
     NotFittedError,
 )
-from dashboard.domain.clv_value import (
+from dashboard.domain.clv.value import (
     WEEKS_PER_MONTH,
     customer_lifetime_value,
     monthly_discount_rate,

@@ -21,7 +21,7 @@ from dashboard.domain.clv import (
     rfm_summary,
 )
 
-CDNOW = Path(__file__).resolve().parents[1] / "data" / "cdnow"
+CDNOW = Path(__file__).resolve().parents[2] / "data" / "cdnow"
 CALIBRATION_END = "1997-09-30"
 HOLDOUT_END = "1998-06-30"
 

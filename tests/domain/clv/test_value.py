@@ -15,7 +15,7 @@ from dashboard.domain.clv import (
     monthly_discount_rate,
 )
 
-# E[X(t)] of a new customer is 2 (1 - ln(1 + t) / t) with these (see test_clv_models).
+# E[X(t)] of a new customer is 2 (1 - ln(1 + t) / t) with these (see test_models_beta_geo).
 BGNBD = BetaGeoModel.from_params({"r": 1.0, "alpha": 1.0, "a": 2.0, "b": 1.0})
 # Population mean spend p v / (q - 1) = 2 * 4 / 2 = 4.
 GAMMA_GAMMA = GammaGammaModel.from_params({"p": 2.0, "q": 3.0, "v": 4.0})

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dashboard.domain.clv_data import (
+from dashboard.domain.clv.data import (
     _first_purchase_and_repeat_days,
     _to_day_number,
     time_unit_days,
 )
-from dashboard.domain.clv_models import BetaGeoModel
+from dashboard.domain.clv.models import BetaGeoModel
 
 __all__ = ["HoldoutComparison", "holdout_comparison"]
 
