@@ -10,7 +10,8 @@ from dashboard.app.context import clear_caches, engine_for, load, page_setup
 from dashboard.charts import value as charts
 from dashboard.domain import value
 from dashboard.domain.clv import ModelIdentificationError
-from dashboard.domain.metrics import format_value, in_percent
+from dashboard.formatting import format_value, in_percent
+from dashboard.services import exports
 from dashboard.storage import clv_store, value_queries
 from dashboard.storage.engine import StoreError, StoreLocation
 
@@ -252,7 +253,7 @@ else:
         )
         st.download_button(
             f"Download all {len(losing):,} (CSV)",
-            data=functools.partial(value.to_csv_bytes, losing),
+            data=functools.partial(exports.csv_bytes, losing),
             file_name=f"customers-losing-money-{basis}-{scope.end:%Y-%m-%d}.csv",
             mime="text/csv",
             icon=":material/download:",

@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboard.app import page_data
 from dashboard.app.context import load, page_setup
+from dashboard.app.widgets import table_height
 from dashboard.charts.loyalty import (
     build_nps_trend,
     build_quadrant_density,
@@ -13,7 +14,8 @@ from dashboard.charts.loyalty import (
     build_repeat_purchase_trend,
 )
 from dashboard.domain import loyalty
-from dashboard.domain.metrics import format_value, table_height
+from dashboard.formatting import format_value
+from dashboard.services import exports
 from dashboard.storage import clv_store
 from dashboard.storage import loyalty_queries as q
 
@@ -297,7 +299,9 @@ else:
     )
     st.download_button(
         f"Download the {len(action_list):,} customers (CSV)",
-        data=partial(loyalty.action_list_csv, action_list),
+        data=partial(
+            exports.csv_bytes, action_list, loyalty.ACTION_LIST_COLUMNS, float_format="%.2f"
+        ),
         file_name=f"satisfied-but-leaving_{f.start:%Y-%m-%d}_{f.end:%Y-%m-%d}.csv",
         mime="text/csv",
         icon=":material/download:",

@@ -5,8 +5,7 @@ import streamlit as st
 from dashboard.app.context import load, page_setup
 from dashboard.app.widgets import kpi_grid
 from dashboard.charts.overview import build_monthly_trend
-from dashboard.domain import metrics
-from dashboard.storage import clv_store, queries
+from dashboard.services.views import overview
 
 ctx = page_setup(
     "Portfolio overview",
@@ -14,8 +13,8 @@ ctx = page_setup(
     "(as many calendar months, or days). Hover over the (?) next to a figure for its "
     "definition.",
 )
-totals = load(queries.period_totals, ctx, ctx.scope)
-if not metrics.period_has_data(totals):
+view = load(overview.view, ctx)
+if not view.has_data:
     st.info(
         "No customers, orders, contacts or surveys match these filters. Widen the period "
         "or clear the region, channel and segment filters in the sidebar.",
@@ -23,26 +22,22 @@ if not metrics.period_has_data(totals):
     )
     st.stop()
 
-previous = ctx.scope.previous_period()
 st.caption(
-    f"Changes compare with {previous.start:%d %b %Y} – {previous.end:%d %b %Y}. "
+    f"Changes compare with {view.previous.start:%d %b %Y} – {view.previous.end:%d %b %Y}. "
     "Money in currency units."
 )
-kpi_grid(metrics.headline_kpis(totals))
+kpi_grid(list(view.kpis))
 
-alive = load(clv_store.expected_alive, ctx, ctx.scope)
-if alive is not None:
+if view.expected_alive is not None:
     st.caption(
-        f"Expected customers still alive: **{alive[0]:,.0f}** (sum of each customer's "
-        f"probability of still being active, BG/NBD fit on orders to {alive[1]:%d %b %Y}; "
-        "see Customer value). Active customers above count an order in the last 365 days."
+        f"Expected customers still alive: **{view.expected_alive:,.0f}** (sum of each "
+        f"customer's probability of still being active, BG/NBD fit on orders to "
+        f"{view.alive_fit_end:%d %b %Y}; see Customer value). Active customers above count an "
+        "order in the last 365 days."
     )
 
-monthly = metrics.fill_months(
-    load(queries.monthly_activity, ctx, ctx.scope), ctx.scope.start, ctx.scope.end
-)
 st.plotly_chart(
-    build_monthly_trend(monthly, title="Revenue, gross margin and service cost by month"),
+    build_monthly_trend(view.monthly, title="Revenue, gross margin and service cost by month"),
     width="stretch",
 )
 st.caption(

@@ -7,8 +7,9 @@ import streamlit as st
 from dashboard.app.context import clear_caches, engine_for, load, page_setup
 from dashboard.charts import segments as charts
 from dashboard.domain import segment_playbook as playbook
-from dashboard.domain.metrics import format_value
 from dashboard.domain.segment_features import K_RANGE, SegmentationError
+from dashboard.formatting import format_value
+from dashboard.services import exports
 from dashboard.storage import segment_store
 from dashboard.storage.engine import bump_data_version
 
@@ -352,7 +353,7 @@ st.dataframe(
 )
 st.download_button(
     "Download these customers (CSV)",
-    data=partial(segment_store.members_csv, members),
+    data=partial(exports.csv_bytes, members, segment_store.MEMBER_COLUMNS),
     on_click="ignore",
     file_name=f"segment_{chosen}_customers_{ctx.scope.end:%Y%m%d}.csv",
     mime="text/csv",

@@ -3,13 +3,14 @@ retention and revenue, and agents ranked two ways."""
 
 import streamlit as st
 
+from dashboard import formatting
 from dashboard.app.context import load, page_setup
 from dashboard.charts.service import (
     build_agent_ranks,
     build_driver_effects,
     build_monthly_lenses,
 )
-from dashboard.domain import metrics, service, service_agents, service_drivers
+from dashboard.domain import service, service_agents, service_drivers
 from dashboard.storage import service_queries
 
 ctx = page_setup(
@@ -60,10 +61,10 @@ with cost_column:
     st.markdown("#### Cost-center lens")
     st.caption("Cheaper and faster is better.")
     for kpi in service.cost_center_kpis(totals):
-        delta = metrics.kpi_delta(kpi)
+        delta = formatting.kpi_delta(kpi)
         st.metric(
             kpi.label,
-            metrics.format_value(kpi.value, kpi.kind),
+            formatting.format_value(kpi.value, kpi.kind),
             delta=delta.text,
             delta_color=delta.color,
             delta_arrow=delta.arrow,
@@ -74,10 +75,10 @@ with value_column:
     st.markdown("#### Value-driver lens")
     st.caption("More customers kept and more revenue is better.")
     for kpi in service.value_driver_kpis(totals):
-        delta = metrics.kpi_delta(kpi)
+        delta = formatting.kpi_delta(kpi)
         st.metric(
             kpi.label,
-            metrics.format_value(kpi.value, kpi.kind),
+            formatting.format_value(kpi.value, kpi.kind),
             delta=delta.text,
             delta_color=delta.color,
             delta_arrow=delta.arrow,
@@ -171,7 +172,7 @@ ranked = service_agents.rank_agents(agents, measure)
 if len(ranked) < 2:
     st.info(
         f"Fewer than two agents have {service_agents.MIN_AGENT_CONTACTS} or more contacts "
-        f"in the period (and a {metrics.lower_first(value_label)}), so there is no ranking "
+        f"in the period (and a {formatting.lower_first(value_label)}), so there is no ranking "
         "to compare. "
         "Widen the period.",
         icon=":material/info:",
@@ -184,7 +185,7 @@ else:
             value_measure=measure,
             value_label=value_label,
             value_unit=value_unit,
-            title=f"Rank by handle time against rank by {metrics.lower_first(value_label)}",
+            title=f"Rank by handle time against rank by {formatting.lower_first(value_label)}",
         ),
         width="stretch",
     )

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dashboard.app.context import load, page_setup
+from dashboard.app.widgets import table_height
 from dashboard.charts.value_curves import (
     build_gap_heatmap,
     build_loss_reasons,
@@ -10,7 +11,7 @@ from dashboard.charts.value_curves import (
     build_win_rate_trend,
 )
 from dashboard.domain import value_curves as vc
-from dashboard.domain.metrics import format_value, table_height
+from dashboard.formatting import format_value
 from dashboard.storage import value_curve_queries as q
 
 ctx = page_setup(
@@ -123,11 +124,7 @@ cols[2].metric(
 cols[3].metric(
     "Still open", f"{summary.open:,}", help="Opened in the period and not yet closed.", border=True
 )
-if (
-    ctx.scope.effective_regions() is None
-    and not ctx.scope.channels
-    and not ctx.scope.segments
-):
+if ctx.scope.effective_regions() is None and not ctx.scope.channels and not ctx.scope.segments:
     st.caption("Prospects (opportunities with no customer yet) are included as their own group.")
 else:
     st.caption("Prospects are left out: they belong to no region, channel or segment yet.")

@@ -190,7 +190,7 @@ def customer_value_view(
     Parameters
     ----------
     engine, scope:
-        The store and the page's scope (period, filters, allowed regions). Profit "to date" covers everything up to
+        The store and the page's scope. Profit "to date" covers everything up to
         ``scope.end``; "in period" from ``scope.start`` to ``scope.end``.
     groups:
         ``(grouping column, every group that exists)`` pairs, e.g.

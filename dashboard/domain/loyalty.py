@@ -598,12 +598,3 @@ def fit_applies(calibration_end: date | None, period_end: date) -> bool:
     if calibration_end is None:
         return False
     return abs((period_end - calibration_end) // timedelta(days=1)) <= FIT_TOLERANCE_DAYS
-
-
-def action_list_csv(action_list: pd.DataFrame) -> bytes:
-    """The action list as UTF-8 CSV with readable headers (see :data:`ACTION_LIST_COLUMNS`)."""
-    return (
-        action_list.rename(columns=ACTION_LIST_COLUMNS)
-        .to_csv(index=False, date_format="%Y-%m-%d", float_format="%.2f")
-        .encode("utf-8")
-    )

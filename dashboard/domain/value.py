@@ -214,11 +214,6 @@ def loss_makers(profit: pd.DataFrame) -> pd.DataFrame:
     return losing.iloc[order].reset_index(drop=True)
 
 
-def to_csv_bytes(frame: pd.DataFrame) -> bytes:
-    """``frame`` as UTF-8 CSV (for a download button)."""
-    return frame.to_csv(index=False, date_format="%Y-%m-%d").encode("utf-8")
-
-
 # --------------------------------------------------------------------------------------
 # Whale curve
 # --------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from dashboard.domain.loyalty import (
     SATISFIED_BUT_LEAVING,
 )
 from dashboard.scope import Scope
+from dashboard.services import exports
 
 AS_OF = date(2026, 6, 30)
 NaT = pd.NaT
@@ -375,7 +376,11 @@ def test_action_list_is_the_satisfied_leavers_most_valuable_first(scored):
     with_value.loc[with_value["customer_id"] == 3, "clv"] = 42.0
     ranked = loyalty.satisfied_but_leaving(with_value)
     assert ranked["customer_id"].tolist() == [3, 6]  # C's 42 of value beats F's none
-    csv = loyalty.action_list_csv(action).decode("utf-8").splitlines()
+    csv = (
+        exports.csv_bytes(action, loyalty.ACTION_LIST_COLUMNS, float_format="%.2f")
+        .decode("utf-8")
+        .splitlines()
+    )
     assert csv[0].startswith("Customer ID,Name,Region")
     assert "Revenue last 12 months" in csv[0]
     assert len(csv) == 3 and csv[1].startswith("6,F,North")

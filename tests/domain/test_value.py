@@ -26,6 +26,7 @@ import pandas as pd
 import pytest
 
 from dashboard.domain import value
+from dashboard.services import exports
 
 PERIOD_START = date(2024, 4, 1)
 PERIOD_END = date(2024, 6, 30)
@@ -120,7 +121,7 @@ def test_profit_by_region_keeps_an_empty_group():
 def test_loss_makers_worst_first():
     losing = value.loss_makers(value.customer_profit(summary_frame()))
     assert losing["customer_id"].tolist() == [5, 2]
-    csv = value.to_csv_bytes(losing).decode()
+    csv = exports.csv_bytes(losing).decode()
     assert csv.splitlines()[0].startswith("customer_id,name,region")
     assert "2024-02-01" in csv
 
