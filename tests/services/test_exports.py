@@ -12,7 +12,7 @@ from dashboard.services.exports import csv_bytes
 
 
 def rows(data: bytes) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(data.decode("utf-8"))))
+    return list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
 
 
 def test_formula_cells_are_neutralised_but_numbers_stay_numbers():
