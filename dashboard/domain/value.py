@@ -53,6 +53,15 @@ ACTIVE_WINDOW_DAYS = 365
 # --------------------------------------------------------------------------------------
 
 
+def profit(frame: pd.DataFrame) -> pd.Series:
+    """Customer profit = gross margin − service cost − acquisition cost (docs/metrics.md).
+
+    The one place the formula is written: ``frame`` holds the three columns (currency units)
+    for whatever period the caller counts them in (to date, or in the period).
+    """
+    return frame["gross_margin"] - frame["service_cost"] - frame["acquisition_cost"]
+
+
 def customer_profit(
     summary: pd.DataFrame, *, basis: str = "to_date", period_start: date | None = None
 ) -> pd.DataFrame:
@@ -98,7 +107,7 @@ def customer_profit(
             (summary["orders_period"] > 0) | (summary["contacts_period"] > 0) | acquired_in_period
         )
         frame = frame[active.to_numpy()]
-    frame["profit"] = frame["gross_margin"] - frame["service_cost"] - frame["acquisition_cost"]
+    frame["profit"] = profit(frame)
     return frame.reset_index(drop=True)
 
 

@@ -27,7 +27,7 @@ def csv_bytes(
     *,
     float_format: str | None = None,
 ) -> bytes:
-    """``frame`` as UTF-8 CSV for a download: dates as ``YYYY-MM-DD``, no index.
+    """``frame`` as UTF-8 CSV for a download: dates as ``YYYY-MM-DD``, no index, CRLF rows.
 
     Parameters
     ----------
@@ -45,6 +45,8 @@ def csv_bytes(
         shown = shown.copy()
         for column in text_columns:
             shown[column] = shown[column].map(_neutralise)
-    return shown.to_csv(index=False, date_format="%Y-%m-%d", float_format=float_format).encode(
-        "utf-8"
+    # RFC 4180 line ends, so a carriage return inside a cell is quoted rather than ending a row.
+    text = shown.to_csv(
+        index=False, date_format="%Y-%m-%d", float_format=float_format, lineterminator="\r\n"
     )
+    return text.encode("utf-8")
