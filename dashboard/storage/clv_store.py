@@ -270,7 +270,25 @@ def save_run(
         The store refused the write (e.g. a read-only warehouse user); nothing is written.
     """
     try:
-        run = _write_run(engine, calibration_end, settings, params, diagnostics, scores)
+        _ensure_tables(engine)
+        fitted_at = datetime.now().replace(microsecond=0)
+        with engine.begin() as conn:
+            last = conn.execute(select(func.max(clv_runs.c.run_id))).scalar_one_or_none()
+            run_id = int(last or 0) + 1
+            conn.execute(
+                clv_runs.insert().values(
+                    run_id=run_id,
+                    fitted_at=fitted_at,
+                    calibration_end=calibration_end,
+                    settings=json.dumps(settings),
+                    params=json.dumps(params),
+                    diagnostics=json.dumps(diagnostics),
+                )
+            )
+            bulk_insert(conn, customer_clv, scores.assign(run_id=run_id))
+            stale = run_id - KEEP_RUNS
+            conn.execute(customer_clv.delete().where(customer_clv.c.run_id <= stale))
+            conn.execute(clv_runs.delete().where(clv_runs.c.run_id <= stale))
         bump_data_version(engine)
     except SQLAlchemyError as exc:
         raise StoreError(
@@ -278,34 +296,4 @@ def save_run(
             "tables (clv_runs, customer_clv, dataset_info): give its database user the right to "
             "create and write them."
         ) from exc
-    return run
-
-
-def _write_run(
-    engine: Engine,
-    calibration_end: date,
-    settings: dict,
-    params: dict,
-    diagnostics: dict,
-    scores: pd.DataFrame,
-) -> ClvRun:
-    _ensure_tables(engine)
-    fitted_at = datetime.now().replace(microsecond=0)
-    with engine.begin() as conn:
-        last = conn.execute(select(func.max(clv_runs.c.run_id))).scalar_one_or_none()
-        run_id = int(last or 0) + 1
-        conn.execute(
-            clv_runs.insert().values(
-                run_id=run_id,
-                fitted_at=fitted_at,
-                calibration_end=calibration_end,
-                settings=json.dumps(settings),
-                params=json.dumps(params),
-                diagnostics=json.dumps(diagnostics),
-            )
-        )
-        bulk_insert(conn, customer_clv, scores.assign(run_id=run_id))
-        stale = run_id - KEEP_RUNS
-        conn.execute(customer_clv.delete().where(customer_clv.c.run_id <= stale))
-        conn.execute(clv_runs.delete().where(clv_runs.c.run_id <= stale))
     return ClvRun(run_id, fitted_at, calibration_end, settings, params, diagnostics)
