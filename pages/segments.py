@@ -4,14 +4,13 @@ from functools import partial
 
 import streamlit as st
 
-from dashboard.app.context import clear_caches, engine_for, load, page_setup
+from dashboard.app.context import load, page_setup, run_action
 from dashboard.charts import segments as charts
-from dashboard.domain import segment_playbook as playbook
 from dashboard.domain.segment_features import K_RANGE, SegmentationError
+from dashboard.domain.segment_playbook import PLAYBOOK_RULES
 from dashboard.formatting import format_value
 from dashboard.services import exports
-from dashboard.storage import segment_store
-from dashboard.storage.engine import bump_data_version
+from dashboard.services.views import segments
 
 CLI = "python -m dashboard segment --db URL [--k N]"
 AUTO = "Automatic (best silhouette)"
@@ -22,7 +21,8 @@ ctx = page_setup(
     "each differs from the average customer, what to do with each, and how customers move "
     "between them. Hover over the (?) next to a figure for its definition.",
 )
-run = load(segment_store.latest_run, ctx)
+view = load(segments.view, ctx)
+run = view.run
 may_recompute = ctx.scope.allowed_regions is None  # a run covers every customer
 
 
@@ -54,10 +54,14 @@ def recompute_form(first: bool) -> None:
     if right.button(
         "Compute segments" if first else "Recompute segments", type="primary", width="stretch"
     ):
+        # Imported on the explicit action only: it loads scikit-learn.
+        from dashboard.services import segmentation
+
         bar = st.progress(0.0, text="Starting…")
         try:
-            segment_store.run_and_save(
-                engine_for(ctx),
+            run_action(
+                ctx,
+                segmentation.run_and_save,
                 n_segments=None if choice == AUTO else int(choice),
                 renumber=renumber,
                 progress=lambda f, m: bar.progress(min(f, 1.0), text=m),
@@ -66,7 +70,6 @@ def recompute_form(first: bool) -> None:
             bar.empty()
             st.error(f"The segments could not be computed: {exc}.", icon=":material/error:")
             return
-        clear_caches()
         st.rerun()
     st.caption(f"Or from the command line: `{CLI}`.")
 
@@ -83,7 +86,6 @@ if run is None:
     recompute_form(first=True)
     st.stop()
 
-labels = load(segment_store.segment_labels, ctx, run.run_id)
 how = (
     f"chosen automatically by the highest mean simplified silhouette "
     f"({run.silhouette:.2f}) among {K_RANGE[0]}–{K_RANGE[1]}"
@@ -109,23 +111,21 @@ with st.expander("Recompute or rename segments"):
             int(s): st.text_input(
                 f"Segment {s}", value=n, max_chars=100, key=f"segment_name_{run.run_id}_{s}"
             )
-            for s, n in zip(labels["segment"], labels["name"], strict=True)
+            for s, n in view.names.items()
         }
         if st.form_submit_button("Save names"):
-            current = dict(zip(labels["segment"], labels["name"], strict=True))
+            from dashboard.services import segmentation
+
+            current = view.names
+            changed = {s: n for s, n in typed.items() if n.strip() != current[s]}
             try:
-                for segment, name in typed.items():
-                    if name.strip() != current[segment]:
-                        segment_store.rename_segment(engine_for(ctx), run.run_id, segment, name)
+                run_action(ctx, segmentation.rename_segments, run.run_id, changed)
             except ValueError as exc:
                 st.error(f"{exc}.", icon=":material/error:")
             else:
-                bump_data_version(engine_for(ctx))
-                clear_caches()
                 st.rerun()
 
-summary = load(segment_store.segment_summary, ctx, ctx.scope, run.run_id)
-worth = playbook.segment_worth(summary, labels)
+worth = view.worth
 if worth.empty:
     st.info(
         "No customers of the saved segments match these filters. Widen the period or clear "
@@ -136,14 +136,13 @@ if worth.empty:
 
 # --- What each segment is worth --------------------------------------------------------------
 st.subheader("What each segment is worth")
-note = playbook.concentration_note(worth)
-if note:
-    st.markdown(note)
+if view.concentration:
+    st.markdown(view.concentration)
 st.plotly_chart(
     charts.build_value_shares(worth, title="Share of customers against share of value, by segment"),
     width="stretch",
 )
-has_value_engine = worth["lifetime_value"].notna().any()
+has_value_engine = view.has_value_engine
 st.caption(
     f"Period {ctx.scope.start:%d %b %Y} – {ctx.scope.end:%d %b %Y}. Customers: acquired by "
     "the period's end. Revenue, gross margin and profit: in the period; profit = gross margin − "
@@ -214,10 +213,9 @@ st.dataframe(
 
 # --- How the segments differ ------------------------------------------------------------------
 st.subheader("How each segment differs from the average customer")
-profiles = load(segment_store.run_profiles, ctx, run.run_id)
 st.plotly_chart(
     charts.build_profile_heatmap(
-        profiles, labels, title="Segment profiles: blue above the average, orange below"
+        view.profiles, view.labels, title="Segment profiles: blue above the average, orange below"
     ),
     width="stretch",
 )
@@ -254,7 +252,7 @@ if run.silhouette_by_k:
 
 # --- Playbook ---------------------------------------------------------------------------------
 st.subheader("Playbook: one treatment per segment")
-plan = playbook.playbook_table(profiles, run.value_measure, summary, labels)
+plan = view.plan
 measure_name = (
     "lifetime value (value engine)"
     if run.value_measure == "lifetime_value"
@@ -262,7 +260,7 @@ measure_name = (
 )
 rule_text = "\n".join(
     f"{i}. **{name}** when {condition}"
-    for i, (name, condition) in enumerate(playbook.PLAYBOOK_RULES, start=1)
+    for i, (name, condition) in enumerate(PLAYBOOK_RULES, start=1)
 )
 st.dataframe(
     plan[["label", "treatment", "rule", "value_at_stake", "action"]],
@@ -291,8 +289,7 @@ with st.container(border=True):
 
 # --- Migration --------------------------------------------------------------------------------
 st.subheader("Migration between segments")
-transitions = load(segment_store.segment_transitions, ctx, ctx.scope, run.run_id)
-if transitions.empty or run.previous_as_of is None:
+if not view.has_migration:
     st.info(
         "The run has no earlier period end to compare with (the store's history is "
         "shorter than a quarter).",
@@ -300,18 +297,17 @@ if transitions.empty or run.previous_as_of is None:
     )
 else:
     before, now = f"{run.previous_as_of:%d %b %Y}", f"{run.as_of:%d %b %Y}"
-    stayed = playbook.stayed_share(transitions)
     st.metric(
         "Stayed in the same segment",
-        format_value(stayed, "percent"),
+        format_value(view.stayed, "percent"),
         help=f"Share of customers who were customers on {before} and are in the same "
         f"segment on {now}. Both dates use the same fitted model, so a move is a "
         "change in behaviour, not in the model.",
     )
     st.plotly_chart(
         charts.build_migration_sankey(
-            transitions,
-            labels,
+            view.transitions,
+            view.labels,
             previous_label=before,
             current_label=now,
             title=f"Where customers were on {before} and are on {now}",
@@ -322,7 +318,7 @@ else:
         f"Rows: segment on {before}; columns: segment on {now}; each row sums to 100%. "
         "New customers were acquired after the earlier date."
     )
-    matrix = playbook.migration_table(transitions, labels)
+    matrix = view.migration
     st.dataframe(
         matrix,
         width="stretch",
@@ -337,9 +333,10 @@ chosen = st.selectbox(
     "Segment",
     worth["segment"].tolist(),
     key="segment_drill",
-    format_func=dict(zip(labels["segment"], labels["label"], strict=True)).get,
+    format_func=view.label_of.get,
 )
-members = load(segment_store.segment_members, ctx, ctx.scope, run.run_id, chosen)
+drill = load(segments.members, ctx, run.run_id, chosen)
+members = drill.members
 st.caption(
     f"{len(members):,} customers in scope, most profitable first; click a column to "
     f"sort. Money in currency units, to {ctx.scope.end:%d %b %Y}."
@@ -349,16 +346,16 @@ st.dataframe(
     hide_index=True,
     width="stretch",
     height=320,
-    column_config=segment_store.MEMBER_COLUMNS,
+    column_config=segments.MEMBER_COLUMNS,
 )
 st.download_button(
     "Download these customers (CSV)",
-    data=partial(exports.csv_bytes, members, segment_store.MEMBER_COLUMNS),
+    data=partial(exports.csv_bytes, members, segments.MEMBER_COLUMNS),
     on_click="ignore",
     file_name=f"segment_{chosen}_customers_{ctx.scope.end:%Y%m%d}.csv",
     mime="text/csv",
 )
-choices = playbook.member_choices(members)
+choices = drill.choices
 if choices:
     customer = st.selectbox(
         "Customer",
@@ -367,9 +364,9 @@ if choices:
         format_func=dict(choices).get,
         help="The 500 most profitable customers of the segment; type to search.",
     )
-    history = load(segment_store.customer_history, ctx, ctx.scope, customer)
-    path = load(segment_store.customer_segment_path, ctx, run.run_id, customer)
-    names = dict(zip(labels["segment"], labels["label"], strict=True))
+    picked = load(segments.customer, ctx, run.run_id, customer)
+    history, path = picked.history, picked.path
+    names = view.label_of
     st.caption(
         "Segment: "
         + " → ".join(

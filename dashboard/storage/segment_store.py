@@ -507,11 +507,11 @@ def segment_summary(engine: Engine, scope: Scope, run_id: int) -> pd.DataFrame:
 
     One row per segment with ``customers`` (acquired by the period's end), ``revenue``,
     ``gross_margin``, ``service_cost`` (in the period), ``acquisition_cost`` (of customers
-    acquired in the period), ``profit`` = gross margin - service cost - acquisition cost
-    (docs/metrics.md period view), ``contribution_12m`` (gross margin - service cost in the 365
-    days to the period's end), ``active_customers`` (an order in those 365 days) and
-    ``lifetime_value`` (sum over the latest value-engine run; missing without one). Money in
-    currency units.
+    acquired in the period): the components of profit in the period (docs/metrics.md period
+    view; the view adds ``profit`` with :func:`dashboard.domain.value.profit`),
+    ``contribution_12m`` (gross margin - service cost in the 365 days to the period's end),
+    ``active_customers`` (an order in those 365 days) and ``lifetime_value`` (sum over the
+    latest value-engine run; missing without one). Money in currency units.
     """
     start, end = scope.start, scope.end
     year_start = end - timedelta(days=364)
@@ -602,9 +602,6 @@ def segment_summary(engine: Engine, scope: Scope, run_id: int) -> pd.DataFrame:
     ]
     for column in money + ["active_customers"]:
         summary[column] = pd.to_numeric(summary[column]).fillna(0.0).astype(float)
-    summary["profit"] = (
-        summary["gross_margin"] - summary["service_cost"] - summary["acquisition_cost"]
-    )
     summary["contribution_12m"] = summary["margin_12m"] - summary["service_cost_12m"]
     if "lifetime_value" not in summary:
         summary["lifetime_value"] = float("nan")
@@ -618,7 +615,6 @@ def segment_summary(engine: Engine, scope: Scope, run_id: int) -> pd.DataFrame:
         "gross_margin",
         "service_cost",
         "acquisition_cost",
-        "profit",
         "contribution_12m",
         "active_customers",
         "lifetime_value",
@@ -664,52 +660,39 @@ def segment_transitions(engine: Engine, scope: Scope, run_id: int) -> pd.DataFra
     return frame.astype(int)
 
 
-#: Columns of :func:`segment_members` and their display names.
-MEMBER_COLUMNS = {
-    "customer_id": "Customer",
-    "name": "Name",
-    "region": "Region",
-    "acquisition_channel": "Channel",
-    "acquired_at": "Acquired",
-    "last_order": "Last order",
-    "orders": "Orders to date",
-    "revenue": "Revenue to date",
-    "gross_margin": "Gross margin to date",
-    "service_cost": "Service cost to date",
-    "acquisition_cost": "Acquisition cost",
-    "profit_to_date": "Profit to date",
-    "revenue_period": "Revenue in period",
-    "contacts": "Contacts to date",
-    "latest_csat": "Latest CSAT",
-    "latest_nps": "Latest NPS answer",
-    "referrals_made": "Referrals",
-}
+#: Columns of :func:`segment_members`: identity, figures to the period's end (money in currency
+#: units) and the components of profit to date (the view adds ``profit_to_date``).
+MEMBER_FACTS = (
+    "customer_id",
+    "name",
+    "region",
+    "acquisition_channel",
+    "acquired_at",
+    "last_order",
+    "orders",
+    "revenue",
+    "gross_margin",
+    "service_cost",
+    "acquisition_cost",
+    "revenue_period",
+    "contacts",
+    "latest_csat",
+    "latest_nps",
+    "referrals_made",
+)
 
 
 def segment_members(engine: Engine, scope: Scope, run_id: int, segment: int) -> pd.DataFrame:
     """The customers of one segment in scope, with their key figures to the period's end.
 
-    Columns: the keys of :data:`MEMBER_COLUMNS` (money in currency units; "to date" = up to
-    the period's end; ``profit_to_date`` = gross margin - service cost - acquisition cost),
-    most profitable first.
+    Columns: :data:`MEMBER_FACTS` (money in currency units; "to date" = up to the period's
+    end), by customer id.
     """
     scoped = replace(scope, segments=(int(segment),), segment_run_id=int(run_id))
     summary = customer_summary(engine, scoped)
-    summary["profit_to_date"] = (
-        summary["gross_margin"] - summary["service_cost"] - summary["acquisition_cost"]
-    )
     summary["acquired_at"] = summary["acquired_at"].dt.date
     summary["last_order"] = summary["last_order"].dt.date
-    return (
-        summary[list(MEMBER_COLUMNS)]
-        .sort_values(["profit_to_date", "customer_id"], ascending=[False, True])
-        .reset_index(drop=True)
-    )
-
-
-def members_csv(members: pd.DataFrame) -> bytes:
-    """A :func:`segment_members` frame as UTF-8 CSV with the display column names."""
-    return members.rename(columns=MEMBER_COLUMNS).to_csv(index=False).encode("utf-8")
+    return summary[list(MEMBER_FACTS)].sort_values("customer_id").reset_index(drop=True)
 
 
 def customer_history(engine: Engine, scope: Scope, customer_id: int) -> pd.DataFrame:
@@ -793,11 +776,14 @@ def customer_history(engine: Engine, scope: Scope, customer_id: int) -> pd.DataF
     return frame
 
 
-def customer_segment_path(engine: Engine, run_id: int, customer_id: int) -> pd.DataFrame:
+def customer_segment_path(
+    engine: Engine, scope: Scope, run_id: int, customer_id: int
+) -> pd.DataFrame:
     """A customer's segment at the previous period end and at the run's as-of date.
 
     Columns ``as_of`` and ``segment`` (oldest first); dates when it was not yet a customer
-    are absent.
+    are absent. Empty when the customer is out of the filters' scope (row-level access
+    applies).
     """
     snap, seg = segment_snapshots.c, segment_assignments.c
     run = run_by_id(engine, run_id)
@@ -807,7 +793,9 @@ def customer_segment_path(engine: Engine, run_id: int, customer_id: int) -> pd.D
         read_frame(
             engine,
             select(snap.as_of, snap.segment).where(
-                snap.run_id == run_id, snap.customer_id == customer_id
+                snap.run_id == run_id,
+                snap.customer_id == customer_id,
+                customer_scope(scope, snap.customer_id),
             ),
         )
         if has_tables(engine, segment_snapshots)
@@ -816,7 +804,9 @@ def customer_segment_path(engine: Engine, run_id: int, customer_id: int) -> pd.D
     current = read_frame(
         engine,
         select(literal(run.as_of, Date()).label("as_of"), seg.segment).where(
-            seg.run_id == run_id, seg.customer_id == customer_id
+            seg.run_id == run_id,
+            seg.customer_id == customer_id,
+            customer_scope(scope, seg.customer_id),
         ),
     )
     frame = pd.concat([earlier, current], ignore_index=True)

@@ -113,11 +113,11 @@ def test_segment_summary_by_hand(tiny_engine):
     assert one["gross_margin"] == 400.0  # 50 + 150 + 200
     assert one["service_cost"] == 10.0  # Alice's 5 Apr contact; Cara's was in Feb
     assert one["acquisition_cost"] == 120.0  # Cara, acquired 1 Jun
-    assert one["profit"] == 270.0  # 400 - 10 - 120
+    assert "profit" not in summary  # the components; the view adds profit (value.profit)
     assert one["contribution_12m"] == 467.0  # margins 80+50+150+200 - costs 10+3
     assert one["active_customers"] == 2
     assert two["revenue"] == 50.0 and two["gross_margin"] == -10.0
-    assert two["profit"] == -30.0  # -10 - 20 - 0 (Bob was acquired in March)
+    assert two["service_cost"] == 20.0 and two["acquisition_cost"] == 0.0  # acquired in March
     assert pd.isna(one["lifetime_value"])  # no value engine run
     only_two = replace(QUARTER, segments=(2,), segment_run_id=run.run_id)
     assert store.segment_summary(tiny_engine, only_two, run.run_id)["segment"].tolist() == [2]
@@ -149,9 +149,14 @@ def test_members_history_and_path(tiny_engine):
     segment_of_alice = int(store.assignments(tiny_engine, run.run_id)[1])
     members = store.segment_members(tiny_engine, QUARTER, run.run_id, segment_of_alice)
     alice = members.set_index("customer_id").loc[1]
-    assert alice["profit_to_date"] == 170.0  # 280 - 10 - 100
+    # Profit to date (280 - 10 - 100) is the view's: tests/services/views/test_segments.py.
+    assert (alice["gross_margin"], alice["service_cost"], alice["acquisition_cost"]) == (
+        280.0,
+        10.0,
+        100.0,
+    )
     assert alice["revenue_period"] == 400.0
-    assert list(members.columns) == list(store.MEMBER_COLUMNS)
+    assert list(members.columns) == list(store.MEMBER_FACTS)
     history = store.customer_history(tiny_engine, QUARTER, 1)
     assert history["event"].value_counts().to_dict() == {
         "order": 3,
@@ -163,9 +168,19 @@ def test_members_history_and_path(tiny_engine):
     assert history.loc[history["event"] == "order", "amount"].sum() == 600.0
     hidden = replace(QUARTER, allowed_regions=("South",))
     assert store.customer_history(tiny_engine, hidden, 1).empty  # Alice is in the North
-    path = store.customer_segment_path(tiny_engine, run.run_id, 1)
+    path = store.customer_segment_path(tiny_engine, QUARTER, run.run_id, 1)
     assert path["as_of"].tolist() == [date(2024, 4, 15), AS_OF]
-    assert store.customer_segment_path(tiny_engine, run.run_id, 4)["as_of"].tolist() == [AS_OF]
+    dan = store.customer_segment_path(tiny_engine, QUARTER, run.run_id, 4)
+    assert dan["as_of"].tolist() == [AS_OF]
+
+
+def test_a_customer_outside_the_allowed_regions_has_no_path_or_history(tiny_engine):
+    run = segmentation.run_and_save(tiny_engine, n_segments=2)
+    south_only = replace(QUARTER, allowed_regions=("South",))  # Alice (1) is in the North
+    assert store.customer_segment_path(tiny_engine, south_only, run.run_id, 1).empty
+    assert store.customer_history(tiny_engine, south_only, 1).empty
+    cara = store.customer_segment_path(tiny_engine, south_only, run.run_id, 3)
+    assert cara["as_of"].tolist() == [AS_OF]  # Cara is in the South, acquired 1 Jun
 
 
 def test_store_without_orders_is_a_clear_error(tiny_engine):
