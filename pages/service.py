@@ -10,8 +10,8 @@ from dashboard.charts.service import (
     build_driver_effects,
     build_monthly_lenses,
 )
-from dashboard.domain import service, service_agents, service_drivers
-from dashboard.storage import service_queries
+from dashboard.domain import service_agents
+from dashboard.services.views import service
 
 ctx = page_setup(
     "Service: a cost to cut or a driver of value?",
@@ -19,15 +19,8 @@ ctx = page_setup(
     "they are worth in customers who stay and buy. Hover over the (?) next to a figure for its "
     "definition.",
 )
-scope, bounds = ctx.scope, ctx.bounds
-window = service.follow_up_window(scope.start, scope.end, bounds.first_order, bounds.last_order)
-totals = load(
-    service_queries.contact_totals,
-    ctx,
-    scope,
-    service.last_followed_contact_day(bounds.last_order),
-)
-if not service.has_contacts(totals):
+view = load(service.view, ctx, ctx.bounds.first_order, ctx.bounds.last_order)
+if not view.has_contacts:
     st.info(
         "No service contacts match these filters. Widen the period or clear the region and "
         "channel filters in the sidebar.",
@@ -35,20 +28,7 @@ if not service.has_contacts(totals):
     )
     st.stop()
 
-previous = scope.previous_period()
-cells = (
-    load(
-        service_queries.retention_cells,
-        ctx,
-        scope,
-        service.comparison_window_starts(window),
-        window.end,
-        window.follow_up_days,
-    )
-    if window
-    else None
-)
-after_contact = service.retention_comparison(cells) if cells is not None else None
+previous = view.previous
 
 # --- The two scorecards, side by side ----------------------------------------------------------
 st.subheader("Two scorecards, the same contacts")
@@ -60,7 +40,7 @@ cost_column, value_column = st.columns(2, gap="large")
 with cost_column:
     st.markdown("#### Cost-center lens")
     st.caption("Cheaper and faster is better.")
-    for kpi in service.cost_center_kpis(totals):
+    for kpi in view.cost_center_kpis:
         delta = formatting.kpi_delta(kpi)
         st.metric(
             kpi.label,
@@ -74,7 +54,7 @@ with cost_column:
 with value_column:
     st.markdown("#### Value-driver lens")
     st.caption("More customers kept and more revenue is better.")
-    for kpi in service.value_driver_kpis(totals):
+    for kpi in view.value_driver_kpis:
         delta = formatting.kpi_delta(kpi)
         st.metric(
             kpi.label,
@@ -85,7 +65,7 @@ with value_column:
             help=kpi.definition,
             border=True,
         )
-    for figure in service.after_contact_figures(after_contact):
+    for figure in view.after_contact_figures:
         st.metric(
             figure.label,
             figure.value,
@@ -97,62 +77,35 @@ with value_column:
             border=True,
         )
 
-st.caption(service.follow_up_note(window, totals, after_contact))
+st.caption(view.follow_up_note)
 
 # --- Verdict -----------------------------------------------------------------------------------
 st.subheader("Which scorecard is the company running?")
-verdict = service.scorecard_verdict(totals)
+verdict = view.verdict
 st.markdown(verdict.headline)
-drivers = None
-if window:
-    driver_start, driver_end = service.driver_window(window, bounds.first_order)
-    drivers = load(
-        service_queries.driver_analysis,
-        ctx,
-        scope,
-        driver_start,
-        driver_end,
-        window.follow_up_days,
-    )
-agents = service_agents.agent_scorecard(
-    load(service_queries.agent_activity, ctx, scope),
-    load(
-        service_queries.agent_follow_up,
-        ctx,
-        scope,
-        window.start,
-        window.end,
-        window.follow_up_days,
-    )
-    if window
-    else service_agents.empty_follow_up(),
-)
-scenarios = service_agents.what_would_change(agents, drivers, totals)
 st.markdown("**What would change if it ran the other one**")
-for sentence in service_agents.scenario_sentences(scenarios, verdict.scorecard):
+for sentence in view.scenario_sentences:
     st.markdown(f"- {sentence}")
-support = service.support_sentence(drivers, after_contact, totals)
-st.markdown(f"**What the data support:** {support}")
+st.markdown(f"**What the data support:** {view.support}")
 with st.expander("The rule behind the verdict, and the evidence"):
     st.markdown(verdict.rule)
-    for change in verdict.changes:
-        st.markdown(f"- {service.describe_change(change)}")
+    for change in view.verdict_changes:
+        st.markdown(f"- {change}")
 
 # --- Driver analysis ---------------------------------------------------------------------------
 st.subheader("What moves retention and revenue after a contact")
+drivers = view.drivers
 if drivers is None:
-    st.info(service_drivers.not_enough_note(window), icon=":material/info:")
+    st.info(view.driver_note, icon=":material/info:")
 else:
     st.markdown(f"**{drivers.summary}**")
     for effect in drivers.effects:
         st.markdown(f"- {effect.sentence}")
     st.plotly_chart(
-        build_driver_effects(
-            service_drivers.effects_frame(drivers), title="Effect of each service measure, 95% CI"
-        ),
+        build_driver_effects(view.driver_effects, title="Effect of each service measure, 95% CI"),
         width="stretch",
     )
-    st.caption(service_drivers.method_note(drivers, driver_start, driver_end))
+    st.caption(view.driver_note)
 
 # --- Agents ------------------------------------------------------------------------------------
 st.subheader("Agents ranked two ways")
@@ -167,9 +120,9 @@ measure = st.radio(
     "agent's contacts followed by an order within 90 days (contacts of the follow-up "
     "window, see above).",
 )
-value_label, value_unit = service_agents.VALUE_MEASURES[measure]
-ranked = service_agents.rank_agents(agents, measure)
-if len(ranked) < 2:
+ranking = view.rankings[measure]
+value_label = ranking.label
+if not ranking.comparable:
     st.info(
         f"Fewer than two agents have {service_agents.MIN_AGENT_CONTACTS} or more contacts "
         f"in the period (and a {formatting.lower_first(value_label)}), so there is no ranking "
@@ -178,19 +131,19 @@ if len(ranked) < 2:
         icon=":material/info:",
     )
 else:
-    st.markdown(service_agents.compare_rankings(ranked, value_label).sentence)
+    st.markdown(ranking.sentence)
     st.plotly_chart(
         build_agent_ranks(
-            ranked,
+            ranking.ranked,
             value_measure=measure,
             value_label=value_label,
-            value_unit=value_unit,
+            value_unit=ranking.unit,
             title=f"Rank by handle time against rank by {formatting.lower_first(value_label)}",
         ),
         width="stretch",
     )
     st.dataframe(
-        service_agents.agent_table(ranked),
+        ranking.table,
         hide_index=True,
         column_config={
             "Cost per contact": st.column_config.NumberColumn(format="%.2f"),
@@ -203,14 +156,13 @@ else:
             ),
         },
     )
-    st.caption(service_agents.ranking_note(agents, ranked))
+    st.caption(ranking.note)
 
 # --- Trend -------------------------------------------------------------------------------------
-monthly = load(service_queries.monthly_contacts, ctx, scope)
 st.plotly_chart(
     build_monthly_lenses(
-        monthly,
-        period_start=scope.start,
+        view.monthly,
+        period_start=ctx.scope.start,
         title="Handle time and first-contact resolution by month",
     ),
     width="stretch",

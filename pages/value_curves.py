@@ -12,38 +12,38 @@ from dashboard.charts.value_curves import (
 )
 from dashboard.domain import value_curves as vc
 from dashboard.formatting import format_value
-from dashboard.storage import value_curve_queries as q
+from dashboard.services.views import value_curves
 
 ctx = page_setup(
     "Value curves",
     "What each group of customers expects (importance) against what it gets (performance), "
     "where we under- or over-serve, and how we win and lose deals.",
 )
-groupings = load(q.available_groupings, ctx)
+groupings = load(value_curves.groupings, ctx)
 grouping = (
     st.segmented_control(
         "Group customers by",
         groupings,
         default=groupings[0],
         key="vc_group",
-        format_func=q.GROUPINGS.get,
+        format_func=vc.GROUPINGS.get,
         bind="query-params",
         persist_state="session",
         help="Segments appear once a segmentation has been saved (Segments page).",
     )
     or groupings[0]
 )
-group_label = q.GROUPINGS[grouping].lower()
+group_label = vc.GROUPINGS[grouping].lower()
 
-ratings = load(q.value_curve_ratings, ctx, ctx.scope, grouping)
-if ratings.empty:
+view = load(value_curves.view, ctx, grouping)
+if not view.has_ratings:
     st.info(
         "No value ratings match these filters (ratings are counted up to the period's "
         "end). Widen the period or clear the filters in the sidebar.",
         icon=":material/filter_alt_off:",
     )
 else:
-    curves = vc.value_curves(ratings)
+    curves = view.curves
     st.plotly_chart(
         build_value_curves(curves, title=f"Value curves by {group_label}"),
         width="stretch",
@@ -64,7 +64,7 @@ else:
         f"more than it values: cost without value). A gap of ±{vc.GAP_THRESHOLD:g} "
         "point or more counts."
     )
-    gaps = vc.ranked_gaps(curves)
+    gaps = view.gaps
     st.markdown(
         "**Are we serving the right customers?** Gaps ranked by the value of the "
         "customers affected. A negative value at stake means those customers lose money: "
@@ -79,7 +79,7 @@ else:
             width="stretch",
             height=table_height(len(gaps), max_rows=12),
             column_config={
-                "group": st.column_config.TextColumn(q.GROUPINGS[grouping]),
+                "group": st.column_config.TextColumn(vc.GROUPINGS[grouping]),
                 "attribute": "Attribute",
                 "status": "Reading",
                 "gap": st.column_config.NumberColumn("Gap (pts)", format="%+.1f"),
@@ -87,22 +87,22 @@ else:
                 "value_at_stake": st.column_config.NumberColumn(
                     "Value at stake",
                     format="%,.0f",
-                    help="Gross margin in the 365 days to the period's end of the raters "
-                    "of this attribute in this group (currency units).",
+                    help="Gross margin in the 365 days to the period's end of all this "
+                    "group's raters (customers who rated any attribute), times the share of "
+                    "them who rated this attribute (currency units).",
                 ),
             },
         )
 
 st.divider()
 st.subheader("Win / loss")
-deals = load(q.win_loss, ctx, ctx.scope, grouping)
-if deals.empty:
+if not view.has_deals:
     st.info(
         "No opportunities were closed or opened in this period for these filters.",
         icon=":material/filter_alt_off:",
     )
     st.stop()
-summary = vc.win_loss_summary(deals)
+summary = view.win_loss
 cols = st.columns(4)
 cols[0].metric(
     "Win rate",
@@ -124,19 +124,17 @@ cols[2].metric(
 cols[3].metric(
     "Still open", f"{summary.open:,}", help="Opened in the period and not yet closed.", border=True
 )
-if ctx.scope.effective_regions() is None and not ctx.scope.channels and not ctx.scope.segments:
+if view.prospects_included:
     st.caption("Prospects (opportunities with no customer yet) are included as their own group.")
 else:
     st.caption("Prospects are left out: they belong to no region, channel or segment yet.")
 
 left, right = st.columns([3, 2])
 left.plotly_chart(
-    build_win_rate_trend(
-        vc.win_rate_by(deals, ["month", "group"]), title=f"Win rate by month and {group_label}"
-    ),
+    build_win_rate_trend(view.win_rates, title=f"Win rate by month and {group_label}"),
     width="stretch",
 )
-reasons = vc.loss_reasons(deals)
+reasons = view.loss_reasons
 if reasons.empty:
     right.info("No opportunity was lost in this period.")
 else:

@@ -16,6 +16,10 @@ from dashboard.domain.metrics import ratio
 #: A gap of at least this many points on the 1-10 scale counts as under- or over-serving.
 GAP_THRESHOLD = 1.0
 
+#: How customers can be grouped (key: the grouping's name in the queries; value: its label).
+#: Segments are the latest saved segmentation's.
+GROUPINGS = {"segment": "Segment", "region": "Region", "acquisition_channel": "Channel"}
+
 
 def value_curves(ratings: pd.DataFrame) -> pd.DataFrame:
     """Tidy value curves: one row per group and attribute with ``gap`` and its reading.

@@ -42,7 +42,6 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
-from dashboard.domain.service_drivers import MAX_DRIVER_CONTACTS, DriverAnalysis, analyse_drivers
 from dashboard.scope import Scope
 from dashboard.storage.schema import orders, service_contacts, surveys
 from dashboard.storage.sql import between, customer_scope, month_start, read_frame
@@ -638,24 +637,3 @@ def retention_cells(
     for column in ("revenue_after", "revenue_after_sq"):
         frame[column] = frame[column].astype(float)
     return frame
-
-
-def driver_analysis(
-    engine: Engine,
-    scope: Scope,
-    window_start: date,
-    window_end: date,
-    follow_up_days: int,
-    max_contacts: int = MAX_DRIVER_CONTACTS,
-) -> DriverAnalysis | None:
-    """The driver analysis of the window's contacts: :func:`contact_outcomes` (the
-    ``max_contacts`` most recent) fitted by ``service_drivers.analyse_drivers``.
-
-    A query and a fit of a few hundred milliseconds in one function, so that the page caches the
-    result through ``load`` (as ``segment_store`` does for segmentations, but not stored: the fit
-    is cheap enough to redo when the filters change).
-    """
-    outcomes = contact_outcomes(
-        engine, scope, window_start, window_end, follow_up_days, max_contacts
-    )
-    return analyse_drivers(outcomes, follow_up_days)

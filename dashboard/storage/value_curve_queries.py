@@ -11,6 +11,7 @@ from datetime import timedelta
 import pandas as pd
 from sqlalchemy import Engine, String, case, cast, func, literal, select
 
+from dashboard.domain.value_curves import GROUPINGS
 from dashboard.scope import Scope
 from dashboard.storage.schema import (
     customers,
@@ -22,8 +23,6 @@ from dashboard.storage.schema import (
 )
 from dashboard.storage.sql import between, customer_scope, month_start, read_frame
 from dashboard.storage.value_queries import latest_segment_run
-
-GROUPINGS = {"segment": "Segment", "region": "Region", "acquisition_channel": "Channel"}
 
 
 def available_groupings(engine: Engine) -> tuple[str, ...]:

@@ -13,10 +13,7 @@ import pytest
 from sqlalchemy import column, create_engine, literal, select, table
 from sqlalchemy.dialects import postgresql, sqlite
 
-from dashboard.domain.service import driver_window, follow_up_window
 from dashboard.scope import Scope
-from dashboard.services.demo import build_demo
-from dashboard.storage import queries
 from dashboard.storage.engine import make_engine
 from dashboard.storage.service_queries import (
     add_days,
@@ -24,7 +21,6 @@ from dashboard.storage.service_queries import (
     agent_follow_up,
     contact_outcomes,
     contact_totals,
-    driver_analysis,
     monthly_contacts,
     retention_cells,
 )
@@ -251,29 +247,3 @@ def test_retention_cells_honour_the_region_filter(service_engine):
     north = Scope(*WINDOW, regions=("North",))
     cells = _cells(retention_cells(service_engine, north, (WINDOW[0],), WINDOW[1], 90))
     assert set(cells) == {(0, 1, 1, False), (0, 1, 2, True), (0, 2, 1, True)}
-
-
-# --- The driver analysis on the demo generator's data -------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def demo_engine(tmp_path_factory):
-    engine = make_engine(f"duckdb:///{tmp_path_factory.mktemp('demo') / 'demo.duckdb'}")
-    build_demo(engine, n_customers=1_000, seed=3, replace=True)
-    yield engine
-    engine.dispose()
-
-
-def test_driver_analysis_finds_the_demo_effects(demo_engine):
-    """The demo plants FCR -> retention and no effect of handle time (docs/demo-data.md)."""
-    bounds = queries.data_bounds(demo_engine)
-    scope = Scope(D(2025, 10, 1), bounds.last_order)
-    window = follow_up_window(scope.start, scope.end, bounds.first_order, bounds.last_order)
-    start, end = driver_window(window, bounds.first_order)
-    analysis = driver_analysis(demo_engine, scope, start, end, window.follow_up_days)
-    fcr = analysis.effect("resolved", "ordered_again")
-    handle = analysis.effect("handle_minutes", "ordered_again")
-    assert fcr.verdict == "raises" and fcr.ci[0] > 5
-    assert handle.verdict in ("none", "negligible")
-    assert analysis.effect("resolved", "revenue_after").verdict == "raises"
-    assert analysis.summary.startswith("First-contact resolution moves retention")
