@@ -5,15 +5,14 @@ import functools
 
 import streamlit as st
 
-from dashboard.app import page_data
-from dashboard.app.context import clear_caches, engine_for, load, page_setup
+from dashboard.app.context import load, page_setup, run_action
 from dashboard.charts import value as charts
 from dashboard.domain import value
 from dashboard.domain.clv import ModelIdentificationError
 from dashboard.formatting import format_value, in_percent
-from dashboard.services import exports
-from dashboard.storage import clv_store, value_queries
-from dashboard.storage.engine import StoreError, StoreLocation
+from dashboard.services import exports, lifetime_value
+from dashboard.services.lifetime_value import StoreError
+from dashboard.services.views import customer_value
 
 ctx = page_setup(
     "Customer value",
@@ -22,18 +21,7 @@ ctx = page_setup(
     "definition; money in currency units.",
 )
 scope = ctx.scope
-segment_names = tuple(load(value_queries.segment_list, ctx)["segment_name"])
-ALL_GROUPS = {
-    "segment_name": segment_names,
-    "region": scope.effective_regions() or ctx.bounds.regions,
-    "acquisition_channel": scope.channels or ctx.bounds.channels,
-}
-view = load(
-    page_data.customer_value_view,
-    ctx,
-    scope,
-    tuple((by, tuple(groups)) for by, groups in ALL_GROUPS.items()),
-)
+view = load(customer_value.view, ctx, ctx.bounds.regions, ctx.bounds.channels)
 if view.customers_in_view == 0:
     st.info(
         "No customers match these filters (customers acquired up to the period's end). Widen "
@@ -266,7 +254,7 @@ else:
 
 # --------------------------------------------------------------------------------------
 st.header("Lifetime value and customer equity", divider="gray")
-run = load(clv_store.latest_run, ctx)
+run = view.run
 
 
 def fit_button(label: str, *, primary: bool) -> None:
@@ -281,19 +269,19 @@ def fit_button(label: str, *, primary: bool) -> None:
     bar = st.progress(0.0, text="Starting the fit…")
     with st.spinner("Fitting the lifetime-value model on every customer…"):
         try:
-            clv_store.fit_and_save(
-                engine_for(ctx),
+            run_action(
+                ctx,
+                lifetime_value.fit_and_save,
                 progress=lambda fraction, message: bar.progress(fraction, text=message),
             )
         except (ModelIdentificationError, StoreError) as exc:
             bar.empty()
             st.error(f"**The model could not be fitted.** {exc}", icon=":material/error:")
             return
-    clear_caches()
     st.rerun()
 
 
-fit_command = f'python -m dashboard fit --db "{StoreLocation(ctx.url, "current").display_url}"'
+fit_command = lifetime_value.fit_command(ctx.url)
 if run is None:
     st.info(
         "**No lifetime-value model has been fitted on this store yet.** Fitting learns each "
@@ -380,7 +368,7 @@ else:
     else:
         right.plotly_chart(
             charts.build_holdout_by_frequency(
-                run.holdout_by_frequency(),
+                view.holdout_by_frequency,
                 title=f"Holdout check: {holdout['weeks']} weeks predicted vs actual",
             ),
             width="stretch",
@@ -394,7 +382,7 @@ else:
         )
         st.plotly_chart(
             charts.build_holdout_tracking(
-                run.holdout_tracking(complete_weeks_only=True),
+                view.holdout_tracking,
                 holdout_start=run.holdout_start,
                 title="Holdout check over time: repeat purchases per week, predicted vs actual",
             ),

@@ -4,7 +4,6 @@ from functools import partial
 
 import streamlit as st
 
-from dashboard.app import page_data
 from dashboard.app.context import load, page_setup
 from dashboard.app.widgets import table_height
 from dashboard.charts.loyalty import (
@@ -16,8 +15,7 @@ from dashboard.charts.loyalty import (
 from dashboard.domain import loyalty
 from dashboard.formatting import format_value
 from dashboard.services import exports
-from dashboard.storage import clv_store
-from dashboard.storage import loyalty_queries as q
+from dashboard.services.views import loyalty as loyalty_view
 
 #: Rows of the action list shown on screen (the CSV download holds every customer).
 ACTION_ROWS_SHOWN = 1_000
@@ -30,7 +28,7 @@ ctx = page_setup(
 )
 f = ctx.scope
 settings = loyalty.DEFAULT_SETTINGS
-view = load(page_data.loyalty_view, ctx, f, settings)
+view = load(loyalty_view.view, ctx, settings)
 if view.customers_in_view == 0:
     st.info(
         "No customers match these filters (customers acquired up to the period's end). "
@@ -39,7 +37,7 @@ if view.customers_in_view == 0:
     )
     st.stop()
 
-run = load(clv_store.latest_run, ctx)
+run = view.run
 uses_p_alive = view.uses_probability_alive
 summary = view.summary
 risk = view.risk
@@ -116,9 +114,9 @@ else:
             f"{explains.spearman_low:.2f} to {explains.spearman_high:.2f}; each "
             f"satisfaction point goes with {explains.slope:+.2f} loyalty points."
         )
-        st.markdown(f"**{explains.sentence()}** {spearman}")
+        st.markdown(f"**{view.verdict}** {spearman}")
     else:
-        st.markdown(explains.sentence())
+        st.markdown(view.verdict)
 
     st.subheader("Satisfaction against loyalty")
     cut_note = (
@@ -309,13 +307,7 @@ else:
     )
 
 st.subheader("NPS and repeat purchase over time")
-trend_scope = loyalty.trend_filters(f)
-trends = loyalty.monthly_trends(
-    load(q.monthly_survey_answers, ctx, trend_scope),
-    load(q.monthly_repeat_buyers, ctx, trend_scope),
-    trend_scope.start,
-    trend_scope.end,
-)
+trends = view.trends
 left, right = st.columns(2)
 left.plotly_chart(
     build_nps_trend(trends, title="NPS by month (all answers)", period_start=f.start),
@@ -329,11 +321,11 @@ right.plotly_chart(
 )
 widened = (
     " (widened to 12 months so that a trend shows; the selected period is shaded)"
-    if trend_scope.start < f.start
+    if view.trend_start < f.start
     else ""
 )
 st.caption(
-    f"{trend_scope.start:%d %b %Y} – {trend_scope.end:%d %b %Y}{widened}. NPS: % promoters "
+    f"{view.trend_start:%d %b %Y} – {view.trend_end:%d %b %Y}{widened}. NPS: % promoters "
     "(9-10) minus % detractors (0-6) among all NPS answers of the month, passives in the base; "
     "bars below: answers. Repeat-purchase rate: share of the month's buyers who had ordered before "
     "the month; bars below: buyers. A gap means no answers or no buyers that month."
@@ -351,14 +343,12 @@ st.latex(
 # st.table caps each cell at 25rem, so the long "Score" texts wrapped at half the column's
 # width; lifting the cap lets them use the whole row.
 st.table(
-    loyalty.component_table(settings, uses_probability_alive=uses_p_alive)
-    .style.set_table_styles(
+    view.components.style.set_table_styles(
         [
             {"selector": "td, td *", "props": [("max-width", "none")]},
             {"selector": "td.col0", "props": [("white-space", "nowrap")]},
         ]
-    )
-    .hide(axis="index")
+    ).hide(axis="index")
 )
 sources = view.sources
 if uses_p_alive:

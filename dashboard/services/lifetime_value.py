@@ -36,7 +36,11 @@ from sqlalchemy import Engine
 
 from dashboard.domain import clv
 from dashboard.storage import clv_store
-from dashboard.storage.engine import Progress
+from dashboard.storage.engine import Progress, StoreLocation
+
+# Re-exported: what fit_and_save raises when the store refuses the write, for callers (the
+# Customer value page) that do not import dashboard.storage.
+from dashboard.storage.engine import StoreError as StoreError
 
 #: Weeks in 12 months (365.25 / 7) for ``expected_purchases_12m``.
 WEEKS_PER_YEAR = 365.25 / 7
@@ -129,6 +133,11 @@ def fit_and_save(
     run = clv_store.save_run(engine, calibration_end, settings, params, diagnostics, scores)
     report(1.0, "Lifetime-value model fitted and saved.")
     return run
+
+
+def fit_command(url: str) -> str:
+    """The command line that fits the store at ``url`` (password hidden), to show on a page."""
+    return f'python -m dashboard fit --db "{StoreLocation(url, "current").display_url}"'
 
 
 def fit_if_possible(engine: Engine, *, progress: Progress | None = None) -> clv_store.ClvRun | None:

@@ -79,10 +79,12 @@ class ClvRun:
 
     def describe_settings(self) -> str:
         """The CLV settings in one line, to show beside every CLV figure."""
+        # A run stored without the rule (by hand, or by another tool) still describes itself.
+        rule = self.settings.get("margin_rule")
         return (
             f"CLV over the next {self.horizon_months} months, discounted at "
-            f"{100 * self.annual_discount_rate:.0f}% a year, on gross margin "
-            f"({self.settings['margin_rule']}); "
+            f"{100 * self.annual_discount_rate:.0f}% a year, on gross margin"
+            f"{f' ({rule})' if rule else ''}; "
             f"fitted {self.fitted_at:%d %b %Y %H:%M} on orders to {self.calibration_end:%d %b %Y}"
         )
 

@@ -25,7 +25,7 @@ from dashboard.storage.schema import (
     segment_names,
     segment_runs,
 )
-from tests.storage.test_clv_store import PORTFOLIO
+from tests.services.test_lifetime_value import PORTFOLIO
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "customer_value.py")
 QUARTER = {"period": "Custom", "from": "2024-04-01", "to": "2024-06-30"}
@@ -45,6 +45,12 @@ def figures(at: AppTest) -> dict[str, str]:
 def store_fit(url: str) -> None:
     """A hand-made stored fit: CLV 300 (Alice), 40 (Bob), 150 (Cara), 20 (Dan)."""
     engine = make_engine(url)
+    store_fit_in(engine)
+    engine.dispose()
+
+
+def store_fit_in(engine) -> None:
+    """:func:`store_fit` on an open engine."""
     holdout = {
         "calibration_start": "2024-01-10",
         "calibration_end": "2024-05-31",
@@ -107,7 +113,6 @@ def store_fit(url: str) -> None:
     )
     bulk_insert(engine, customer_clv, scores)
     bump_data_version(engine)
-    engine.dispose()
 
 
 def test_profit_to_date_without_a_fit(tiny_url):

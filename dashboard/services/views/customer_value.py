@@ -1,14 +1,5 @@
-"""Derived page data: a page's queries followed by its domain functions, cached as one.
-
-A page that needs per-customer frames (one row per customer: a million rows on a big store)
-would otherwise redo its pandas work on every rerun, because ``load`` caches only what a
-query returns. Each function here takes the engine first and hashable arguments, runs the
-storage queries and the domain functions, and returns a small frozen result: the figures,
-tables and chart inputs the page shows. A page calls it through
-:func:`dashboard.app.context.load`, so a warm rerun only lays out.
-
-No Streamlit import here: the functions are plain and tested on the tiny store.
-"""
+"""Customer value page: profit and the whale curve, lifetime value and customer equity beside
+the stored fit's holdout check, and what acquisition is worth (LTV/CAC, payback)."""
 
 from __future__ import annotations
 
@@ -17,93 +8,10 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import Engine
 
-from dashboard.domain import loyalty, value
+from dashboard.domain import value
 from dashboard.scope import Scope
-from dashboard.storage import clv_store, loyalty_queries, value_queries
+from dashboard.storage import clv_store, queries, value_queries
 from dashboard.storage.customer_queries import customer_summary
-
-#: Loyalty page: up to this many customers with a survey answer, one mark per customer;
-#: above, a density grid.
-LOYALTY_SCATTER_LIMIT = 2_000
-
-
-@dataclass(frozen=True)
-class LoyaltyView:
-    """Everything the Loyalty vs satisfaction page shows that depends on the filters.
-
-    Attributes
-    ----------
-    customers_in_view:
-        Customers in scope (acquired up to the period's end); 0 means "nothing to show".
-    uses_probability_alive:
-        Whether "still active" uses P(alive) of the stored fit (close to the period's end).
-    summary:
-        :func:`dashboard.domain.loyalty.quadrant_summary`.
-    risk, explains:
-        :func:`~dashboard.domain.loyalty.revenue_at_risk`,
-        :func:`~dashboard.domain.loyalty.satisfaction_explains`.
-    scatter:
-        One row per surveyed customer (:func:`~dashboard.domain.loyalty.scatter_points`) when
-        they are at most :data:`LOYALTY_SCATTER_LIMIT`, else None.
-    density:
-        :func:`~dashboard.domain.loyalty.density_grid` above the limit, else None.
-    action_list:
-        :func:`~dashboard.domain.loyalty.satisfied_but_leaving`.
-    sources:
-        :func:`~dashboard.domain.loyalty.activity_sources`.
-    """
-
-    customers_in_view: int
-    uses_probability_alive: bool
-    summary: pd.DataFrame | None = None
-    risk: loyalty.RevenueAtRisk | None = None
-    explains: loyalty.SatisfactionExplains | None = None
-    scatter: pd.DataFrame | None = None
-    density: pd.DataFrame | None = None
-    action_list: pd.DataFrame | None = None
-    sources: dict[str, int] | None = None
-
-
-def loyalty_view(
-    engine: Engine,
-    scope: Scope,
-    settings: loyalty.LoyaltySettings = loyalty.DEFAULT_SETTINGS,
-    *,
-    scatter_limit: int = LOYALTY_SCATTER_LIMIT,
-) -> LoyaltyView:
-    """Loyalty, satisfaction and quadrants of the customers in scope, as of ``scope.end``.
-
-    Reads :func:`~dashboard.storage.loyalty_queries.loyalty_inputs` and the latest stored
-    lifetime-value fit, scores every customer (:func:`~dashboard.domain.loyalty.customer_loyalty`)
-    and keeps only what the page shows.
-    """
-    inputs = loyalty_queries.loyalty_inputs(engine, scope)
-    run = clv_store.latest_run(engine)
-    uses_p_alive = loyalty.fit_applies(run.calibration_end if run else None, scope.end)
-    if inputs.empty:
-        return LoyaltyView(customers_in_view=0, uses_probability_alive=uses_p_alive)
-    customers = loyalty.customer_loyalty(
-        inputs, scope.end, settings, use_probability_alive=uses_p_alive
-    )
-    del inputs
-    explains = loyalty.satisfaction_explains(customers)
-    small = explains.customers <= scatter_limit
-    return LoyaltyView(
-        customers_in_view=len(customers),
-        uses_probability_alive=uses_p_alive,
-        summary=loyalty.quadrant_summary(customers),
-        risk=loyalty.revenue_at_risk(customers),
-        explains=explains,
-        scatter=loyalty.scatter_points(customers, random_state=0) if small else None,
-        density=None if small else loyalty.density_grid(customers),
-        action_list=loyalty.satisfied_but_leaving(customers),
-        sources=loyalty.activity_sources(customers),
-    )
-
-
-# --------------------------------------------------------------------------------------
-# Customer value
-# --------------------------------------------------------------------------------------
 
 #: Groupings of the acquisition table and payback curves: key -> grouping column.
 PAYBACK_GROUPINGS = {"channel": "acquisition_channel", "cohort": "acquisition_quarter"}
@@ -140,9 +48,19 @@ class CustomerValueView:
         :func:`~dashboard.domain.value.cost_data_gaps`.
     profit:
         One :class:`ProfitView` per basis of :data:`~dashboard.domain.value.PROFIT_BASES`.
+    run:
+        The stored lifetime-value fit the predictions come from (None: no fit stored; the
+        lifetime-value fields are then None): its date, settings line
+        (:meth:`~dashboard.storage.clv_store.ClvRun.describe_settings`), parameters,
+        diagnostics and holdout sentence
+        (:meth:`~dashboard.storage.clv_store.ClvRun.describe_holdout`).
     run_id:
-        The lifetime-value fit the predictions come from (None: no fit stored; the
-        lifetime-value fields are then None).
+        ``run.run_id`` (None without a fit).
+    holdout_by_frequency, holdout_tracking:
+        The fit's holdout check by past repeat purchases and week by week (complete weeks
+        only): :meth:`~dashboard.storage.clv_store.ClvRun.holdout_by_frequency` and
+        :meth:`~dashboard.storage.clv_store.ClvRun.holdout_tracking`. None without a fit;
+        empty without a holdout check.
     equity, equity_by_group, keep_versus_win:
         :func:`~dashboard.domain.value.customer_equity`, ``equity_by_group`` per grouping
         column, :func:`~dashboard.domain.value.keep_versus_win`.
@@ -155,12 +73,41 @@ class CustomerValueView:
     has_segments: bool = False
     cost_gaps: tuple[str, ...] = ()
     profit: dict[str, ProfitView] | None = None
-    run_id: int | None = None
+    run: clv_store.ClvRun | None = None
+    holdout_by_frequency: pd.DataFrame | None = None
+    holdout_tracking: pd.DataFrame | None = None
     equity: value.Equity | None = None
     equity_by_group: dict[str, pd.DataFrame] | None = None
     keep_versus_win: value.KeepVersusWin | None = None
     payback_curves: dict[str, pd.DataFrame] | None = None
     acquisition_tables: dict[str, pd.DataFrame] | None = None
+
+    @property
+    def run_id(self) -> int | None:
+        return None if self.run is None else self.run.run_id
+
+
+def known_groups(
+    engine: Engine,
+    scope: Scope,
+    regions: tuple[str, ...] | None = None,
+    channels: tuple[str, ...] | None = None,
+) -> dict[str, tuple]:
+    """Every group of each grouping column, listed even when no customer in scope is in it.
+
+    Segments of the latest saved segmentation; the scope's regions (after access) or every
+    region; the scope's channels or every channel. ``regions``/``channels`` are the store's
+    (the page passes its ``ctx.bounds``); None reads them from the store.
+    """
+    if regions is None or channels is None:
+        bounds = queries.data_bounds(engine)
+        regions = bounds.regions if regions is None else regions
+        channels = bounds.channels if channels is None else channels
+    return {
+        "segment_name": tuple(value_queries.segment_list(engine)["segment_name"]),
+        "region": tuple(scope.effective_regions() or regions),
+        "acquisition_channel": tuple(scope.channels or channels),
+    }
 
 
 def _profit_view(
@@ -182,8 +129,11 @@ def _profit_view(
     )
 
 
-def customer_value_view(
-    engine: Engine, scope: Scope, groups: tuple[tuple[str, tuple], ...]
+def view(
+    engine: Engine,
+    scope: Scope,
+    regions: tuple[str, ...] | None = None,
+    channels: tuple[str, ...] | None = None,
 ) -> CustomerValueView:
     """Profit, whale curve, lifetime value, equity and acquisition economics in scope.
 
@@ -192,10 +142,10 @@ def customer_value_view(
     engine, scope:
         The store and the page's scope. Profit "to date" covers everything up to
         ``scope.end``; "in period" from ``scope.start`` to ``scope.end``.
-    groups:
-        ``(grouping column, every group that exists)`` pairs, e.g.
-        ``(("region", ("North", "South")), ...)``: groups without a customer in scope are
-        listed empty. Segments apply only when a segmentation is saved.
+    regions, channels:
+        Every region and acquisition channel of the store (the page passes ``ctx.bounds``'s;
+        None reads them from the store): groups without a customer in scope are listed empty
+        (:func:`known_groups`). Segments apply only when a segmentation is saved.
 
     Both profit bases are computed at once, so switching between them is a cache hit.
     """
@@ -203,10 +153,9 @@ def customer_value_view(
     if summary.empty:
         return CustomerValueView(customers_in_view=0)
     summary = value.attach_segments(summary, value_queries.customer_segments(engine, scope))
-    known_groups = dict(groups)
+    groups = known_groups(engine, scope, regions, channels)
     profit = {
-        basis: _profit_view(summary, basis, scope.start, known_groups)
-        for basis in value.PROFIT_BASES
+        basis: _profit_view(summary, basis, scope.start, groups) for basis in value.PROFIT_BASES
     }
     run = clv_store.latest_run(engine)
     values = None
@@ -234,13 +183,15 @@ def customer_value_view(
         has_segments="segment_name" in summary.columns,
         cost_gaps=tuple(value.cost_data_gaps(summary)),
         profit=profit,
-        run_id=None if run is None else run.run_id,
+        run=run,
+        holdout_by_frequency=None if run is None else run.holdout_by_frequency(),
+        holdout_tracking=None if run is None else run.holdout_tracking(complete_weeks_only=True),
         equity=None if values is None else value.customer_equity(values),
         equity_by_group=None
         if values is None
         else {
             by: value.equity_by_group(values, by, groups=known)
-            for by, known in known_groups.items()
+            for by, known in groups.items()
             if by in values.columns
         },
         keep_versus_win=None
