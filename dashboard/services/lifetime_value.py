@@ -46,11 +46,8 @@ from dashboard.storage.engine import StoreError as StoreError
 WEEKS_PER_YEAR = 365.25 / 7
 #: Holdout groups by calibration repeat purchases: 0, 1, ..., 6, "7+".
 MAX_FREQUENCY_GROUP = 7
-#: How the CLV margin is chosen, as shown beside every CLV figure.
-MARGIN_RULE = (
-    "each customer's own gross margin % on their orders to the fit date (the portfolio's "
-    "when they have no revenue), clipped to -100 %..100 %"
-)
+#: How the CLV margin is chosen (stored with each fit, shown beside every CLV figure).
+MARGIN_RULE = clv_store.MARGIN_RULE
 
 
 def fit_and_save(

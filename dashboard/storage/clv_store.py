@@ -35,6 +35,12 @@ from dashboard.storage.sql import customer_scope, read_frame
 
 #: Time unit of the stored recency and T (weeks), as in the BG/NBD paper.
 TIME_UNIT = "W"
+#: How the CLV margin of a fit is chosen (:mod:`dashboard.services.lifetime_value` applies it);
+#: shown beside every CLV figure, also for runs stored without it.
+MARGIN_RULE = (
+    "each customer's own gross margin % on their orders to the fit date (the portfolio's "
+    "when they have no revenue), clipped to -100 %..100 %"
+)
 #: Fits kept in the store (older ones are deleted with their customer rows).
 KEEP_RUNS = 3
 
@@ -79,12 +85,10 @@ class ClvRun:
 
     def describe_settings(self) -> str:
         """The CLV settings in one line, to show beside every CLV figure."""
-        # A run stored without the rule (by hand, or by another tool) still describes itself.
-        rule = self.settings.get("margin_rule")
+        rule = self.settings.get("margin_rule", MARGIN_RULE)
         return (
             f"CLV over the next {self.horizon_months} months, discounted at "
-            f"{100 * self.annual_discount_rate:.0f}% a year, on gross margin"
-            f"{f' ({rule})' if rule else ''}; "
+            f"{100 * self.annual_discount_rate:.0f}% a year, on gross margin ({rule}); "
             f"fitted {self.fitted_at:%d %b %Y %H:%M} on orders to {self.calibration_end:%d %b %Y}"
         )
 
