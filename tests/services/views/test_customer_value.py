@@ -82,10 +82,10 @@ def test_with_a_stored_fit_matches_the_domain_functions(tiny_engine):
         calibration_end=run.calibration_end,
     )
     assert view.run == run and view.run_id == run.run_id == 1
-    # The hand-made run stores no margin rule: its settings line leaves it out.
+    # The hand-made run stores no margin rule: its settings line names the app's rule.
     assert view.run.describe_settings() == (
-        "CLV over the next 36 months, discounted at 10% a year, on gross margin; "
-        "fitted 16 Jul 2024 09:30 on orders to 30 Jun 2024"
+        "CLV over the next 36 months, discounted at 10% a year, on gross margin "
+        f"({clv_store.MARGIN_RULE}); fitted 16 Jul 2024 09:30 on orders to 30 Jun 2024"
     )
     # Customers acquired by 30 June: Alice, Bob and Cara, CLV 300 + 40 + 150.
     assert view.equity.equity == pytest.approx(490.0)
