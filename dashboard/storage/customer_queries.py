@@ -7,10 +7,10 @@ one row per customer reaches pandas.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pandas as pd
-from sqlalchemy import Engine, Integer, case, cast, func, select
+from sqlalchemy import Engine, Integer, Select, case, cast, func, select
 
 from dashboard.scope import Scope
 from dashboard.storage.schema import customers, orders, referrals, service_contacts, surveys
@@ -184,34 +184,36 @@ def customer_summary(engine: Engine, scope: Scope) -> pd.DataFrame:
     return frame
 
 
+def latest_answer(score: str, scope: Scope, as_of: date, name: str) -> Select:
+    """Each customer's latest non-null answer of ``score`` (csat or nps) up to ``as_of``:
+    columns ``customer_id``, ``answer``. The ranking subquery is called ``ranked_<name>``."""
+    ranked = (
+        select(
+            surveys.c.customer_id,
+            surveys.c[score].label("answer"),
+            func.row_number()
+            .over(
+                partition_by=surveys.c.customer_id,
+                order_by=(surveys.c.answered_at.desc(), surveys.c.survey_id.desc()),
+            )
+            .label("rank"),
+        )
+        .where(
+            surveys.c[score].is_not(None),
+            surveys.c.answered_at <= as_of,
+            customer_scope(scope, surveys.c.customer_id),
+        )
+        .subquery(f"ranked_{name}")
+    )
+    return select(ranked.c.customer_id, ranked.c.answer).where(ranked.c.rank == 1)
+
+
 def _latest_answers(scope: Scope):
     """Latest non-null CSAT and latest non-null NPS per customer up to the period's end."""
-    answered = []
-    for score in ("csat", "nps"):
-        ranked = (
-            select(
-                surveys.c.customer_id,
-                surveys.c[score].label("answer"),
-                func.row_number()
-                .over(
-                    partition_by=surveys.c.customer_id,
-                    order_by=(surveys.c.answered_at.desc(), surveys.c.survey_id.desc()),
-                )
-                .label("rank"),
-            )
-            .where(
-                surveys.c[score].is_not(None),
-                surveys.c.answered_at <= scope.end,
-                customer_scope(scope, surveys.c.customer_id),
-            )
-            .subquery(f"ranked_{score}")
-        )
-        answered.append(
-            select(ranked.c.customer_id, ranked.c.answer)
-            .where(ranked.c.rank == 1)
-            .subquery(f"latest_{score}")
-        )
-    csat, nps = answered
+    csat, nps = (
+        latest_answer(score, scope, scope.end, score).subquery(f"latest_{score}")
+        for score in ("csat", "nps")
+    )
     return (
         select(
             customers.c.customer_id,

@@ -44,7 +44,7 @@ from sqlalchemy import (
 from dashboard.domain import segment_features as fm
 from dashboard.domain.segment_playbook import NEW_CUSTOMERS
 from dashboard.scope import Scope
-from dashboard.storage.customer_queries import customer_summary
+from dashboard.storage.customer_queries import customer_summary, latest_answer
 from dashboard.storage.engine import (
     bulk_insert,
     has_tables,
@@ -161,29 +161,6 @@ def latest_lifetime_values(engine: Engine, scope: Scope) -> pd.DataFrame:
     return read_frame(engine, statement)
 
 
-def _latest_answer(score: str, scope: Scope, as_of: date, name: str):
-    """Latest non-null answer of ``score`` (csat or nps) per customer up to ``as_of``."""
-    ranked = (
-        select(
-            surveys.c.customer_id,
-            surveys.c[score].label("answer"),
-            func.row_number()
-            .over(
-                partition_by=surveys.c.customer_id,
-                order_by=(surveys.c.answered_at.desc(), surveys.c.survey_id.desc()),
-            )
-            .label("rank"),
-        )
-        .where(
-            surveys.c[score].is_not(None),
-            surveys.c.answered_at <= as_of,
-            customer_scope(scope, surveys.c.customer_id),
-        )
-        .subquery(f"ranked_{name}")
-    )
-    return select(ranked.c.customer_id, ranked.c.answer).where(ranked.c.rank == 1).cte(name)
-
-
 def customer_facts(
     engine: Engine, scope: Scope, dates: tuple[date, ...]
 ) -> dict[date, pd.DataFrame]:
@@ -258,7 +235,9 @@ def customer_facts(
         ):
             columns += [func.coalesce(cte.c[f"{n}_{i}"], 0).label(f"{n}_{i}") for n in names]
         for score in ("csat", "nps"):
-            latest = _latest_answer(score, scope, day, f"latest_{score}_{i}")
+            latest = latest_answer(score, scope, day, f"latest_{score}_{i}").cte(
+                f"latest_{score}_{i}"
+            )
             joined = joined.outerjoin(latest, latest.c.customer_id == key)
             columns.append(latest.c.answer.label(f"latest_{score}_{i}"))
     # No ORDER BY: sorting a million rows in the database is wasted, the features are sorted
