@@ -108,12 +108,15 @@ def _describe(location: StoreLocation) -> str:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Build the demo portfolio and print the row count of each table."""
-    from dashboard.services.demo import DemoError, build_demo
+    """Build the demo portfolio (with its fit and segments unless ``--no-models``)."""
+    from dashboard.domain.segment_features import SegmentationError
+    from dashboard.services.demo import DemoError, build_complete_demo
+    from dashboard.storage import clv_store, segment_store
 
     engine = _open_store(args)
+    then = "" if args.no_models else ", then fitting lifetime value and segmenting it,"
     print(
-        f"Building a demo portfolio of {args.customers:,} customers (seed {args.seed}) in "
+        f"Building a demo portfolio of {args.customers:,} customers (seed {args.seed}){then} in "
         f"{_describe(args.location)}",
         flush=True,
     )
@@ -122,20 +125,39 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"[{fraction:4.0%}] {message}", flush=True)
 
     try:
-        counts = build_demo(
+        counts = build_complete_demo(
             engine,
-            n_customers=args.customers,
+            args.customers,
             seed=args.seed,
             replace=args.replace,
+            models=not args.no_models,
             progress=progress,
         )
     except DemoError as exc:
         # The builder speaks Python; name the command-line flag instead.
         raise CliError(str(exc).replace("replace=True", "--replace"), EXIT_DATA) from exc
+    except SegmentationError as exc:
+        raise CliError(
+            f"the demo was built but its customers cannot be segmented: {exc}", EXIT_DATA
+        ) from exc
     width = max((len(name) for name in counts), default=0)
     print("Rows written:")
     for name, count in counts.items():
         print(f"  {name:<{width}}  {count:>12,}")
+    if args.no_models:
+        print(
+            "No lifetime-value fit or segments (--no-models): run 'python -m dashboard fit' "
+            "and 'python -m dashboard segment'."
+        )
+        return EXIT_OK
+    fit, segments = clv_store.latest_run(engine), segment_store.latest_run(engine)
+    print(
+        f"Lifetime-value fit: run {fit.run_id}."
+        if fit
+        else "Lifetime value: not fitted (the data cannot identify the model)."
+    )
+    if segments:
+        print(f"Segments: run {segments.run_id}, {segments.n_segments} segments.")
     return EXIT_OK
 
 
@@ -326,7 +348,8 @@ def _add_demo(subparsers) -> None:
         "demo",
         parents=[_store_options()],
         help="build the demo portfolio",
-        description="Build a synthetic customer portfolio in the store.",
+        description="Build a synthetic customer portfolio in the store, then fit its "
+        "lifetime value and segment it (unless --no-models).",
     )
     parser.add_argument(
         "--customers",
@@ -344,6 +367,12 @@ def _add_demo(subparsers) -> None:
     )
     parser.add_argument(
         "--replace", action="store_true", help="replace the data already in the store"
+    )
+    parser.add_argument(
+        "--no-models",
+        action="store_true",
+        help="build the tables only: no lifetime-value fit and no segmentation "
+        "(default: both, as on the app's first run)",
     )
     parser.set_defaults(handler=cmd_demo)
 

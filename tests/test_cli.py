@@ -171,8 +171,14 @@ def fake_demo_module(fail: bool = False) -> types.ModuleType:
         progress(1.0, "done")
         return {"customers": n_customers, "orders": 3 * n_customers}
 
+    def build_complete_demo(
+        engine, n_customers, *, seed=42, replace=False, models=True, progress=None
+    ):
+        return build_demo(engine, n_customers, seed, replace=replace, progress=progress)
+
     module.DemoError = DemoError
     module.build_demo = build_demo
+    module.build_complete_demo = build_complete_demo
     return module
 
 
@@ -196,6 +202,39 @@ def test_demo_builds_a_store_that_meets_the_contract(db, capsys):
     pytest.importorskip("dashboard.services.demo")
     assert main(["demo", "--customers", "1000", "--db", db]) == 0
     assert main(["check", "--db", db]) == 0, capsys.readouterr().out
+
+
+def test_demo_builds_the_complete_store_by_default(db, capsys):
+    from dashboard.services.demo import COMPLETE_MARKER
+    from dashboard.storage import clv_store, segment_store
+    from dashboard.storage.engine import make_engine
+    from dashboard.storage.markers import read_marker
+
+    assert main(["demo", "--customers", "1000", "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert "then fitting lifetime value and segmenting it" in out
+    assert "Lifetime-value fit: run" in out and "Segments: run" in out
+    store = make_engine(db)
+    assert clv_store.latest_run(store) is not None
+    assert segment_store.latest_run(store) is not None
+    assert read_marker(store, COMPLETE_MARKER) is not None
+    store.dispose()
+
+
+def test_demo_no_models_builds_the_tables_only(db, capsys):
+    from dashboard.services.demo import COMPLETE_MARKER
+    from dashboard.storage import clv_store, segment_store
+    from dashboard.storage.engine import contract_row_counts, make_engine
+    from dashboard.storage.markers import read_marker
+
+    assert main(["demo", "--customers", "1000", "--no-models", "--db", db]) == 0
+    assert "--no-models" in capsys.readouterr().out
+    store = make_engine(db)
+    assert contract_row_counts(store)["customers"] == 1000
+    assert clv_store.latest_run(store) is None
+    assert segment_store.latest_run(store) is None
+    assert read_marker(store, COMPLETE_MARKER) is None  # the app's next start completes it
+    store.dispose()
 
 
 def test_unexpected_error_is_one_line_without_traceback(db, monkeypatch, capsys):

@@ -10,8 +10,6 @@ scope, settings), and lay the result out; write actions go through :func:`run_ac
 from __future__ import annotations
 
 import importlib
-import os
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +17,7 @@ from typing import Any
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
+from dashboard.app import first_run
 from dashboard.domain.periods import DEFAULT_PRESET, PRESETS, preset_period
 from dashboard.errors import first_line
 from dashboard.scope import Scope
@@ -30,7 +29,7 @@ VIEW_PACKAGE = "dashboard.services.views"
 
 #: Size of the demo portfolio built on first run of the embedded store (override with
 #: DASHBOARD_DEMO_CUSTOMERS).
-DEFAULT_DEMO_CUSTOMERS = 20_000
+DEFAULT_DEMO_CUSTOMERS = first_run.DEFAULT_DEMO_CUSTOMERS
 
 
 @dataclass(frozen=True)
@@ -46,12 +45,6 @@ class PageContext:
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _engine(url: str):
     return make_engine(url)
-
-
-@st.cache_resource(show_spinner=False)
-def _build_lock() -> threading.Lock:
-    # One demo build at a time per process, even when several sessions open the app at once.
-    return threading.Lock()
 
 
 @st.cache_data(ttl=30, max_entries=8, show_spinner=False)
@@ -133,40 +126,6 @@ def _stop_with_store_error(location: StoreLocation, exc: Exception) -> None:
     st.stop()
 
 
-def _build_demo_with_progress(engine, location: StoreLocation) -> None:
-    """First run of the embedded store: build the demo, fit lifetime value, segment it.
-
-    One progress bar covers the three steps (:func:`dashboard.services.demo.build_complete_demo`),
-    so a first visitor sees every page complete instead of "run the model first" messages.
-    """
-    from dashboard.services.demo import build_complete_demo
-
-    n_customers = int(os.environ.get("DASHBOARD_DEMO_CUSTOMERS", DEFAULT_DEMO_CUSTOMERS))
-    with _build_lock():
-        if not queries.missing_contract_tables(engine) and queries.data_bounds(engine).customers:
-            return  # another session built it while this one waited
-        notice = st.empty()
-        with notice.container():
-            st.info(
-                f"First run: building a demo portfolio of {n_customers:,} customers in "
-                f"`{location.display_url}`, then fitting the lifetime-value model and the "
-                "segments. This takes under a minute and happens once.",
-                icon=":material/construction:",
-            )
-            bar = st.progress(0.0, text="Generating customers…")
-        build_complete_demo(
-            engine,
-            n_customers,
-            progress=lambda fraction, message: bar.progress(fraction, text=message),
-        )
-        notice.empty()
-        st.toast(
-            f"Demo portfolio of {n_customers:,} customers built, fitted and segmented.",
-            icon=":material/check_circle:",
-        )
-    clear_caches()
-
-
 @st.cache_data(ttl=30, max_entries=8, show_spinner=False)
 def _store_status(url: str) -> tuple[list[str], int]:
     """Contract tables the store lacks, and its number of customers (0 when tables lack).
@@ -180,19 +139,20 @@ def _store_status(url: str) -> tuple[list[str], int]:
 
 
 def open_store() -> tuple[StoreLocation, str]:
-    """Resolve and open the store; build the demo on first run of the embedded default.
+    """Resolve and open the store; on the embedded default, build or complete the demo first.
 
+    The first run (demo build, lifetime-value fit, segmentation) runs in a background thread
+    of the server, shared by every visitor (:mod:`dashboard.app.first_run`); this page shows
+    its progress until it is done. A store the user configured is never built or completed.
     Stops the page with a plain message when the store cannot be reached or lacks tables.
     Returns the location and the current data version.
     """
     try:
         location = resolve_url()
         engine = _engine(location.url)
-        missing, customers = _store_status(location.url)
-        if location.is_default and (missing or not customers):
-            _build_demo_with_progress(engine, location)
-            _store_status.clear()  # built here or, meanwhile, by another session
-            missing, _ = _store_status(location.url)
+        if location.is_default:
+            first_run.ensure_complete(engine, location, on_change=clear_caches)
+        missing, _ = _store_status(location.url)
     except (SQLAlchemyError, StoreError, OSError) as exc:
         _stop_with_store_error(locals().get("location") or StoreLocation("?", "unknown"), exc)
     if missing:

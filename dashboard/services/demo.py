@@ -2,12 +2,16 @@
 
 :func:`build_demo` simulates the portfolio chunk by chunk (:mod:`dashboard.simulator`,
 pure) and bulk-writes it in one transaction; :func:`build_complete_demo` adds the lifetime-value
-fit and the segmentation, so every page is complete (the app's first run).
+fit and the segmentation, so every page is complete (the app's first run, ``demo`` command),
+and only then records the completeness marker (:data:`COMPLETE_MARKER` in ``dataset_info``).
+:func:`first_run_step` and :func:`complete_first_run` finish a first run that was cut short
+(docs/store.md, "First run").
 """
 
 from __future__ import annotations
 
-from datetime import date
+import json
+from datetime import date, datetime
 
 from sqlalchemy import Engine
 
@@ -26,9 +30,22 @@ from dashboard.storage.engine import (
     contract_row_counts,
     create_schema,
 )
+from dashboard.storage.markers import read_marker, write_marker
+from dashboard.storage.queries import missing_contract_tables
 from dashboard.storage.schema import CONTRACT_TABLES, LOAD_ORDER
 
-__all__ = ["DemoError", "build_complete_demo", "build_demo"]
+__all__ = [
+    "COMPLETE_MARKER",
+    "DemoError",
+    "build_complete_demo",
+    "build_demo",
+    "complete_first_run",
+    "finish_demo",
+    "first_run_step",
+]
+
+#: ``dataset_info`` key written once the demo is built, fitted and segmented (never before).
+COMPLETE_MARKER = "demo_complete"
 
 
 def build_demo(
@@ -118,18 +135,91 @@ def _step(progress: Progress | None, offset: float, width: float) -> Progress | 
 
 
 def build_complete_demo(
-    engine: Engine, n_customers: int, *, progress: Progress | None = None
+    engine: Engine,
+    n_customers: int,
+    *,
+    seed: int = 42,
+    replace: bool = True,
+    models: bool = True,
+    progress: Progress | None = None,
 ) -> dict[str, int]:
     """Build the demo (60% of the progress), fit lifetime value (20%) and segment it (20%).
 
-    The store is replaced. A portfolio too small or too young to fit is left without a fit
-    (the Customer value page then explains and offers the fit button).
+    The store is replaced unless ``replace`` is False (then a store with data is refused, as
+    by :func:`build_demo`). A portfolio too small or too young to fit is left without a fit
+    (the Customer value page then explains and offers the fit button). Once the fit and the
+    segmentation are stored, :data:`COMPLETE_MARKER` is written. With ``models=False`` only
+    the demo tables are built (all the progress) and no marker is written.
+    """
+    if not models:
+        return build_demo(
+            engine, n_customers=n_customers, seed=seed, replace=replace, progress=progress
+        )
+    written = build_demo(
+        engine,
+        n_customers=n_customers,
+        seed=seed,
+        replace=replace,
+        progress=_step(progress, 0.0, 0.6),
+    )
+    finish_demo(engine, progress=_step(progress, 0.6, 0.4), built={"customers": n_customers})
+    return written
+
+
+def finish_demo(
+    engine: Engine, *, progress: Progress | None = None, built: dict | None = None
+) -> dict[str, bool]:
+    """Store what the demo still lacks (the fit, the segments), then write the marker.
+
+    Fits lifetime value when no fit is stored and segments the customers when no segment run
+    is stored (each half of the progress when both are missing); what is stored already is
+    kept. Returns which of the two were run (``{"fit": bool, "segments": bool}``).
     """
     from dashboard.services import lifetime_value, segmentation  # model libraries: only here
+    from dashboard.storage import clv_store, segment_store
 
-    written = build_demo(
-        engine, n_customers=n_customers, replace=True, progress=_step(progress, 0.0, 0.6)
-    )
-    lifetime_value.fit_if_possible(engine, progress=_step(progress, 0.6, 0.2))
-    segmentation.run_and_save(engine, progress=_step(progress, 0.8, 0.2))
-    return written
+    need_fit = clv_store.latest_run(engine) is None
+    need_segments = segment_store.latest_run(engine) is None
+    fit_width = 0.5 if need_fit and need_segments else 1.0
+    if need_fit:
+        lifetime_value.fit_if_possible(engine, progress=_step(progress, 0.0, fit_width))
+    if need_segments:
+        offset = fit_width if need_fit else 0.0
+        segmentation.run_and_save(engine, progress=_step(progress, offset, 1.0 - offset))
+    marker = {"completed_at": datetime.now().isoformat(timespec="seconds"), **(built or {})}
+    write_marker(engine, COMPLETE_MARKER, json.dumps(marker))
+    if progress is not None:
+        progress(1.0, "Demo portfolio complete: built, fitted and segmented.")
+    return {"fit": need_fit, "segments": need_segments}
+
+
+def first_run_step(engine: Engine) -> str | None:
+    """What the first run of the embedded default store still has to do.
+
+    - ``"build"``: contract tables are missing or hold no customer (nothing to lose): build
+      the complete demo;
+    - ``"finish"``: the store holds customers but no completeness marker (a first run cut off
+      after the demo tables were committed, which happens in one transaction, or a store
+      built before the marker existed): store the missing fit and segments, then the marker;
+    - ``None``: the marker is there, nothing to do.
+
+    Only the app's embedded default store is meant: a store the user points the app at is
+    never built or completed.
+    """
+    if missing_contract_tables(engine) or not contract_row_counts(engine)["customers"]:
+        return "build"
+    if read_marker(engine, COMPLETE_MARKER) is not None:
+        return None
+    return "finish"
+
+
+def complete_first_run(
+    engine: Engine, n_customers: int, *, progress: Progress | None = None
+) -> str | None:
+    """Do :func:`first_run_step`'s step (build, or finish) and return it (None: nothing done)."""
+    step = first_run_step(engine)
+    if step == "build":
+        build_complete_demo(engine, n_customers, progress=progress)
+    elif step == "finish":
+        finish_demo(engine, progress=progress)
+    return step

@@ -140,3 +140,90 @@ def test_builds_into_postgresql(pg, monkeypatch):
         build_demo(pg, 1_000, seed=9)
     counts = build_demo(pg, 1_000, seed=10, replace=True)
     _assert_written(pg, 1_000, 10, counts)
+
+
+# --- The complete demo and its completeness marker (docs/store.md, "First run") ---
+
+
+def test_complete_demo_writes_the_marker_only_after_fit_and_segments(duck):
+    from dashboard.services.demo import (
+        COMPLETE_MARKER,
+        build_complete_demo,
+        complete_first_run,
+        first_run_step,
+    )
+    from dashboard.storage import clv_store, segment_store
+    from dashboard.storage.markers import read_marker
+
+    assert first_run_step(duck) == "build"  # no tables at all
+    calls: list[float] = []
+    build_complete_demo(duck, 1_000, seed=4, progress=lambda f, m: calls.append(f))
+    assert clv_store.latest_run(duck) is not None
+    assert segment_store.latest_run(duck) is not None
+    assert read_marker(duck, COMPLETE_MARKER) is not None
+    assert calls == sorted(calls) and calls[-1] == 1.0
+    assert first_run_step(duck) is None
+    assert complete_first_run(duck, 1_000) is None  # complete: nothing is done again
+
+
+def test_an_interrupted_first_run_is_finished_not_rebuilt(duck):
+    from dashboard.services.demo import (
+        COMPLETE_MARKER,
+        complete_first_run,
+        first_run_step,
+    )
+    from dashboard.storage import clv_store, segment_store
+    from dashboard.storage.markers import read_marker
+
+    counts = build_demo(duck, 1_000, seed=6)  # the tables committed, then the visitor left
+    assert first_run_step(duck) == "finish"
+    version = read_data_version(duck)
+    assert complete_first_run(duck, 5_000) == "finish"
+    assert contract_row_counts(duck) == counts  # the same demo, completed, not rebuilt
+    assert clv_store.latest_run(duck) is not None
+    assert segment_store.latest_run(duck) is not None
+    assert read_marker(duck, COMPLETE_MARKER) is not None
+    assert read_data_version(duck) != version  # pages see the new fit and segments
+
+
+def test_finishing_keeps_a_stored_fit_and_adds_the_segments(duck):
+    from dashboard.services import lifetime_value
+    from dashboard.services.demo import finish_demo
+    from dashboard.storage import clv_store, segment_store
+
+    build_demo(duck, 1_000, seed=6)
+    fit = lifetime_value.fit_if_possible(duck)  # crashed after the fit, before the segments
+    assert fit is not None
+    assert finish_demo(duck) == {"fit": False, "segments": True}
+    assert clv_store.latest_run(duck).run_id == fit.run_id
+    assert segment_store.latest_run(duck) is not None
+
+
+def test_empty_tables_are_built(duck):
+    from dashboard.services.demo import first_run_step
+    from dashboard.storage.engine import create_schema
+
+    create_schema(duck)  # the schema exists, the build's transaction never committed
+    assert first_run_step(duck) == "build"
+
+
+def test_demo_without_models_writes_no_marker(duck):
+    from dashboard.services.demo import COMPLETE_MARKER, build_complete_demo
+    from dashboard.storage import clv_store
+    from dashboard.storage.markers import read_marker
+
+    calls: list[float] = []
+    counts = build_complete_demo(
+        duck, 1_000, seed=4, models=False, progress=lambda f, m: calls.append(f)
+    )
+    assert counts["customers"] == 1_000 and calls[-1] == 1.0
+    assert clv_store.latest_run(duck) is None
+    assert read_marker(duck, COMPLETE_MARKER) is None
+
+
+def test_complete_demo_without_replace_refuses_a_store_with_data(duck):
+    from dashboard.services.demo import build_complete_demo
+
+    build_demo(duck, 1_000, seed=1)
+    with pytest.raises(DemoError, match="already holds data"):
+        build_complete_demo(duck, 1_000, replace=False)
