@@ -29,6 +29,7 @@ from dashboard.storage.engine import (
     clear_all_rows,
     contract_row_counts,
     create_schema,
+    refresh_statistics,
 )
 from dashboard.storage.markers import read_marker, write_marker
 from dashboard.storage.queries import missing_contract_tables
@@ -119,6 +120,8 @@ def build_demo(
                     done / spec.n_customers,
                     f"Demo portfolio: {done:,} of {spec.n_customers:,} customers written",
                 )
+    # Planner statistics for the freshly loaded tables (PostgreSQL; docs/performance.md).
+    refresh_statistics(engine, [CONTRACT_TABLES[name] for name in LOAD_ORDER])
     bump_data_version(engine)
     return written
 

@@ -29,6 +29,7 @@ from dashboard.storage.engine import (
     bump_data_version,
     ensure_app_tables,
     has_tables,
+    refresh_statistics,
 )
 from dashboard.storage.schema import clv_runs, customer_clv, orders
 from dashboard.storage.sql import customer_scope, read_frame
@@ -295,6 +296,7 @@ def save_run(
             stale = run_id - KEEP_RUNS
             conn.execute(customer_clv.delete().where(customer_clv.c.run_id <= stale))
             conn.execute(clv_runs.delete().where(clv_runs.c.run_id <= stale))
+        refresh_statistics(engine, [clv_runs, customer_clv])  # PostgreSQL; never fails
         bump_data_version(engine)
     except SQLAlchemyError as exc:
         raise StoreError(

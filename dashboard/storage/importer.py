@@ -60,6 +60,7 @@ from dashboard.storage.engine import (
     create_schema,
     ensure_app_tables,
     existing_tables,
+    refresh_statistics,
 )
 from dashboard.storage.schema import CONTRACT_TABLES, LOAD_ORDER, primary_key_columns
 
@@ -915,6 +916,7 @@ def import_frame(
         ) from exc
     version = None
     if len(plan.new_rows):
+        refresh_statistics(engine, [table])  # PostgreSQL planner statistics; never fails
         try:
             if "dataset_info" not in existing_tables(engine):
                 ensure_app_tables(engine)

@@ -48,6 +48,7 @@ from dashboard.storage.customer_queries import customer_summary, latest_answer
 from dashboard.storage.engine import (
     bulk_insert,
     has_tables,
+    refresh_statistics,
 )
 from dashboard.storage.schema import (
     APP,
@@ -416,6 +417,8 @@ def save_run(
                     for s, n in sorted(given.items())
                 ],
             )
+    # PostgreSQL planner statistics of the tables just written (never fails the save).
+    refresh_statistics(engine, [segment_runs, segment_assignments, segment_names, *EXTRA_TABLES])
     return SegmentRun(run_id, created_at, result.as_of, result.n_segments, result.settings, quality)
 
 
