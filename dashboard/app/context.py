@@ -27,6 +27,9 @@ from dashboard.storage.engine import StoreError, StoreLocation, make_engine, res
 #: The package whose functions :func:`load` calls (one module per page).
 VIEW_PACKAGE = "dashboard.services.views"
 
+#: What the spinner says for a view whose module has no ``COMPUTING`` text for it.
+DEFAULT_COMPUTING = "Computing the page"
+
 #: Size of the demo portfolio built on first run of the embedded store (override with
 #: DASHBOARD_DEMO_CUSTOMERS).
 DEFAULT_DEMO_CUSTOMERS = first_run.DEFAULT_DEMO_CUSTOMERS
@@ -81,14 +84,27 @@ def load(view: Callable[..., Any], ctx: PageContext, *args: Any, **kwargs: Any) 
     ``view`` is a module-level function of :mod:`dashboard.services.views`; the cache key is
     (store URL, data version, scope, arguments), so arguments must be hashable. Stops the page
     with a plain message when the store cannot be read.
+
+    While the view runs, a spinner says what is computed and for which period and filters
+    (:func:`computing_text`), with the elapsed time. Streamlit shows a spinner only after
+    0.5 s (``streamlit.elements.spinner.DELAY_SECS``), so a cache hit, which returns in a few
+    milliseconds, shows nothing.
     """
     target = f"{view.__module__}.{view.__name__}"
     try:
-        return _cached_call(
-            target, ctx.url, ctx.version, ctx.scope, args, tuple(sorted(kwargs.items()))
-        )
+        with st.spinner(computing_text(view, ctx.scope), show_time=True):
+            return _cached_call(
+                target, ctx.url, ctx.version, ctx.scope, args, tuple(sorted(kwargs.items()))
+            )
     except (SQLAlchemyError, StoreError) as exc:
         _stop_with_store_error(StoreLocation(ctx.url, "current"), exc)
+
+
+def computing_text(view: Callable[..., Any], scope: Scope) -> str:
+    """What the page waits for while ``view`` runs: its module's ``COMPUTING[<function name>]``
+    (:data:`DEFAULT_COMPUTING` when it has none), then the period and filters of ``scope``."""
+    texts = getattr(importlib.import_module(view.__module__), "COMPUTING", {})
+    return f"{texts.get(view.__name__, DEFAULT_COMPUTING)} for {scope.describe()}…"
 
 
 def run_action(ctx: PageContext, action: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

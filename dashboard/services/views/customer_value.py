@@ -13,6 +13,13 @@ from dashboard.scope import Scope
 from dashboard.storage import clv_store, queries, value_queries
 from dashboard.storage.customer_queries import customer_summary
 
+#: What each function of this module computes, shown while it runs on a cache miss
+#: (``dashboard.app.context.load`` adds the period and filters).
+COMPUTING = {
+    "view": "Computing profit per customer, the whale curve, lifetime value, customer equity "
+    "and payback"
+}
+
 #: Groupings of the acquisition table and payback curves: key -> grouping column.
 PAYBACK_GROUPINGS = {"channel": "acquisition_channel", "cohort": "acquisition_quarter"}
 

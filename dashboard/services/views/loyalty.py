@@ -13,6 +13,10 @@ from dashboard.domain import loyalty
 from dashboard.scope import Scope
 from dashboard.storage import clv_store, loyalty_queries
 
+#: What each function of this module computes, shown while it runs on a cache miss
+#: (``dashboard.app.context.load`` adds the period and filters).
+COMPUTING = {"view": "Scoring every customer's loyalty against their satisfaction"}
+
 #: Up to this many customers with a survey answer, one mark per customer; above, a density
 #: grid.
 LOYALTY_SCATTER_LIMIT = 2_000

@@ -12,6 +12,10 @@ from dashboard.domain import metrics
 from dashboard.scope import Scope
 from dashboard.storage import clv_store, queries
 
+#: What each function of this module computes, shown while it runs on a cache miss
+#: (``dashboard.app.context.load`` adds the period and filters).
+COMPUTING = {"view": "Computing the headline figures and the monthly trend"}
+
 
 @dataclass(frozen=True)
 class OverviewView:

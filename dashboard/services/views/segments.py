@@ -19,6 +19,14 @@ from dashboard.scope import Scope
 from dashboard.storage import segment_store
 from dashboard.storage.segment_store import SegmentRun
 
+#: What each function of this module computes, shown while it runs on a cache miss
+#: (``dashboard.app.context.load`` adds the period and filters).
+COMPUTING = {
+    "view": "Computing what each segment of the latest run is worth and how customers moved",
+    "members": "Listing the customers of the segment",
+    "customer": "Reading the customer's history and segment path",
+}
+
 #: Columns of :attr:`SegmentMembers.members` and their readable headers (table and CSV).
 MEMBER_COLUMNS = {
     "customer_id": "Customer",

@@ -15,6 +15,13 @@ from dashboard.domain.metrics import Kpi
 from dashboard.scope import Scope
 from dashboard.storage import service_queries
 
+#: What each function of this module computes, shown while it runs on a cache miss
+#: (``dashboard.app.context.load`` adds the period and filters).
+COMPUTING = {
+    "view": "Computing service cost, retention after contact, the driver analysis and the "
+    "agent rankings"
+}
+
 
 @dataclass(frozen=True)
 class AgentRanking:

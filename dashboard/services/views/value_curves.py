@@ -15,6 +15,13 @@ from dashboard.domain import value_curves as vc
 from dashboard.scope import Scope
 from dashboard.storage import value_curve_queries
 
+#: What each function of this module computes, shown while it runs on a cache miss
+#: (``dashboard.app.context.load`` adds the period and filters).
+COMPUTING = {
+    "groupings": "Reading the groupings this store offers",
+    "view": "Computing value curves, gaps and win/loss by group",
+}
+
 
 @dataclass(frozen=True)
 class ValueCurvesView:
