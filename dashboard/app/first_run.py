@@ -33,11 +33,18 @@ DEFAULT_DEMO_CUSTOMERS = 20_000
 #: Seconds between two looks at the job while a page shows its progress.
 POLL_SECONDS = 0.5
 
-_STEP_WORDS = {
-    "build": "building the demo portfolio, then fitting the lifetime-value model and the segments",
-    "finish": "completing the demo store: fitting the lifetime-value model and the segments that "
-    "an interrupted first run did not store",
-}
+
+def _what(job: FirstRunJob, location: StoreLocation) -> str:
+    """What the job does, in words (for the notice and the error)."""
+    if job.step == "build":
+        return (
+            f"building a demo portfolio of {job.n_customers:,} customers in "
+            f"`{location.display_url}`, then fitting the lifetime-value model and the segments"
+        )
+    return (
+        f"completing the demo store `{location.display_url}`: storing the lifetime-value fit "
+        "and the segments that an interrupted first run did not store"
+    )
 
 
 def demo_customers() -> int:
@@ -188,11 +195,10 @@ def _show_progress_until_done(job: FirstRunJob, location: StoreLocation) -> None
         return
     notice = st.empty()
     with notice.container():
-        size = f"of {job.n_customers:,} customers " if job.step == "build" else ""
         st.info(
-            f"First run: {_STEP_WORDS[job.step]} ({size}in `{location.display_url}`). This "
-            "takes under a minute and happens once. It runs on the server: closing this tab "
-            "does not stop it, and everyone who opens the dashboard meanwhile sees this bar.",
+            f"First run: {_what(job, location)}. This takes under a minute and happens "
+            "once. It runs on the server: closing this tab does not stop it, and everyone "
+            "who opens the dashboard meanwhile sees this bar.",
             icon=":material/construction:",
         )
         bar = st.progress(fraction, text=message)
@@ -206,8 +212,8 @@ def _show_progress_until_done(job: FirstRunJob, location: StoreLocation) -> None
 def _stop_with_build_error(job: FirstRunJob, location: StoreLocation, runs: FirstRuns) -> None:
     _, message, error, _ = job.snapshot()
     st.error(
-        f"**The first-run build of the demo store failed** while {_STEP_WORDS[job.step]} "
-        f"(`{location.display_url}`).\n\nLast step: {message}\n\nError: {error}\n\n"
+        f"**The first-run build of the demo store failed** while {_what(job, location)}."
+        f"\n\nLast step: {message}\n\nError: {error}\n\n"
         "Nothing half-built is shown as complete: the next try builds or completes the store. "
         "Try again with the button below, or restart the app, or stop the app and run "
         "`python -m dashboard demo --replace` (the server log has the details).",
