@@ -73,11 +73,6 @@ def _cached_call(
     return function(_engine(url), scope, *args, **dict(kwargs))
 
 
-def engine_for(ctx: PageContext):
-    """The (cached, shared) engine of the page's store, for an explicit write action."""
-    return _engine(ctx.url)
-
-
 def load(view: Callable[..., Any], ctx: PageContext, *args: Any, **kwargs: Any) -> Any:
     """The page's view result: ``view(engine, ctx.scope, *args, **kwargs)`` through the cache.
 
