@@ -6,10 +6,13 @@ never needs dialect-specific date arithmetic; only truncation to a month differs
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 from sqlalchemy import Date, Engine, Select, and_, exists, select, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
@@ -75,16 +78,87 @@ def read_frame(engine: Engine, statement: Select) -> pd.DataFrame:
     """Run ``statement`` and return its rows as a DataFrame (column names from the query).
 
     On DuckDB the frame is built from DuckDB's columnar result, about 5 to 40 times faster than
-    from SQLAlchemy rows for large results (docs/performance.md); parameters stay bound. There,
-    DATE columns arrive as datetime64 and integer sums as floats: callers normalise types.
+    from SQLAlchemy rows for large results; on PostgreSQL from a ``COPY (query) TO STDOUT``
+    in CSV parsed by Arrow, typed from the query's result description (about 4 to 5 times
+    faster than psycopg's rows at 100k rows, docs/performance.md). Parameters stay bound
+    (psycopg binds them client-side for COPY, quoting each value as a literal). On both,
+    DATE columns arrive as datetime64 and numeric sums as floats: callers normalise types.
     """
-    if engine.url.get_backend_name() == "duckdb":
+    backend = engine.url.get_backend_name()
+    if backend == "duckdb":
         compiled = statement.compile(
             dialect=engine.dialect, compile_kwargs={"render_postcompile": True}
         )
         parameters = [compiled.params[name] for name in compiled.positiontup or ()]
         with engine.connect() as conn:
             return conn.connection.driver_connection.execute(str(compiled), parameters).df()
+    if backend == "postgresql" and engine.dialect.driver == "psycopg":
+        frame = _postgres_frame(engine, statement)
+        if frame is not None:
+            return frame
     with engine.connect() as conn:
         result = conn.execute(statement)
         return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+#: PostgreSQL type OIDs the CSV read types exactly (others fall back to psycopg's rows).
+_ARROW_TYPES = {
+    16: pa.bool_(),  # boolean
+    20: pa.int64(),  # bigint
+    21: pa.int64(),  # smallint
+    23: pa.int64(),  # integer
+    700: pa.float64(),  # real
+    701: pa.float64(),  # double precision
+    1700: pa.float64(),  # numeric: as DuckDB's path, a float
+    1082: pa.date32(),  # date
+    1114: pa.timestamp("us"),  # timestamp without time zone
+    25: pa.string(),  # text
+    1043: pa.string(),  # varchar
+    1042: pa.string(),  # char(n)
+    19: pa.string(),  # name
+}
+
+
+def _postgres_frame(engine: Engine, statement: Select) -> pd.DataFrame | None:
+    """``statement``'s rows through COPY ... TO STDOUT (FORMAT csv), or None when a column has
+    a type :data:`_ARROW_TYPES` does not map (the caller then reads rows)."""
+    compiled = statement.compile(
+        dialect=engine.dialect, compile_kwargs={"render_postcompile": True}
+    )
+    query, parameters = str(compiled), compiled.params
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cursor:
+            # The result's names and types, without running the query.
+            cursor.execute(f"SELECT * FROM ({query}) AS described LIMIT 0", parameters)
+            description = cursor.description or []
+            names = [column.name for column in description]
+            if len(set(names)) != len(names) or any(
+                column.type_code not in _ARROW_TYPES for column in description
+            ):
+                return None
+            types = {c.name: _ARROW_TYPES[c.type_code] for c in description}
+            buffer = io.BytesIO()
+            with cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT csv)", parameters) as copy:
+                for block in copy:
+                    buffer.write(block)
+        conn.rollback()
+    if not names:
+        return pd.DataFrame()
+    if not buffer.tell():  # no rows: Arrow reads no empty CSV, so build the typed empty table
+        empty = pa.table({name: pa.array([], type=types[name]) for name in names})
+        return empty.to_pandas(date_as_object=False)
+    buffer.seek(0)
+    table = pa_csv.read_csv(
+        buffer,
+        read_options=pa_csv.ReadOptions(column_names=names),
+        convert_options=pa_csv.ConvertOptions(
+            column_types=types,
+            # PostgreSQL writes NULL unquoted and an empty string as "": keep them apart.
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+            true_values=["t"],
+            false_values=["f"],
+        ),
+    )
+    return table.to_pandas(date_as_object=False)
