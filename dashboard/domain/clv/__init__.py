@@ -28,6 +28,7 @@ from dashboard.domain.clv.models import (
     ModelConvergenceError,
     ModelIdentificationError,
     NotFittedError,
+    ParetoNBDModel,
 )
 from dashboard.domain.clv.value import (
     WEEKS_PER_MONTH,
@@ -45,6 +46,7 @@ __all__ = [
     "ModelConvergenceError",
     "ModelIdentificationError",
     "NotFittedError",
+    "ParetoNBDModel",
     "calibration_holdout_split",
     "customer_lifetime_value",
     "holdout_comparison",

@@ -3,6 +3,8 @@
 One model a module, in the manner of PyMC-Marketing's ``clv.models``:
 
 - :mod:`.beta_geo`: :class:`BetaGeoModel` (BG/NBD, Fader, Hardie & Lee 2005a);
+- :mod:`.pareto_nbd`: :class:`ParetoNBDModel` (Pareto/NBD, Schmittlein, Morrison & Colombo
+  1987);
 - :mod:`.gamma_gamma`: :class:`GammaGammaModel` (Fader, Hardie & Lee 2005b; Fader & Hardie
   2013);
 - :mod:`.basic`: what they share: the errors, input checks and the L-BFGS-B optimiser.
@@ -20,6 +22,7 @@ from dashboard.domain.clv.models.basic import (
 )
 from dashboard.domain.clv.models.beta_geo import BetaGeoModel
 from dashboard.domain.clv.models.gamma_gamma import GammaGammaModel
+from dashboard.domain.clv.models.pareto_nbd import ParetoNBDModel
 
 __all__ = [
     "BetaGeoModel",
@@ -27,4 +30,5 @@ __all__ = [
     "ModelConvergenceError",
     "ModelIdentificationError",
     "NotFittedError",
+    "ParetoNBDModel",
 ]
