@@ -22,6 +22,8 @@ from dashboard.domain.clv.data import (
     rfm_summary,
 )
 from dashboard.domain.clv.holdout import HoldoutComparison, holdout_comparison
+from dashboard.domain.clv.intervals import Interval, ParameterDraws, interval, parameter_draws
+from dashboard.domain.clv.model_choice import PurchaseModelChoice, choose_purchase_model
 from dashboard.domain.clv.models import (
     BetaGeoModel,
     GammaGammaModel,
@@ -43,13 +45,19 @@ __all__ = [
     "BetaGeoModel",
     "GammaGammaModel",
     "HoldoutComparison",
+    "Interval",
     "ModelConvergenceError",
     "ModelIdentificationError",
     "NotFittedError",
+    "ParameterDraws",
     "ParetoNBDModel",
+    "PurchaseModelChoice",
     "calibration_holdout_split",
+    "choose_purchase_model",
     "customer_lifetime_value",
     "holdout_comparison",
+    "interval",
     "monthly_discount_rate",
+    "parameter_draws",
     "rfm_summary",
 ]
