@@ -24,8 +24,8 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Double,
     Engine,
-    Float,
     Integer,
     MetaData,
     Select,
@@ -240,6 +240,7 @@ def _summary_statement(scope: Scope, *, ordered: bool = True) -> Select:
 #: a replaced store are never read and are deleted by the next fill.
 SUMMARY_STORE = MetaData()
 
+#: Stored types; money and answers as double precision (FLOAT is 32-bit on DuckDB).
 _TYPES = {
     "customer_id": BigInteger,
     "name": String(200),
@@ -248,17 +249,17 @@ _TYPES = {
     "acquired_at": Date,
     "first_order": Date,
     "last_order": Date,
-    "acquisition_cost": Float,
-    "revenue": Float,
-    "gross_margin": Float,
-    "revenue_period": Float,
-    "gross_margin_period": Float,
-    "revenue_last_12m": Float,
-    "revenue_prior_12m": Float,
-    "service_cost": Float,
-    "service_cost_period": Float,
-    "latest_csat": Float,
-    "latest_nps": Float,
+    "acquisition_cost": Double,
+    "revenue": Double,
+    "gross_margin": Double,
+    "revenue_period": Double,
+    "gross_margin_period": Double,
+    "revenue_last_12m": Double,
+    "revenue_prior_12m": Double,
+    "service_cost": Double,
+    "service_cost_period": Double,
+    "latest_csat": Double,
+    "latest_nps": Double,
 }
 
 #: Every customer's :func:`customer_summary` of a period, as of a data version.
