@@ -96,7 +96,12 @@ def _open_store(args: argparse.Namespace, *, must_exist: bool = False) -> Engine
             f"There is no DuckDB file at {path} (URL from {_SOURCE_LABELS[location.source]}). "
             "Check the path, or build a demo store with 'python -m dashboard demo'."
         )
-    return make_engine(location.url)
+    return make_engine(location.url, on_lock_wait=_say_waiting)
+
+
+def _say_waiting(message: str) -> None:
+    """Tell the terminal that the command waits for the app (or another command) to let go."""
+    print(message, file=sys.stderr, flush=True)
 
 
 def _describe(location: StoreLocation) -> str:

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+
+class StoreError(RuntimeError):
+    """The store cannot be used; the message says what is wrong and how to fix it.
+
+    Defined here so every layer can raise and catch it; ``dashboard.storage.engine`` exports it.
+    """
+
+
 #: Longest detail quoted from a database driver's message.
 MAX_DETAIL = 300
 

@@ -10,6 +10,8 @@ scope, settings), and lay the result out; write actions go through :func:`run_ac
 from __future__ import annotations
 
 import importlib
+import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +24,15 @@ from dashboard.domain.periods import DEFAULT_PRESET, PRESETS, preset_period
 from dashboard.errors import first_line
 from dashboard.scope import Scope
 from dashboard.storage import queries
-from dashboard.storage.engine import StoreError, StoreLocation, make_engine, resolve_url
+from dashboard.storage.engine import (
+    StoreBusy,
+    StoreError,
+    StoreLocation,
+    make_engine,
+    resolve_url,
+    store_session,
+    waiting_at_most,
+)
 
 #: The package whose functions :func:`load` calls (one module per page).
 VIEW_PACKAGE = "dashboard.services.views"
@@ -33,6 +43,22 @@ DEFAULT_COMPUTING = "Computing the page"
 #: Size of the demo portfolio built on first run of the embedded store (override with
 #: DASHBOARD_DEMO_CUSTOMERS).
 DEFAULT_DEMO_CUSTOMERS = first_run.DEFAULT_DEMO_CUSTOMERS
+
+#: How often the data version is read again and open pages look for new data (seconds);
+#: DASHBOARD_REFRESH_SECONDS overrides it. New data shows within about twice this.
+DEFAULT_REFRESH_SECONDS = 10.0
+
+#: How long a page's set-up waits for a store another process is writing before it shows
+#: the data it already has (seconds). Views wait the full lock wait (docs/store.md).
+VERSION_LOCK_WAIT_SECONDS = 2.0
+
+
+def refresh_seconds() -> float:
+    """The interval at which pages look for new data (DASHBOARD_REFRESH_SECONDS, default 10)."""
+    try:
+        return max(1.0, float(os.environ.get("DASHBOARD_REFRESH_SECONDS", "")))
+    except ValueError:
+        return DEFAULT_REFRESH_SECONDS
 
 
 @dataclass(frozen=True)
@@ -50,9 +76,17 @@ def _engine(url: str):
     return make_engine(url)
 
 
-@st.cache_data(ttl=30, max_entries=8, show_spinner=False)
+@st.cache_data(ttl=600, max_entries=16, show_spinner=False)
+def _cached_data_version(url: str, time_bucket: int) -> str:
+    del time_bucket  # part of the key only: each interval reads the version once
+    engine = _engine(url)
+    with waiting_at_most(VERSION_LOCK_WAIT_SECONDS), store_session(engine):
+        return queries.data_version(engine)
+
+
 def _data_version(url: str) -> str:
-    return queries.data_version(_engine(url))
+    """The store's data version, read again at most every :func:`refresh_seconds`."""
+    return _cached_data_version(url, int(time.time() // refresh_seconds()))
 
 
 @st.cache_data(ttl=3600, max_entries=8, show_spinner=False)
@@ -70,7 +104,9 @@ def _cached_call(
         raise ValueError(f"load() only calls view functions of {VIEW_PACKAGE}, not {target}")
     module_name, _, function_name = target.rpartition(".")
     function = getattr(importlib.import_module(module_name), function_name)
-    return function(_engine(url), scope, *args, **dict(kwargs))
+    engine = _engine(url)
+    with store_session(engine):  # one opening of an embedded file for all the view's queries
+        return function(engine, scope, *args, **dict(kwargs))
 
 
 def load(view: Callable[..., Any], ctx: PageContext, *args: Any, **kwargs: Any) -> Any:
@@ -113,13 +149,21 @@ def run_action(ctx: PageContext, action: Callable[..., Any], *args: Any, **kwarg
 def clear_caches() -> None:
     """Forget cached data (after an explicit write such as a model fit)."""
     _store_status.clear()
-    _data_version.clear()
+    _cached_data_version.clear()
     _bounds.clear()
     _cached_call.clear()
 
 
 def _stop_with_store_error(location: StoreLocation, exc: Exception) -> None:
-    detail = first_line(exc)
+    detail = first_line(exc, limit=600)
+    if isinstance(exc, StoreBusy):
+        st.warning(
+            f"**The store is being updated.** {detail}\n\nThis page tries again by itself "
+            f"every {refresh_seconds():.0f} s.",
+            icon=":material/hourglass_top:",
+        )
+        _watch_data_version(location.url, None)
+        st.stop()
     if "lock" in detail.lower():
         detail += (
             "\n\nThe embedded database file is open for writing in another process (a second "
@@ -145,8 +189,9 @@ def _store_status(url: str) -> tuple[list[str], int]:
     tables created meanwhile are seen within 30 s.
     """
     engine = _engine(url)
-    missing = queries.missing_contract_tables(engine)
-    return missing, 0 if missing else queries.data_bounds(engine).customers
+    with waiting_at_most(VERSION_LOCK_WAIT_SECONDS), store_session(engine):
+        missing = queries.missing_contract_tables(engine)
+        return missing, 0 if missing else queries.data_bounds(engine).customers
 
 
 def open_store() -> tuple[StoreLocation, str]:
@@ -177,9 +222,46 @@ def open_store() -> tuple[StoreLocation, str]:
         st.stop()
     try:
         version = _data_version(location.url)
+    except StoreBusy as exc:
+        # Another process writes the store: keep showing what this visitor already sees.
+        version = st.session_state.get(_SEEN_VERSION)
+        if version is None:
+            _stop_with_store_error(location, exc)
+        st.sidebar.info(
+            f"The store is being updated ({exc.holder or 'another process'}); the pages "
+            "show the data as it was and refresh by themselves when the update is done.",
+            icon=":material/hourglass_top:",
+        )
     except SQLAlchemyError as exc:
         _stop_with_store_error(location, exc)
+    st.session_state[_SEEN_VERSION] = version
     return location, version
+
+
+#: Session key of the data version this visitor's pages were last drawn with.
+_SEEN_VERSION = "_dashboard_data_version"
+
+
+def _watch_data_version(url: str, shown_version: str | None) -> None:
+    """Rerun the page when the store's data version differs from the one it shows.
+
+    A fragment that runs every :func:`refresh_seconds` reads the (cached) data version, so an
+    open page shows data written meanwhile by the command line, another app process or an
+    outside program (``queries.data_version``) without a reload.
+    """
+
+    @st.fragment(run_every=refresh_seconds())
+    def watch() -> None:
+        try:
+            current = _data_version(url)
+        except (StoreError, SQLAlchemyError):
+            return  # still busy or unreachable: look again next time
+        if current != shown_version:
+            st.session_state[_SEEN_VERSION] = current
+            st.rerun(scope="app")
+
+    with st.sidebar:
+        watch()
 
 
 @st.cache_data(ttl=3600, max_entries=8, show_spinner=False)
@@ -321,6 +403,7 @@ def page_setup(title: str, intro: str | None = None) -> PageContext:
     segment_names = dict(_segment_options(location.url, version)[1])
     st.caption(f"**Showing** {scope.describe(segment_names)}")
     _presentation_mode()
+    _watch_data_version(location.url, version)
     return PageContext(location.url, version, scope, bounds)
 
 

@@ -11,22 +11,37 @@ The URL resolves in one place, in this order:
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import io
 import logging
 import os
 import time
 import tomllib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, Table, create_engine, func, inspect, select
-from sqlalchemy.engine import make_url
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    inspect,
+    select,
+    text,
+)
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
-from dashboard.errors import first_line
+from dashboard.errors import StoreError, first_line
+from dashboard.storage.embedded import StoreBusy, gate_for, waiting_at_most
 from dashboard.storage.schema import APP, CONTRACT, CONTRACT_TABLES, LOAD_ORDER, dataset_info
 
 log = logging.getLogger(__name__)
@@ -40,10 +55,6 @@ SECRETS_CONNECTION = "portfolio"
 
 #: Progress callback of long writes (demo build, fit, segmentation): (fraction 0-1, message).
 Progress = Callable[[float, str], None]
-
-
-class StoreError(RuntimeError):
-    """The store cannot be used; the message says what is wrong and how to fix it."""
 
 
 @dataclass(frozen=True)
@@ -106,8 +117,27 @@ def resolve_url(explicit: str | None = None) -> StoreLocation:
     return StoreLocation(DEFAULT_DB_URL, "default")
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine for ``url`` with a message a user can act on when the URL is wrong."""
+__all__ = ["StoreBusy", "StoreError", "waiting_at_most"]  # re-exported for every caller
+
+#: Connections a server store's pool keeps open per process, and how many more it may open
+#: at busy times; a session beyond that waits up to POOL_TIMEOUT_SECONDS for one.
+POOL_SIZE = 5
+POOL_MAX_OVERFLOW = 10
+POOL_TIMEOUT_SECONDS = 30
+
+
+def _log_wait(message: str) -> None:
+    log.warning("%s", message)
+
+
+def make_engine(url: str, on_lock_wait: Callable[[str], None] | None = None) -> Engine:
+    """Create an engine for ``url`` with a message a user can act on when the URL is wrong.
+
+    A DuckDB file gets no connection pool and waits for another process that holds the file
+    (:mod:`dashboard.storage.embedded`); ``on_lock_wait`` is told once per wait (default: a log
+    warning). Server stores get a bounded pool: at most ``POOL_SIZE + POOL_MAX_OVERFLOW``
+    connections per process.
+    """
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -121,12 +151,76 @@ def make_engine(url: str) -> Engine:
         # psycopg (v3) is the driver we ship; plain postgresql:// would look for psycopg2.
         parsed = parsed.set(drivername="postgresql+psycopg")
     try:
-        return create_engine(parsed, pool_pre_ping=True)
+        if embedded_file(parsed) is not None:
+            engine = create_engine(parsed, poolclass=NullPool)
+            _install_file_gate(engine, embedded_file(parsed), on_lock_wait or _log_wait)
+            return engine
+        if parsed.get_backend_name() in ("duckdb", "sqlite"):
+            return create_engine(parsed, pool_pre_ping=True)
+        return create_engine(
+            parsed,
+            pool_pre_ping=True,
+            pool_size=POOL_SIZE,
+            max_overflow=POOL_MAX_OVERFLOW,
+            pool_timeout=POOL_TIMEOUT_SECONDS,
+        )
     except (NoSuchModuleError, ModuleNotFoundError, ImportError) as exc:
         raise StoreError(
             f"No database driver for '{parsed.drivername}': {exc}. Install it with pip "
             "(DuckDB and PostgreSQL drivers ship with the app)."
         ) from exc
+
+
+def embedded_file(url: str | URL) -> Path | None:
+    """The database file of a DuckDB URL (None for other stores and in-memory DuckDB)."""
+    parsed = make_url(url) if isinstance(url, str) else url
+    if parsed.get_backend_name() != "duckdb" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def _install_file_gate(engine: Engine, path: Path, on_wait: Callable[[str], None]) -> None:
+    """Open the file only while a connection is in use, waiting for other processes."""
+    gate = gate_for(path)
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(dialect, connection_record, cargs, cparams):
+        def open_connection():
+            return dialect.connect(*cargs, **cparams)
+
+        connection = gate.connect(open_connection, on_wait)
+        gate.opened()
+        try:
+            gate.anchor_if_needed(lambda: gate.connect(open_connection, on_wait))
+        except BaseException:
+            connection.close()
+            gate.closed()
+            raise
+        return connection
+
+    @event.listens_for(engine, "close")
+    def _closed(dbapi_connection, connection_record):
+        gate.closed()
+
+    @event.listens_for(engine, "close_detached")
+    def _closed_detached(dbapi_connection):
+        gate.closed()
+
+
+@contextlib.contextmanager
+def store_session(engine: Engine) -> Iterator[None]:
+    """Hold the embedded file open for this thread while the block runs (no-op elsewhere).
+
+    A unit of work that connects several times (a page's view, a page's set-up) pays the file's
+    opening once instead of per connection; outside such a block the file is closed as soon as
+    the last connection is.
+    """
+    path = embedded_file(engine.url)
+    if path is None:
+        yield
+        return
+    with gate_for(path).session():
+        yield
 
 
 def existing_tables(engine: Engine) -> set[str]:
@@ -162,9 +256,53 @@ def bump_data_version(engine: Engine) -> str:
     return version
 
 
-def read_data_version(engine: Engine) -> str | None:
+#: Date column whose latest value joins each table's row count in the fingerprint.
+_FINGERPRINT_DATES = {"orders": "ordered_at", "service_contacts": "opened_at"}
+
+
+def contract_fingerprint(engine: Engine, present: set[str] | None = None) -> str:
+    """A short string that changes when a program outside the app changes the contract tables.
+
+    The app bumps the stored data version on its own writes; an ETL into the same database
+    does not. PostgreSQL: the server's own counters of inserted, updated and deleted rows and
+    the size of each table (``pg_stat_user_tables``, ``pg_relation_size``: catalogue reads, no
+    table scan; the counters reach the view within about 10 s of a commit, the size at once,
+    also on a read replica), row counts for contract tables that are views. Other stores: each
+    table's row count and the latest order and contact dates (DuckDB answers a count from its
+    metadata). Tables the store lacks are left out; ``present`` (the store's tables) saves
+    looking them up again.
+    """
+    present = existing_tables(engine) if present is None else present
+    names = [name for name in LOAD_ORDER if name in present]
+    parts: list[str] = []
+    with engine.connect() as conn:
+        counted = names
+        if engine.url.get_backend_name() == "postgresql" and names:
+            rows = conn.execute(
+                text(
+                    "SELECT relname, n_tup_ins, n_tup_upd, n_tup_del, pg_relation_size(relid) "
+                    "FROM pg_stat_user_tables "
+                    "WHERE schemaname = current_schema() AND relname IN :names "
+                    "ORDER BY relname"
+                ).bindparams(bindparam("names", expanding=True)),
+                {"names": names},
+            ).all()
+            parts += [":".join(str(value) for value in row) for row in rows]
+            tracked = {row[0] for row in rows}
+            counted = [name for name in names if name not in tracked]
+        for name in counted:
+            table = CONTRACT_TABLES[name]
+            columns = [func.count()]
+            if name in _FINGERPRINT_DATES:
+                columns.append(func.max(table.c[_FINGERPRINT_DATES[name]]))
+            values = conn.execute(select(*columns).select_from(table)).one()
+            parts.append(f"{name}:" + ":".join(str(value) for value in values))
+    return hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
+
+
+def read_data_version(engine: Engine, present: set[str] | None = None) -> str | None:
     """The stored dataset version, or None when the store has no version table."""
-    if "dataset_info" not in existing_tables(engine):
+    if "dataset_info" not in (existing_tables(engine) if present is None else present):
         return None
     with engine.connect() as conn:
         return conn.execute(

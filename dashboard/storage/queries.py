@@ -13,7 +13,7 @@ import pandas as pd
 from sqlalchemy import Engine, case, distinct, func, literal, select, union_all
 
 from dashboard.scope import Scope
-from dashboard.storage.engine import existing_tables, read_data_version
+from dashboard.storage.engine import contract_fingerprint, existing_tables, read_data_version
 from dashboard.storage.schema import (
     CONTRACT_TABLES,
     customers,
@@ -35,24 +35,17 @@ def missing_contract_tables(engine: Engine) -> list[str]:
 
 
 def data_version(engine: Engine) -> str:
-    """A string that changes whenever the data changes: the stored version, else a fingerprint.
+    """A string that changes whenever the data changes, whoever changed it.
 
-    Warehouses exposed through views have no version table; there the row counts and the
-    latest dates of the fact tables serve as the fingerprint (cheap aggregates).
+    The stored version (bumped by every write of the app and its command line) joined with
+    :func:`~dashboard.storage.engine.contract_fingerprint`, which changes when another program
+    adds, changes or deletes contract rows (an ETL into PostgreSQL, say). Warehouses exposed
+    through views have no stored version; the fingerprint alone serves there.
     """
-    stored = read_data_version(engine)
-    if stored:
-        return stored
-    statement = select(
-        select(func.count()).select_from(customers).scalar_subquery(),
-        select(func.count()).select_from(orders).scalar_subquery(),
-        select(func.max(orders.c.ordered_at)).scalar_subquery(),
-        select(func.count()).select_from(service_contacts).scalar_subquery(),
-        select(func.count()).select_from(surveys).scalar_subquery(),
-    )
-    with engine.connect() as conn:
-        row = conn.execute(statement).one()
-    return "fp:" + ":".join(str(v) for v in row)
+    present = existing_tables(engine)
+    stored = read_data_version(engine, present)
+    fingerprint = contract_fingerprint(engine, present)
+    return f"{stored}|fp:{fingerprint}" if stored else f"fp:{fingerprint}"
 
 
 @dataclass(frozen=True)
