@@ -64,17 +64,21 @@ def instrument() -> None:
                 continue
             wrapped = _timed(f"{short}.{name}", function)
             for other in list(sys.modules.values()):
-                if getattr(other, "__name__", "").startswith("dashboard") and getattr(
-                    other, name, None
-                ) is function:
+                if (
+                    getattr(other, "__name__", "").startswith("dashboard")
+                    and getattr(other, name, None) is function
+                ):
                     setattr(other, name, wrapped)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", required=True)
-    parser.add_argument("--views", nargs="*", default=["customer_value", "loyalty", "service",
-                                                        "value_curves", "segments", "overview"])
+    parser.add_argument(
+        "--views",
+        nargs="*",
+        default=["customer_value", "loyalty", "service", "value_curves", "segments", "overview"],
+    )
     parser.add_argument("--region", default=None)
     args = parser.parse_args()
     from dashboard.domain.periods import DEFAULT_PRESET, preset_period
