@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,50 @@ def test_every_page_explains_an_unreachable_store(monkeypatch, page):
     at = run_page(page)
     assert not at.exception
     assert "The database cannot be read" in at.error[0].value
+
+
+def test_an_open_page_shows_rows_written_by_another_program(tiny_url, monkeypatch):
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    monkeypatch.setenv("DASHBOARD_REFRESH_SECONDS", "1")
+    at = run_page("overview.py")
+
+    def customers_in_sidebar() -> str:
+        return " ".join(c.value for c in at.sidebar.caption)
+
+    assert "4 customers" in customers_in_sidebar()
+    with create_engine(tiny_url, poolclass=NullPool).begin() as conn:  # an ETL, not the app
+        conn.execute(
+            text(
+                "INSERT INTO customers (customer_id, name, region, acquisition_channel, "
+                "acquired_at, acquisition_cost) VALUES (5, 'Eve', 'North', 'search', "
+                "DATE '2024-08-01', 60)"
+            )
+        )
+    time.sleep(1.1)  # the next read of the data version
+    at.run()
+    assert not at.exception
+    assert "5 customers" in customers_in_sidebar()
+
+
+@pytest.fixture(scope="module")
+def tiny_pg_url():
+    """The tiny portfolio in a throw-away PostgreSQL schema (skipped without PostgreSQL)."""
+    from dashboard.storage.engine import make_engine
+    from tests.conftest import throwaway_pg_schema
+    from tests.fixtures import load_tiny
+
+    with throwaway_pg_schema("pages") as url:
+        load_tiny(make_engine(url))
+        yield url
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_on_postgresql(tiny_pg_url, page, monkeypatch):
+    monkeypatch.setenv("DASHBOARD_DB_URL", tiny_pg_url)
+    at = run_page(page)
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert any("4 customers" in c.value and "PostgreSQL" in c.value for c in at.sidebar.caption)
