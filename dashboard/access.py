@@ -163,10 +163,16 @@ def parse_policy(table: Mapping[str, Any] | None) -> AccessPolicy:
 
 
 def _grants(table: Mapping[str, Any], where: str, *, lower: bool) -> _Grants:
-    def names(values: Any, what: str) -> list[str]:
+    """Grants of one table; ``lower``: the names are e-mail addresses (compared in lower case).
+    Region names are kept as written: they must match the store's."""
+
+    def names(values: Any, what: str, lower: bool = lower) -> list[str]:
         if not isinstance(values, list | tuple) or not all(isinstance(v, str) for v in values):
             raise AccessConfigError(f"{where} {what} must be a list of strings")
         return [v.strip().lower() if lower else v.strip() for v in values if v.strip()]
+
+    def who(name: str) -> str:
+        return name.strip().lower() if lower else name.strip()
 
     regions = table.get("regions") or {}
     if not isinstance(regions, Mapping):
@@ -175,10 +181,8 @@ def _grants(table: Mapping[str, Any], where: str, *, lower: bool) -> _Grants:
         executives=frozenset(names(table.get("executives", []), "executives")),
         admins=frozenset(names(table.get("admins", []), "admins")),
         regions={
-            (who.strip().lower() if lower else who.strip()): tuple(
-                names(listed, f'regions."{who}"')
-            )
-            for who, listed in regions.items()
+            who(name): tuple(names(listed, f'regions."{name}"', lower=False))
+            for name, listed in regions.items()
         },
     )
 

@@ -150,7 +150,11 @@ def run_action(ctx: PageContext, action: Callable[..., Any], *args: Any, **kwarg
     Only for a user who may write: checked here, on the server, from the session's identity
     (:func:`dashboard.app.auth.require_write` raises ``AccessDenied``), and logged."""
     what = f"{action.__module__}.{action.__name__}"
-    access = auth.require_write(what)
+    try:
+        access = auth.require_write(what)
+    except auth.AccessDenied:
+        st.error("**Only an administrator can change the store.**", icon=":material/lock:")
+        st.stop()
     result = action(_engine(ctx.url), *args, **kwargs)
     auth.log_write(access, what, auth.describe_arguments(args, kwargs))
     clear_caches()
