@@ -72,22 +72,17 @@ def _as_date(value: object) -> date | None:
 def data_bounds(engine: Engine, allowed_regions: tuple[str, ...] | None = None) -> DataBounds:
     """Date range of the orders and the distinct regions and channels (for the filters).
 
-    With ``allowed_regions`` (row-level access) everything is counted within those regions
-    only: the dates of their orders, their regions and channels, their customers.
+    With ``allowed_regions`` (row-level access) the regions, channels and customers are
+    counted within those regions only. The dates stay the store's: they say how far the data
+    goes (periods end on the last order, follow-up windows need complete data), the same for
+    every user.
     """
     in_scope = (
         customers.c.region.in_(list(allowed_regions)) if allowed_regions is not None else true()
     )
-    ordered_in_scope = (
-        orders.c.customer_id.in_(select(customers.c.customer_id).where(in_scope))
-        if allowed_regions is not None
-        else true()
-    )
     with engine.connect() as conn:
         first, last = conn.execute(
-            select(func.min(orders.c.ordered_at), func.max(orders.c.ordered_at)).where(
-                ordered_in_scope
-            )
+            select(func.min(orders.c.ordered_at), func.max(orders.c.ordered_at))
         ).one()
         regions = conn.execute(
             select(customers.c.region).where(in_scope).distinct().order_by(customers.c.region)
