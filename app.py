@@ -2,9 +2,13 @@
 
 import streamlit as st
 
+from dashboard.app.auth import gate
+
 st.set_page_config(
     page_title="Customer portfolio", page_icon=":material/donut_large:", layout="wide"
 )
+# With [auth] configured: nothing of the data before sign-in, and nothing for an unlisted user.
+gate()
 
 navigation = st.navigation(
     {

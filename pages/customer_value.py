@@ -258,7 +258,10 @@ run = view.run
 
 
 def fit_button(label: str, *, primary: bool) -> None:
-    """The explicit action that fits and stores the model (never on a page view)."""
+    """The explicit action that fits and stores the model (never on a page view); admins only."""
+    if not ctx.access.may_write:
+        st.caption("Only an administrator can fit the lifetime-value model.")
+        return
     if not st.button(
         label,
         type="primary" if primary else "secondary",
@@ -292,7 +295,8 @@ if run is None:
         icon=":material/insights:",
     )
     fit_button("Fit lifetime-value model", primary=True)
-    st.code(fit_command, language="bash")
+    if ctx.access.may_write:
+        st.code(fit_command, language="bash")
 else:
     equity = view.equity
     clv_note = run.describe_settings()
@@ -300,7 +304,10 @@ else:
         f"**Predictions as of {run.calibration_end:%d %b %Y}** (the fit's data end), for "
         f"customers in scope acquired by {as_of}. {clv_note}."
     )
-    holdout = run.holdout
+    # The holdout check and the fit's diagnostics count every customer of every region: a user
+    # who sees only some regions gets the model's parameters, not those portfolio-wide figures.
+    whole_portfolio = not ctx.access.is_restricted
+    holdout = run.holdout if whole_portfolio else None
     cols = st.columns(4)
     cols[0].metric(
         "Customer equity",
@@ -324,7 +331,15 @@ else:
         "customers (an order in the 12 months to that date).",
         border=True,
     )
-    if holdout is None:
+    if not whole_portfolio:
+        cols[3].metric(
+            "Holdout error",
+            "—",
+            help="The holdout check counts the customers of every region: it is shown to "
+            "users who see every region.",
+            border=True,
+        )
+    elif holdout is None:
         cols[3].metric(
             "Holdout error", "—", help=f"No holdout check: {run.holdout_error}.", border=True
         )
@@ -338,7 +353,8 @@ else:
             border=True,
         )
 
-    st.caption(f"**Holdout check (whole portfolio):** {run.describe_holdout()}")
+    if whole_portfolio:
+        st.caption(f"**Holdout check (whole portfolio):** {run.describe_holdout()}")
     equity_grouping = st.segmented_control(
         "Split equity by",
         list(GROUPINGS),
@@ -359,7 +375,13 @@ else:
         width="stretch",
     )
     left.caption(f"Sum of CLV per group; {clv_note}.")
-    if holdout is None:
+    if not whole_portfolio:
+        right.info(
+            "**The model's holdout check** counts the customers of every region, so it is "
+            "shown only to users who see every region.",
+            icon=":material/lock:",
+        )
+    elif holdout is None:
         right.info(
             f"**No holdout check for this fit:** {run.holdout_error}. Treat the "
             "predictions with care.",
@@ -395,26 +417,36 @@ else:
             "of the shaded band: the weeks the check's model was fitted on; in the band: the "
             "holdout it had not seen (a last, partial week is left out)."
         )
-    with st.expander("Model parameters and refit"):
+    with st.expander("Model parameters" + (" and refit" if ctx.access.may_write else "")):
         bgnbd, spend = run.params["bgnbd"], run.params["gamma_gamma"]
-        st.markdown(
-            f"Fit {run.run_id} of {run.fitted_at:%d %b %Y %H:%M}, on "
-            f"{run.diagnostics['customers']:,} customers "
-            f"({run.diagnostics['repeat_buyers']:,} repeat buyers) with orders to "
-            f"{run.calibration_end:%d %b %Y}.\n\n"
+        parameters = (
             f"- **BG/NBD** (purchases, weeks): r = {bgnbd['r']:.3f}, α = {bgnbd['alpha']:.3f}, "
             f"a = {bgnbd['a']:.3f}, b = {bgnbd['b']:.3f}\n"
             f"- **Gamma-Gamma** (revenue per purchase day): p = {spend['p']:.3f}, "
-            f"q = {spend['q']:.3f}, v = {spend['v']:.2f}; mean expected revenue per purchase "
-            f"{money(run.diagnostics['mean_spend'])}\n"
-            f"- Correlation of purchase frequency with spend per purchase among repeat buyers: "
-            f"{run.diagnostics['spend_frequency_correlation']:+.2f} (Gamma-Gamma assumes near "
-            "0)\n"
-            f"- Portfolio gross margin %: "
-            f"{percent(run.settings['portfolio_margin_share'])}"
+            f"q = {spend['q']:.3f}, v = {spend['v']:.2f}"
         )
+        if not whole_portfolio:
+            st.markdown(
+                f"Fit {run.run_id} of {run.fitted_at:%d %b %Y %H:%M}, with orders to "
+                f"{run.calibration_end:%d %b %Y}, on every region's customers (its counts are "
+                f"shown to users who see every region).\n\n{parameters}"
+            )
+        else:
+            st.markdown(
+                f"Fit {run.run_id} of {run.fitted_at:%d %b %Y %H:%M}, on "
+                f"{run.diagnostics['customers']:,} customers "
+                f"({run.diagnostics['repeat_buyers']:,} repeat buyers) with orders to "
+                f"{run.calibration_end:%d %b %Y}.\n\n{parameters}; mean expected revenue per "
+                f"purchase {money(run.diagnostics['mean_spend'])}\n"
+                "- Correlation of purchase frequency with spend per purchase among repeat "
+                f"buyers: {run.diagnostics['spend_frequency_correlation']:+.2f} (Gamma-Gamma "
+                "assumes near 0)\n"
+                f"- Portfolio gross margin %: "
+                f"{percent(run.settings['portfolio_margin_share'])}"
+            )
         fit_button("Refit the model now", primary=False)
-        st.caption(f"Or on the command line: `{fit_command}`")
+        if ctx.access.may_write:
+            st.caption(f"Or on the command line: `{fit_command}`")
 
 # --------------------------------------------------------------------------------------
 st.header("What acquisition is worth", divider="gray")

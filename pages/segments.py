@@ -23,14 +23,15 @@ ctx = page_setup(
 )
 view = load(segments.view, ctx)
 run = view.run
-may_recompute = ctx.scope.allowed_regions is None  # a run covers every customer
+may_recompute = ctx.access.may_write  # writes are for administrators (checked again in run_action)
 
 
 def recompute_form(first: bool) -> None:
     """Controls of the explicit recompute action (never run on a page view)."""
     if not may_recompute:
         st.caption(
-            "Segments cover every customer: only a user who sees every region can recompute them."
+            "Segments cover every customer and everyone sees the same ones: only an "
+            "administrator can compute, recompute or rename them."
         )
         return
     left, middle, right = st.columns([2, 2, 1], vertical_alignment="bottom")
@@ -92,38 +93,46 @@ how = (
     if run.quality.get("chosen_automatically") and run.silhouette is not None
     else "fixed by the user"
 )
+covered = (
+    "your regions' customers"
+    if ctx.access.is_restricted
+    else f"{run.quality.get('customers', 0):,} customers"
+)
 st.caption(
-    f"**{run.n_segments} segments** of {run.quality.get('customers', 0):,} customers, computed "
+    f"**{run.n_segments} segments** of {covered}, computed "
     f"on {run.created_at:%d %b %Y %H:%M} from data up to **{run.as_of:%d %b %Y}**; number "
     f"of segments {how}. Segments are saved: the sidebar's segment filter applies them on "
     "every page."
 )
 for note in run.quality.get("notes", []):
     st.caption(f"Note: {note}")
-with st.expander("Recompute or rename segments"):
+if not may_recompute:
     recompute_form(first=False)
-    with st.form("rename_segments"):
-        st.markdown(
-            "**Rename segments** (everyone sees the new names; a name you give is "
-            "kept by the matching segment of the next run)"
-        )
-        typed = {
-            int(s): st.text_input(
-                f"Segment {s}", value=n, max_chars=100, key=f"segment_name_{run.run_id}_{s}"
+else:
+    with st.expander("Recompute or rename segments"):
+        recompute_form(first=False)
+        with st.form("rename_segments"):
+            st.markdown(
+                "**Rename segments** (everyone sees the new names; a name you give is "
+                "kept by the matching segment of the next run)"
             )
-            for s, n in view.names.items()
-        }
-        if st.form_submit_button("Save names"):
-            from dashboard.services import segmentation
+            typed = {
+                int(s): st.text_input(
+                    f"Segment {s}", value=n, max_chars=100, key=f"segment_name_{run.run_id}_{s}"
+                )
+                for s, n in view.names.items()
+            }
+            if st.form_submit_button("Save names"):
+                from dashboard.services import segmentation
 
-            current = view.names
-            changed = {s: n for s, n in typed.items() if n.strip() != current[s]}
-            try:
-                run_action(ctx, segmentation.rename_segments, run.run_id, changed)
-            except ValueError as exc:
-                st.error(f"{exc}.", icon=":material/error:")
-            else:
-                st.rerun()
+                current = view.names
+                changed = {s: n for s, n in typed.items() if n.strip() != current[s]}
+                try:
+                    run_action(ctx, segmentation.rename_segments, run.run_id, changed)
+                except ValueError as exc:
+                    st.error(f"{exc}.", icon=":material/error:")
+                else:
+                    st.rerun()
 
 worth = view.worth
 if worth.empty:
@@ -213,18 +222,29 @@ st.dataframe(
 
 # --- How the segments differ ------------------------------------------------------------------
 st.subheader("How each segment differs from the average customer")
-st.plotly_chart(
-    charts.build_profile_heatmap(
-        view.profiles, view.labels, title="Segment profiles: blue above the average, orange below"
-    ),
-    width="stretch",
-)
-st.caption(
-    f"Profiles of all customers at {run.as_of:%d %b %Y} (the run's date; not filtered). Each "
-    "cell shows the segment's mean; its colour, how far that is from the average customer in "
-    "standard deviations (on a log scale for money and counts). Yearly rates are per year of "
-    "tenure (at least 90 days)."
-)
+if view.profiles.empty:
+    st.info(
+        "The segment profiles are means over every region's customers, so they are shown "
+        "only to users who see every region. The segments themselves, their names and "
+        "treatments are the same for everyone; every figure above and below counts only your "
+        "regions' customers.",
+        icon=":material/lock:",
+    )
+else:
+    st.plotly_chart(
+        charts.build_profile_heatmap(
+            view.profiles,
+            view.labels,
+            title="Segment profiles: blue above the average, orange below",
+        ),
+        width="stretch",
+    )
+    st.caption(
+        f"Profiles of all customers at {run.as_of:%d %b %Y} (the run's date; not filtered). Each "
+        "cell shows the segment's mean; its colour, how far that is from the average customer in "
+        "standard deviations (on a log scale for money and counts). Yearly rates are per year of "
+        "tenure (at least 90 days)."
+    )
 quality_left, quality_right = st.columns([1, 2])
 quality_left.metric(
     "Mean silhouette",

@@ -19,7 +19,8 @@ from typing import Any
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard.app import first_run
+from dashboard.access import OPEN_ACCESS, Access
+from dashboard.app import auth, first_run
 from dashboard.domain.periods import DEFAULT_PRESET, PRESETS, preset_period
 from dashboard.errors import first_line
 from dashboard.scope import Scope
@@ -63,12 +64,14 @@ def refresh_seconds() -> float:
 
 @dataclass(frozen=True)
 class PageContext:
-    """What a page needs to load data: where the store is, its version and the filters."""
+    """What a page needs to load data: where the store is, its version, the filters, and who
+    is asking (``access``: role and allowed regions, already in ``scope``)."""
 
     url: str
     version: str
     scope: Scope
     bounds: queries.DataBounds
+    access: Access = OPEN_ACCESS
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -89,9 +92,11 @@ def _data_version(url: str) -> str:
     return _cached_data_version(url, int(time.time() // refresh_seconds()))
 
 
-@st.cache_data(ttl=3600, max_entries=8, show_spinner=False)
-def _bounds(url: str, version: str) -> queries.DataBounds:
-    return queries.data_bounds(_engine(url))
+@st.cache_data(ttl=3600, max_entries=32, show_spinner=False)
+def _bounds(
+    url: str, version: str, allowed_regions: tuple[str, ...] | None = None
+) -> queries.DataBounds:
+    return queries.data_bounds(_engine(url), allowed_regions)
 
 
 # Bounded: an entry can be a per-customer frame (about 20 MB at 100k customers), so the cache
@@ -140,8 +145,18 @@ def computing_text(view: Callable[..., Any], scope: Scope) -> str:
 
 def run_action(ctx: PageContext, action: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Run a write use case (``action(engine, *args, **kwargs)``, e.g. a model fit) on the
-    page's store, then forget cached results so every page shows what it wrote."""
+    page's store, then forget cached results so every page shows what it wrote.
+
+    Only for a user who may write: checked here, on the server, from the session's identity
+    (:func:`dashboard.app.auth.require_write` raises ``AccessDenied``), and logged."""
+    what = f"{action.__module__}.{action.__name__}"
+    try:
+        access = auth.require_write(what)
+    except auth.AccessDenied:
+        st.error("**Only an administrator can change the store.**", icon=":material/lock:")
+        st.stop()
     result = action(_engine(ctx.url), *args, **kwargs)
+    auth.log_write(access, what, auth.describe_arguments(args, kwargs))
     clear_caches()
     return result
 
@@ -276,7 +291,10 @@ def _segment_options(url: str, version: str) -> tuple[int | None, tuple[tuple[in
 
 
 def _sidebar_filters(
-    bounds: queries.DataBounds, url: str | None = None, version: str | None = None
+    bounds: queries.DataBounds,
+    url: str | None = None,
+    version: str | None = None,
+    allowed_regions: tuple[str, ...] | None = None,
 ) -> Scope:
     """The global filters, bound to the URL so that a link keeps the view.
 
@@ -359,6 +377,7 @@ def _sidebar_filters(
         channels=tuple(channels),
         segments=tuple(int(s) for s in segments),
         segment_run_id=run_id,
+        allowed_regions=allowed_regions,
     )
 
 
@@ -383,18 +402,19 @@ def _route_through_app() -> None:
 def page_setup(title: str, intro: str | None = None) -> PageContext:
     """Common start of every page: title, store, global filters, scope caption."""
     _route_through_app()
+    access = auth.gate()  # before anything of the data: a closed page stops here
     st.title(title)
     if intro:
         st.caption(intro)
     location, version = open_store()
-    bounds = _bounds(location.url, version)
+    bounds = _bounds(location.url, version, access.allowed_regions)
     if bounds.is_empty:
         st.info(
             "The store has no orders yet, so there is nothing to show. Load data with "
             "`python -m dashboard import` or build the demo with `python -m dashboard demo`."
         )
         st.stop()
-    scope = _sidebar_filters(bounds, location.url, version)
+    scope = _sidebar_filters(bounds, location.url, version, access.allowed_regions)
     st.sidebar.caption(
         f"Data {bounds.first_order:%d %b %Y} – {bounds.last_order:%d %b %Y} · "
         f"{bounds.customers:,} customers · {location.short_name}",
@@ -402,9 +422,12 @@ def page_setup(title: str, intro: str | None = None) -> PageContext:
     )
     segment_names = dict(_segment_options(location.url, version)[1])
     st.caption(f"**Showing** {scope.describe(segment_names)}")
+    if note := auth.portfolio_note(access):
+        st.caption(note)
     _presentation_mode()
     _watch_data_version(location.url, version)
-    return PageContext(location.url, version, scope, bounds)
+    auth.account_sidebar(access)
+    return PageContext(location.url, version, scope, bounds, access)
 
 
 #: Presentation mode: no sidebar or toolbar, larger figures; for a meeting-room screen.

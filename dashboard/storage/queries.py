@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pandas as pd
-from sqlalchemy import Engine, case, distinct, func, literal, select, union_all
+from sqlalchemy import Engine, case, distinct, func, literal, select, true, union_all
 
 from dashboard.scope import Scope
 from dashboard.storage.engine import contract_fingerprint, existing_tables, read_data_version
@@ -69,23 +69,35 @@ def _as_date(value: object) -> date | None:
     return pd.Timestamp(value).date()
 
 
-def data_bounds(engine: Engine) -> DataBounds:
-    """Date range of the orders and the distinct regions and channels (for the filters)."""
+def data_bounds(engine: Engine, allowed_regions: tuple[str, ...] | None = None) -> DataBounds:
+    """Date range of the orders and the distinct regions and channels (for the filters).
+
+    With ``allowed_regions`` (row-level access) the regions, channels and customers are
+    counted within those regions only. The dates stay the store's: they say how far the data
+    goes (periods end on the last order, follow-up windows need complete data), the same for
+    every user.
+    """
+    in_scope = (
+        customers.c.region.in_(list(allowed_regions)) if allowed_regions is not None else true()
+    )
     with engine.connect() as conn:
         first, last = conn.execute(
             select(func.min(orders.c.ordered_at), func.max(orders.c.ordered_at))
         ).one()
         regions = conn.execute(
-            select(customers.c.region).distinct().order_by(customers.c.region)
+            select(customers.c.region).where(in_scope).distinct().order_by(customers.c.region)
         ).scalars()
         regions = tuple(str(r) for r in regions if r is not None)
         channels = conn.execute(
             select(customers.c.acquisition_channel)
+            .where(in_scope)
             .distinct()
             .order_by(customers.c.acquisition_channel)
         ).scalars()
         channels = tuple(str(c) for c in channels if c is not None)
-        n_customers = conn.execute(select(func.count()).select_from(customers)).scalar_one()
+        n_customers = conn.execute(
+            select(func.count()).select_from(customers).where(in_scope)
+        ).scalar_one()
     return DataBounds(_as_date(first), _as_date(last), regions, channels, int(n_customers))
 
 

@@ -52,7 +52,7 @@ def find_chromium() -> str | None:
     return shutil.which("chromium")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -124,9 +124,12 @@ def fresh_server(tmp_path) -> Iterator[str]:
     yield from serve_app(f"duckdb:///{tmp_path / 'fresh.duckdb'}", tmp_path)
 
 
-def serve_app(store_url: str, folder: Path) -> Iterator[str]:
-    """Run ``streamlit run app.py`` on a free port until the generator is closed."""
-    port = _free_port()
+def serve_app(
+    store_url: str, folder: Path, port: int | None = None, extra_args: tuple[str, ...] = ()
+) -> Iterator[str]:
+    """Run ``streamlit run app.py`` on ``port`` (default: a free one) until the generator is
+    closed; ``extra_args`` are more command-line options (e.g. ``--secrets.files``)."""
+    port = port or free_port()
     base_url = f"http://127.0.0.1:{port}"
     log = folder / "streamlit.log"
     env = {**os.environ, "DASHBOARD_DB_URL": store_url}
@@ -148,6 +151,7 @@ def serve_app(store_url: str, folder: Path) -> Iterator[str]:
         "none",
         "--browser.gatherUsageStats",
         "false",
+        *extra_args,
     ]
     with log.open("wb") as output:
         # Output goes to a file, not a pipe: a pipe nobody reads blocks the server when full.

@@ -66,8 +66,9 @@ class CustomerValueView:
     holdout_by_frequency, holdout_tracking:
         The fit's holdout check by past repeat purchases and week by week (complete weeks
         only): :meth:`~dashboard.storage.clv_store.ClvRun.holdout_by_frequency` and
-        :meth:`~dashboard.storage.clv_store.ClvRun.holdout_tracking`. None without a fit;
-        empty without a holdout check.
+        :meth:`~dashboard.storage.clv_store.ClvRun.holdout_tracking`. None without a fit,
+        and for a scope restricted to some regions (the check counts every region's
+        customers); empty without a holdout check.
     equity, equity_by_group, keep_versus_win:
         :func:`~dashboard.domain.value.customer_equity`, ``equity_by_group`` per grouping
         column, :func:`~dashboard.domain.value.keep_versus_win`.
@@ -185,14 +186,16 @@ def view(
         )
         for key, column in PAYBACK_GROUPINGS.items()
     }
+    # The stored holdout check counts every region's customers: not for a restricted scope.
+    whole = run is not None and scope.allowed_regions is None
     return CustomerValueView(
         customers_in_view=len(summary),
         has_segments="segment_name" in summary.columns,
         cost_gaps=tuple(value.cost_data_gaps(summary)),
         profit=profit,
         run=run,
-        holdout_by_frequency=None if run is None else run.holdout_by_frequency(),
-        holdout_tracking=None if run is None else run.holdout_tracking(complete_weeks_only=True),
+        holdout_by_frequency=run.holdout_by_frequency() if whole else None,
+        holdout_tracking=run.holdout_tracking(complete_weeks_only=True) if whole else None,
         equity=None if values is None else value.customer_equity(values),
         equity_by_group=None
         if values is None

@@ -71,7 +71,8 @@ class SegmentsView:
     concentration:
         The sentence on the segment holding the most value for its size (None when none does).
     profiles:
-        The run's stored profiles (segment 0 = all customers; not filtered).
+        The run's stored profiles (segment 0 = all customers; not filtered). Empty for a scope
+        restricted to some regions: the profiles are means over every region's customers.
     plan:
         The playbook: one treatment per segment with its rule and value at stake in scope.
     transitions:
@@ -142,7 +143,7 @@ def view(engine: Engine, scope: Scope) -> SegmentsView:
         summary=summary,
         worth=worth,
         concentration=playbook.concentration_note(worth),
-        profiles=profiles,
+        profiles=profiles if scope.allowed_regions is None else pd.DataFrame(),
         plan=playbook.playbook_table(profiles, run.value_measure, summary, labels),
         transitions=transitions,
         stayed=playbook.stayed_share(transitions) if has_transitions else None,
