@@ -187,8 +187,10 @@ def test_a_regional_manager_sees_only_their_regions(browser_page, signed_app):
         assert page.get_by_test_id("stMetricValue").all_inner_texts() == north_figures
     assert "eyJ" not in page.content()  # no identity or access token (a JWT) in the page
 
-    # Sign out: back to the sign-in page.
+    # Sign out: Streamlit ends the session at the provider too (RP-initiated logout); the
+    # provider asks to confirm, then sends the browser back to the app's sign-in page.
     page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="End session").click()
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
 
     server_log = log.read_text(encoding="utf-8", errors="replace")
