@@ -408,6 +408,13 @@ def page_setup(title: str, intro: str | None = None) -> PageContext:
         st.caption(intro)
     location, version = open_store()
     bounds = _bounds(location.url, version, access.allowed_regions)
+    if bounds.is_empty and access.allowed_regions is not None:
+        st.info(
+            "None of the store's customers is in your regions "
+            f"({', '.join(access.allowed_regions) or 'none'}), so there is nothing to show. "
+            "If that is wrong, ask an administrator to check your regions in `[access.regions]`."
+        )
+        st.stop()
     if bounds.is_empty:
         st.info(
             "The store has no orders yet, so there is nothing to show. Load data with "

@@ -310,3 +310,15 @@ def test_without_auth_the_app_is_open_and_says_so(full_url):
     )
     region_filter = next(w for w in at.sidebar.multiselect if w.label == "Region")
     assert region_filter.options == ["North", "South"]
+
+
+def test_a_manager_of_a_region_without_customers_is_told_so(full_url):
+    at = AppTest.from_file(str(ROOT / "pages" / "overview.py"), default_timeout=TIMEOUT)
+    at.secrets["auth"] = AUTH
+    at.secrets["access"] = {**ACCESS, "regions": {"west.lead@example.com": ["West"]}}
+    at.user = {"is_logged_in": True, "email": "west.lead@example.com"}
+    at.run()
+    assert not at.exception
+    assert "None of the store's customers is in your regions (West)" in at.info[0].value
+    assert not at.metric
+    assert "no orders yet" not in page_text(at)
