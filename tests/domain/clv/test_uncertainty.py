@@ -58,12 +58,12 @@ def test_scope_totals_from_loadings_match_the_exact_draws(fitted):
         compressed = uncertainty.scope_total_draws(
             point[scope].sum(), result.clv_loadings[scope].sum(axis=0), result.clv_basis
         )
-        np.testing.assert_allclose(compressed, exact, rtol=1e-4)
+        np.testing.assert_allclose(compressed, exact, rtol=1e-3)
         alive = uncertainty.scope_total_draws(
             drawn.alive_point[scope].sum(), result.alive_loadings[scope].sum(axis=0),
             result.alive_basis,
         )  # fmt: skip
-        np.testing.assert_allclose(alive, drawn.alive[scope].sum(axis=0), rtol=1e-4)
+        np.testing.assert_allclose(alive, drawn.alive[scope].sum(axis=0), rtol=1e-3)
     assert result.clv_captured > 0.999
 
 
