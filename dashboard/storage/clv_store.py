@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, true
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.errors import first_line
@@ -31,7 +31,7 @@ from dashboard.storage.engine import (
     has_tables,
     refresh_statistics,
 )
-from dashboard.storage.schema import clv_runs, customer_clv, orders
+from dashboard.storage.schema import clv_runs, customer_clv, customers, orders
 from dashboard.storage.sql import customer_scope, read_frame
 
 #: Time unit of the stored recency and T (weeks), as in the BG/NBD paper.
@@ -63,6 +63,13 @@ class ClvRun:
     settings: dict[str, Any] = field(hash=False)
     params: dict[str, Any] = field(hash=False)
     diagnostics: dict[str, Any] = field(hash=False)
+    #: "bgnbd" or "pareto_nbd": the purchase model the stored predictions come from.
+    purchase_model: str = "bgnbd"
+
+    @property
+    def has_intervals(self) -> bool:
+        """Whether the fit stored parameter draws (fits before intervals have none)."""
+        return "draw_basis" in self.params
 
     @property
     def horizon_months(self) -> int:
@@ -161,12 +168,14 @@ def latest_run(engine: Engine) -> ClvRun | None:
     """The most recent stored fit, or None when no fit has been stored."""
     if not has_tables(engine, clv_runs, customer_clv):
         return None
-    statement = select(clv_runs).order_by(clv_runs.c.run_id.desc()).limit(1)
+    columns = [c for c in clv_runs.c if c.name in _OLD_RUN_COLUMNS or has_interval_layout(engine)]
+    statement = select(*columns).order_by(clv_runs.c.run_id.desc()).limit(1)
     with engine.connect() as conn:
         row = conn.execute(statement).mappings().first()
     if row is None:
         return None
     return ClvRun(
+        purchase_model=row.get("purchase_model") or "bgnbd",
         run_id=int(row["run_id"]),
         fitted_at=pd.Timestamp(row["fitted_at"]).to_pydatetime(),
         calibration_end=pd.Timestamp(row["calibration_end"]).date(),
@@ -189,7 +198,9 @@ def scored_customers(engine: Engine, scope: Scope, run_id: int) -> pd.DataFrame:
         ``recency``, ``T`` (weeks), ``monetary_value``, ``probability_alive``,
         ``expected_purchases_12m``, ``expected_spend``, ``margin_share``, ``clv`` (currency).
     """
-    columns = [c for c in customer_clv.c if c.name != "run_id"]
+    columns = [customer_clv.c[name] for name in _SCORED_COLUMNS]
+    if has_interval_layout(engine):
+        columns += [customer_clv.c.clv_low, customer_clv.c.clv_high]
     statement = (
         select(*columns)
         .where(customer_clv.c.run_id == run_id, customer_scope(scope, customer_clv.c.customer_id))
@@ -199,6 +210,9 @@ def scored_customers(engine: Engine, scope: Scope, run_id: int) -> pd.DataFrame:
     for column in frame.columns:
         if column != "customer_id":
             frame[column] = pd.to_numeric(frame[column]).astype("float64")
+    for column in ("clv_low", "clv_high"):
+        if column not in frame.columns:
+            frame[column] = float("nan")
     return frame
 
 
@@ -248,13 +262,105 @@ def last_order_date(engine: Engine) -> date | None:
     return None if last is None else pd.Timestamp(last).date()
 
 
+# --------------------------------------------------------------------------------------
+# Issue 13: intervals and the what-if (columns added to customer_clv and clv_runs)
+# --------------------------------------------------------------------------------------
+
+#: Columns of the first layout (stores fitted before intervals have only these).
+_OLD_RUN_COLUMNS = ("run_id", "fitted_at", "calibration_end", "settings", "params", "diagnostics")
+_SCORED_COLUMNS = (
+    "customer_id",
+    "frequency",
+    "recency",
+    "T",
+    "monetary_value",
+    "probability_alive",
+    "expected_purchases_12m",
+    "expected_spend",
+    "margin_share",
+    "clv",
+)
+CLV_LOADINGS = tuple(f"clv_u{k}" for k in range(1, 9))
+ALIVE_LOADINGS = tuple(f"alive_u{k}" for k in range(1, 7))
+#: Discounted revenue at each dropout change of ``dashboard.domain.clv.scenario.DROPOUT_CHANGES``
+#: (-50 %, -25 %, -10 %, the fit, +10 %, +25 %, +50 %; ``dropout_column`` names them).
+DROPOUT_COLUMNS = (
+    "revenue_dropout_m50",
+    "revenue_dropout_m25",
+    "revenue_dropout_m10",
+    "discounted_revenue",
+    "revenue_dropout_p10",
+    "revenue_dropout_p25",
+    "revenue_dropout_p50",
+)
+
+
+def has_interval_layout(engine: Engine) -> bool:
+    """Whether the CLV tables have the interval columns (a store from before them does not).
+
+    A probe rather than reflection (which duckdb-engine does not fully support). Such a store
+    still opens: its runs read without intervals, and the next fit recreates the tables.
+    """
+    try:
+        with engine.connect() as conn:
+            conn.execute(
+                select(clv_runs.c.purchase_model, customer_clv.c.clv_low, customer_clv.c.alive_u6)
+                .select_from(clv_runs.join(customer_clv, true()))
+                .limit(0)
+            ).fetchall()
+    except SQLAlchemyError:
+        return False
+    return True
+
+
+def draw_sums(engine: Engine, scope: Scope, run_id: int, as_of: date) -> pd.DataFrame | None:
+    """Per acquisition channel, the sums a scope's intervals and what-if need, in SQL.
+
+    Customers in scope acquired by ``as_of`` with a prediction of run ``run_id``. Columns
+    ``acquisition_channel``, ``customers``, ``clv``, ``probability_alive``,
+    ``discounted_revenue`` and the ``revenue_dropout_*`` columns (sums of discounted revenue
+    at each dropout change), ``margin_value_*`` (the same times each customer's margin share;
+    ``margin_value_discounted_revenue`` is the CLV), ``clv_u1..8`` and ``alive_u1..6`` (sums
+    of the draw loadings). Sums are additive: a total over channels is the column sum.
+    None for a store or a run without intervals.
+    """
+    if not has_interval_layout(engine):
+        return None
+    c = customer_clv.c
+    sums = [
+        func.count().label("customers"),
+        func.sum(c.clv).label("clv"),
+        func.sum(c.probability_alive).label("probability_alive"),
+        *[func.sum(c[name]).label(name) for name in DROPOUT_COLUMNS],
+        *[
+            func.sum(c[name] * c.margin_share).label(f"margin_value_{name}")
+            for name in DROPOUT_COLUMNS
+        ],
+        *[func.sum(c[name]).label(name) for name in CLV_LOADINGS + ALIVE_LOADINGS],
+    ]
+    statement = (
+        select(customers.c.acquisition_channel, *sums)
+        .select_from(customer_clv.join(customers, customers.c.customer_id == c.customer_id))
+        .where(
+            c.run_id == run_id,
+            c.clv_low.is_not(None),
+            customers.c.acquired_at <= as_of,
+            customer_scope(scope),
+        )
+        .group_by(customers.c.acquisition_channel)
+        .order_by(customers.c.acquisition_channel)
+    )
+    frame = read_frame(engine, statement)
+    for column in frame.columns:
+        if column != "acquisition_channel":
+            frame[column] = pd.to_numeric(frame[column]).astype("float64")
+    return frame
+
+
 def _ensure_tables(engine: Engine) -> None:
     """Create the CLV tables; recreate them if an older layout lacks columns (derived data)."""
     ensure_app_tables(engine)
-    try:  # a probe rather than reflection, which duckdb-engine does not fully support
-        with engine.connect() as conn:
-            conn.execute(select(*customer_clv.c).limit(0)).fetchall()
-    except SQLAlchemyError:
+    if not has_interval_layout(engine):
         customer_clv.drop(engine)
         clv_runs.drop(engine)
         ensure_app_tables(engine)
@@ -267,6 +373,7 @@ def save_run(
     params: dict,
     diagnostics: dict,
     scores: pd.DataFrame,
+    purchase_model: str = "bgnbd",
 ) -> ClvRun:
     """Write a fit and its customer rows in one transaction, drop runs beyond KEEP_RUNS, and
     bump the data version.
@@ -290,6 +397,7 @@ def save_run(
                     settings=json.dumps(settings),
                     params=json.dumps(params),
                     diagnostics=json.dumps(diagnostics),
+                    purchase_model=purchase_model,
                 )
             )
             bulk_insert(conn, customer_clv, scores.assign(run_id=run_id))
@@ -304,4 +412,4 @@ def save_run(
             "tables (clv_runs, customer_clv, dataset_info): give its database user the right to "
             "create and write them."
         ) from exc
-    return ClvRun(run_id, fitted_at, calibration_end, settings, params, diagnostics)
+    return ClvRun(run_id, fitted_at, calibration_end, settings, params, diagnostics, purchase_model)

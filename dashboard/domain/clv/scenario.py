@@ -45,7 +45,7 @@ DROPOUT_CHANGES: tuple[float, ...] = (-0.5, -0.25, -0.1, 0.0, 0.1, 0.25, 0.5)
 
 
 def dropout_column(change: float) -> str:
-    """Name of the stored discounted-revenue column at a dropout change, e.g. ``revenue_dropout_m25``."""
+    """Stored discounted-revenue column at a dropout change, e.g. ``revenue_dropout_m25``."""
     if change == 0:
         return "discounted_revenue"
     sign = "m" if change < 0 else "p"
