@@ -265,6 +265,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
             horizon_months=args.horizon_months,
             annual_discount_rate=args.discount_rate,
             progress=lambda fraction, message: print(f"[{fraction:4.0%}] {message}", flush=True),
+            model=getattr(args, "model", "auto"),
         )
     except ModelIdentificationError as exc:
         raise CliError(f"the model cannot be fitted on this data: {exc}", EXIT_DATA) from exc
@@ -287,6 +288,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
             f"{holdout['actual_repeat_purchases']:,.0f} actual "
             f"({holdout['total_error_pct']:+.1f}%)."
         )
+    for line in lifetime_value.describe_model_choice(run):
+        print(line)
     return EXIT_OK
 
 
@@ -473,6 +476,13 @@ def _add_fit(subparsers) -> None:
         default=None,
         metavar="YYYY-MM-DD",
         help="last day of data to use (default: the latest order date)",
+    )
+    parser.add_argument(
+        "--model",
+        choices=("auto", "bgnbd", "paretonbd"),
+        default="auto",
+        help="purchase model whose predictions are stored: auto (chosen on the holdout, "
+        "docs/clv.md), bgnbd or paretonbd; both are fitted and compared (default: auto)",
     )
     parser.set_defaults(handler=cmd_fit)
 

@@ -470,3 +470,68 @@ def _finite(value: float | None) -> float | None:
         return None
     value = float(value)
     return value if math.isfinite(value) else None
+
+
+def model_comparison(run: clv_store.ClvRun) -> pd.DataFrame:
+    """Both purchase models side by side: one row per model.
+
+    Columns ``model`` (key), ``label``, ``chosen`` (bool), ``parameters`` (text),
+    ``log_likelihood`` (holdout-check calibration fit), ``holdout_mae`` (per customer,
+    purchases), ``holdout_predicted``, ``holdout_actual`` (repeat purchases in the holdout
+    weeks), ``holdout_error_pct``, ``full_log_likelihood`` (fit on all data). Empty for a run
+    stored before the comparison.
+    """
+    choice = run.diagnostics.get("model_choice") or {}
+    rows = []
+    for name, label in clv_labels().items():
+        params = run.params.get(name)
+        if params is None:
+            continue
+        check = (choice.get("models") or {}).get(name) or {}
+        holdout = check.get("holdout") or {}
+        rows.append(
+            {
+                "model": name,
+                "label": label,
+                "chosen": name == run.purchase_model,
+                "parameters": ", ".join(f"{k} {v:.3f}" for k, v in params.items()),
+                "log_likelihood": check.get("log_likelihood"),
+                "holdout_mae": check.get("holdout_mae"),
+                "holdout_predicted": holdout.get("predicted_repeat_purchases"),
+                "holdout_actual": holdout.get("actual_repeat_purchases"),
+                "holdout_error_pct": holdout.get("total_error_pct"),
+                "full_log_likelihood": run.diagnostics.get(f"{name}_log_likelihood"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def describe_model_choice(run: clv_store.ClvRun) -> list[str]:
+    """The comparison as lines for the command line: both models and the choice."""
+    table = model_comparison(run)
+    if table.empty:
+        return []
+    lines = [f"{'model':<11} {'holdout MAE':>11} {'predicted':>10} {'actual':>10} {'error':>7} "
+             f"{'calib. LL':>12}  parameters"]  # fmt: skip
+
+    def number(value, spec):
+        return "—" if value is None or pd.isna(value) else format(value, spec)
+
+    for row in table.itertuples():
+        mark = "*" if row.chosen else " "
+        lines.append(
+            f"{mark}{row.label:<10} {number(row.holdout_mae, '.4f'):>11} "
+            f"{number(row.holdout_predicted, ',.0f'):>10} {number(row.holdout_actual, ',.0f'):>10} "
+            f"{number(row.holdout_error_pct, '+.1f'):>6}% {number(row.log_likelihood, ',.1f'):>12}"
+            f"  {row.parameters}"
+        )
+    reason = (run.diagnostics.get("model_choice") or {}).get("reason", "")
+    lines.append(f"* predictions from {clv_labels()[run.purchase_model]}: {reason}")
+    low = run.diagnostics.get("customer_equity_low")
+    if low is not None:
+        lines.append(
+            f"Customer equity {run.diagnostics['customer_equity']:,.0f} "
+            f"(90% interval {low:,.0f} to {run.diagnostics['customer_equity_high']:,.0f}, "
+            "parameter uncertainty)."
+        )
+    return lines

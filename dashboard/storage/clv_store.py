@@ -313,38 +313,57 @@ def has_interval_layout(engine: Engine) -> bool:
     return True
 
 
-def draw_sums(engine: Engine, scope: Scope, run_id: int, as_of: date) -> pd.DataFrame | None:
+def draw_sums(engine: Engine, scope: Scope, run: ClvRun, as_of: date) -> pd.DataFrame | None:
     """Per acquisition channel, the sums a scope's intervals and what-if need, in SQL.
 
-    Customers in scope acquired by ``as_of`` with a prediction of run ``run_id``. Columns
-    ``acquisition_channel``, ``customers``, ``clv``, ``probability_alive``,
-    ``discounted_revenue`` and the ``revenue_dropout_*`` columns (sums of discounted revenue
-    at each dropout change), ``margin_value_*`` (the same times each customer's margin share;
-    ``margin_value_discounted_revenue`` is the CLV), ``clv_u1..8`` and ``alive_u1..6`` (sums
-    of the draw loadings). Sums are additive: a total over channels is the column sum.
-    None for a store or a run without intervals.
+    The current customers in scope as the Customer value page counts them: acquired by
+    ``as_of`` and either scored by ``run`` or acquired by its data end without an order (CLV
+    0). Columns ``acquisition_channel``, ``customers``, ``acquisition_cost`` (sum of CAC),
+    ``margin_to_date`` (gross margin of their orders to ``as_of``), ``clv``,
+    ``probability_alive``, the ``revenue_dropout_*`` and ``discounted_revenue`` columns (sums
+    of discounted revenue at each dropout change), ``margin_value_<column>`` (the same times
+    each customer's margin share; ``margin_value_discounted_revenue`` is the CLV),
+    ``clv_u1..8`` and ``alive_u1..6`` (sums of the draw loadings). All sums: a total over
+    channels is the column sum. None for a store or a run without intervals.
     """
-    if not has_interval_layout(engine):
+    if not run.has_intervals or not has_interval_layout(engine):
         return None
     c = customer_clv.c
+    margin = (
+        select(
+            orders.c.customer_id,
+            func.sum(orders.c.revenue - orders.c.cost).label("gross_margin"),
+        )
+        .where(orders.c.ordered_at <= as_of)
+        .group_by(orders.c.customer_id)
+        .subquery()
+    )
+
+    def total(column):
+        return func.coalesce(func.sum(column), 0.0)
+
     sums = [
         func.count().label("customers"),
-        func.sum(c.clv).label("clv"),
-        func.sum(c.probability_alive).label("probability_alive"),
-        *[func.sum(c[name]).label(name) for name in DROPOUT_COLUMNS],
+        total(customers.c.acquisition_cost).label("acquisition_cost"),
+        total(margin.c.gross_margin).label("margin_to_date"),
+        total(c.clv).label("clv"),
+        total(c.probability_alive).label("probability_alive"),
+        *[total(c[name]).label(name) for name in DROPOUT_COLUMNS],
         *[
-            func.sum(c[name] * c.margin_share).label(f"margin_value_{name}")
+            total(c[name] * c.margin_share).label(f"margin_value_{name}")
             for name in DROPOUT_COLUMNS
         ],
-        *[func.sum(c[name]).label(name) for name in CLV_LOADINGS + ALIVE_LOADINGS],
+        *[total(c[name]).label(name) for name in CLV_LOADINGS + ALIVE_LOADINGS],
     ]
+    joined = customers.outerjoin(
+        customer_clv, (c.customer_id == customers.c.customer_id) & (c.run_id == run.run_id)
+    ).outerjoin(margin, margin.c.customer_id == customers.c.customer_id)
     statement = (
         select(customers.c.acquisition_channel, *sums)
-        .select_from(customer_clv.join(customers, customers.c.customer_id == c.customer_id))
+        .select_from(joined)
         .where(
-            c.run_id == run_id,
-            c.clv_low.is_not(None),
             customers.c.acquired_at <= as_of,
+            c.customer_id.is_not(None) | (customers.c.acquired_at <= run.calibration_end),
             customer_scope(scope),
         )
         .group_by(customers.c.acquisition_channel)
