@@ -217,7 +217,7 @@ def view(
         else value.keep_versus_win(values, period_start=scope.start),
         payback_curves=curves,
         acquisition_tables=tables,
-        **_model_and_intervals(engine, scope, run, whole),
+        **_model_and_intervals(engine, scope, run, whole, tables),
     )
 
 
@@ -336,7 +336,9 @@ def model_tracking(run: clv_store.ClvRun) -> pd.DataFrame | None:
     return frame.reset_index(drop=True)
 
 
-def _model_and_intervals(engine: Engine, scope: Scope, run, whole: bool) -> dict:
+def _model_and_intervals(engine: Engine, scope: Scope, run, whole: bool, tables: dict) -> dict:
+    """The comparison, the weekly tracking of both models, the intervals; adds the LTV/CAC
+    interval (text ``ltv_to_cac_interval``) to the by-channel acquisition table in place."""
     if run is None:
         return {}
     from dashboard.services.lifetime_value import model_comparison
@@ -347,10 +349,25 @@ def _model_and_intervals(engine: Engine, scope: Scope, run, whole: bool) -> dict
         comparison = comparison.drop(
             columns=["holdout_predicted", "holdout_actual", "holdout_error_pct", "holdout_mae"]
         )
+    intervals = None if sums is None or sums.empty else value_intervals(sums, run)
+    table = tables.get("channel")
+    if intervals is not None and table is not None and not intervals.by_channel.empty:
+        bounds = intervals.by_channel.set_index("acquisition_channel")
+        text = {
+            channel: (
+                "—"
+                if pd.isna(row["ltv_to_cac_low"])
+                else f"{row['ltv_to_cac_low']:.2f}× to {row['ltv_to_cac_high']:.2f}×"
+            )
+            for channel, row in bounds.iterrows()
+        }
+        tables["channel"] = table.assign(
+            ltv_to_cac_interval=table["acquisition_channel"].map(text).fillna("—")
+        )
     return {
         "model_comparison": comparison,
         "model_tracking": model_tracking(run) if whole else None,
-        "intervals": None if sums is None or sums.empty else value_intervals(sums, run),
+        "intervals": intervals,
     }
 
 
