@@ -189,10 +189,10 @@ class DropoutScaled:
     - Pareto/NBD: an alive customer's dropout rate given their history is
       Gamma(s, beta + T); scaling it by ``factor`` is the same as dividing beta + T by
       ``factor`` in the expected-purchases formula (exact).
-    - BG/NBD: an alive customer's dropout probability after a purchase is
-      Beta(a, b + x) given their history; its mean a / (a + b + x) is scaled by ``factor``
-      by replacing b + x with (a + b + x) / factor - a (the mean exactly, the spread
-      approximately; factors up to (a + b) / a keep it valid).
+    - BG/NBD: the dropout probability after a purchase is Beta(a, b) across customers; its
+      mean a / (a + b) is scaled by ``factor`` with b' = (a + b) / factor - a, and an alive
+      customer's is then Beta(a, b' + x) given their x purchases, as in the model (the
+      population mean exactly, each customer's approximately; factors below (a + b) / a).
     """
 
     def __init__(self, model: object, factor: float) -> None:
@@ -211,22 +211,14 @@ class DropoutScaled:
             lifetime = scale * _expm1_ratio(-(s - 1.0), np.log1p(t / scale))
             return np.maximum((r + x) / (alpha + T) * lifetime, 0.0)
         r, alpha, a, b = (params[k] for k in ("r", "alpha", "a", "b"))
-        shifted = (a + b + x) / self.factor - a - x  # b' with b' + x = (a + b + x) / f - a
-        if np.any(shifted + x <= 0):
+        shifted = (a + b) / self.factor - a
+        if shifted <= 0:
             raise ValueError(
-                f"dropout x{self.factor:g} is beyond what BG/NBD can express with a = {a:.3g}"
+                f"dropout x{self.factor:g} is beyond what BG/NBD can express with "
+                f"a = {a:.3g}, b = {b:.3g} (at most x{(a + b) / a:.2f})"
             )
-        # _alive_expectation takes scalar b; evaluate per distinct b' (one per distinct x).
-        out = np.empty(np.broadcast_shapes(t.shape, x.shape, T.shape))
-        x_b = np.broadcast_to(x, out.shape)
-        shifted_b = np.broadcast_to(shifted, out.shape)
-        for value in np.unique(shifted_b):
-            mask = shifted_b == value
-            model = type(self.model).from_params({"r": r, "alpha": alpha, "a": a, "b": value})
-            out[mask] = model._alive_expectation(
-                np.broadcast_to(t, out.shape)[mask], x_b[mask], np.broadcast_to(T, out.shape)[mask]
-            )
-        return out
+        model = type(self.model).from_params({"r": r, "alpha": alpha, "a": a, "b": shifted})
+        return model._alive_expectation(t, x, T)
 
 
 def blocks(n: int, size: int = BLOCK) -> Iterator[slice]:
