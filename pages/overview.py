@@ -30,10 +30,16 @@ kpi_grid(list(view.kpis))
 
 if view.expected_alive is not None:
     st.caption(
-        f"Expected customers still alive: **{view.expected_alive:,.0f}** (sum of each "
-        f"customer's probability of still being active, BG/NBD fit on orders to "
-        f"{view.alive_fit_end:%d %b %Y}; see Customer value). Active customers above count an "
-        "order in the last 365 days."
+        f"Expected customers still alive: **{view.expected_alive:,.0f}**"
+        + (
+            ""
+            if view.alive_interval is None
+            else f" (90% interval {view.alive_interval[0]:,.0f} to {view.alive_interval[1]:,.0f},"
+            " from the uncertainty of the model's parameters)"
+        )
+        + " — the sum of each customer's probability of still being active, from the "
+        f"lifetime-value fit on orders to {view.alive_fit_end:%d %b %Y}; see Customer value. "
+        "Active customers above count an order in the last 365 days."
     )
 
 st.plotly_chart(

@@ -432,3 +432,22 @@ def save_run(
             "create and write them."
         ) from exc
     return ClvRun(run_id, fitted_at, calibration_end, settings, params, diagnostics, purchase_model)
+
+
+def alive_sums(engine: Engine, scope: Scope) -> tuple[float, list[float], ClvRun] | None:
+    """Latest fit's sum of P(alive) and of the P(alive) draw loadings in scope, with the run.
+
+    The same customers as :func:`expected_alive`; None without a fit with intervals.
+    """
+    run = latest_run(engine)
+    if run is None or not run.has_intervals or not has_interval_layout(engine):
+        return None
+    columns = [func.coalesce(func.sum(customer_clv.c.probability_alive), 0.0)]
+    columns += [func.coalesce(func.sum(customer_clv.c[name]), 0.0) for name in ALIVE_LOADINGS]
+    statement = select(*columns).where(
+        customer_clv.c.run_id == run.run_id,
+        customer_scope(scope, customer_clv.c.customer_id),
+    )
+    with engine.connect() as conn:
+        row = conn.execute(statement).one()
+    return float(row[0]), [float(v) for v in row[1:]], run
