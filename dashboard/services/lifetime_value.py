@@ -7,12 +7,16 @@ the reasons):
 
 1. reads the orders up to ``calibration_end`` (default: the latest order date) aggregated in
    the database to one row per customer and day (revenue, gross margin);
-2. holdout check: fits BG/NBD on the data up to ``calibration_end - holdout_weeks`` and
-   compares its predictions for the last ``holdout_weeks`` with what customers actually did
-   (in total, week by week, and by number of past repeat purchases);
-3. refits BG/NBD and Gamma-Gamma (on revenue per purchase day) on all data to
-   ``calibration_end`` and scores every customer: probability alive, expected purchases in the
-   next 12 months, expected revenue per purchase and CLV;
+2. holdout check: fits BG/NBD and Pareto/NBD on the data up to ``calibration_end -
+   holdout_weeks`` and compares their predictions for the last ``holdout_weeks`` with what
+   customers actually did (in total, per customer, week by week, by past repeat purchases);
+   the rule of :func:`dashboard.domain.clv.choose_purchase_model` picks one, unless ``model``
+   names it;
+3. refits both purchase models and Gamma-Gamma (on revenue per purchase day) on all data to
+   ``calibration_end`` and scores every customer with the chosen one: probability alive,
+   expected purchases in the next 12 months, expected revenue per purchase and CLV, with the
+   CLV's 90 % interval and the draw loadings from 100 parameter draws, and the discounted
+   revenue at the what-if's dropout changes (``docs/clv.md``);
 4. CLV margin: each customer's own gross margin / revenue over their orders to
    ``calibration_end`` (clipped to [-1, 1]; the portfolio's where a customer has no revenue),
    applied to the expected revenue;
