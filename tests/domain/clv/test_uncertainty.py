@@ -12,8 +12,8 @@ from dashboard.domain.clv import (
     ParetoNBDModel,
     customer_lifetime_value,
     parameter_draws,
+    uncertainty,
 )
-from dashboard.domain.clv import uncertainty
 from tests.domain.clv.test_intervals import BGNBD, PARETO, simulate_pareto
 
 
