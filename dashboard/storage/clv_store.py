@@ -168,10 +168,14 @@ def latest_run(engine: Engine) -> ClvRun | None:
     """The most recent stored fit, or None when no fit has been stored."""
     if not has_tables(engine, clv_runs, customer_clv):
         return None
-    columns = [c for c in clv_runs.c if c.name in _OLD_RUN_COLUMNS or has_interval_layout(engine)]
-    statement = select(*columns).order_by(clv_runs.c.run_id.desc()).limit(1)
+    latest = clv_runs.c.run_id.desc()
     with engine.connect() as conn:
-        row = conn.execute(statement).mappings().first()
+        try:
+            row = conn.execute(select(clv_runs).order_by(latest).limit(1)).mappings().first()
+        except SQLAlchemyError:  # a store from before purchase_model: read the old columns
+            conn.rollback()
+            old = [c for c in clv_runs.c if c.name in _OLD_RUN_COLUMNS]
+            row = conn.execute(select(*old).order_by(latest).limit(1)).mappings().first()
     if row is None:
         return None
     return ClvRun(
@@ -185,7 +189,9 @@ def latest_run(engine: Engine) -> ClvRun | None:
     )
 
 
-def scored_customers(engine: Engine, scope: Scope, run_id: int) -> pd.DataFrame:
+def scored_customers(
+    engine: Engine, scope: Scope, run_id: int, with_intervals: bool | None = None
+) -> pd.DataFrame:
     """Stored predictions of run ``run_id`` for the customers in scope.
 
     The predictions are as of the run's ``calibration_end``, whatever the period: only the
@@ -196,10 +202,13 @@ def scored_customers(engine: Engine, scope: Scope, run_id: int) -> pd.DataFrame:
     DataFrame
         The ``customer_clv`` columns but ``run_id``: ``customer_id``, ``frequency``,
         ``recency``, ``T`` (weeks), ``monetary_value``, ``probability_alive``,
-        ``expected_purchases_12m``, ``expected_spend``, ``margin_share``, ``clv`` (currency).
+        ``expected_purchases_12m``, ``expected_spend``, ``margin_share``, ``clv`` (currency),
+        ``clv_low`` and ``clv_high`` (its 90 % interval; NaN for a fit stored without).
     """
     columns = [customer_clv.c[name] for name in _SCORED_COLUMNS]
-    if has_interval_layout(engine):
+    if with_intervals is None:
+        with_intervals = has_interval_layout(engine)
+    if with_intervals:  # ``run.has_intervals``: the run was written to the new layout
         columns += [customer_clv.c.clv_low, customer_clv.c.clv_high]
     statement = (
         select(*columns)
@@ -326,7 +335,7 @@ def draw_sums(engine: Engine, scope: Scope, run: ClvRun, as_of: date) -> pd.Data
     ``clv_u1..8`` and ``alive_u1..6`` (sums of the draw loadings). All sums: a total over
     channels is the column sum. None for a store or a run without intervals.
     """
-    if not run.has_intervals or not has_interval_layout(engine):
+    if not run.has_intervals:  # a run with draws was written to the interval layout
         return None
     c = customer_clv.c
     margin = (
@@ -440,7 +449,7 @@ def alive_sums(engine: Engine, scope: Scope) -> tuple[float, list[float], ClvRun
     The same customers as :func:`expected_alive`; None without a fit with intervals.
     """
     run = latest_run(engine)
-    if run is None or not run.has_intervals or not has_interval_layout(engine):
+    if run is None or not run.has_intervals:
         return None
     columns = [func.coalesce(func.sum(customer_clv.c.probability_alive), 0.0)]
     columns += [func.coalesce(func.sum(customer_clv.c[name]), 0.0) for name in ALIVE_LOADINGS]

@@ -176,7 +176,7 @@ def view(
     run = clv_store.latest_run(engine)
     values = None
     if run is not None:
-        scored = clv_store.scored_customers(engine, scope, run.run_id)
+        scored = clv_store.scored_customers(engine, scope, run.run_id, run.has_intervals)
         values = value.lifetime_values(summary, scored, calibration_end=run.calibration_end)
     acquisition_frame = summary if values is None else values
     facts = value_queries.payback_facts(engine, scope)
