@@ -128,3 +128,13 @@ def test_refit_with_the_model_chosen_on_the_page(fitted_store, tmp_path, monkeyp
         engine.dispose()
     assert refit.run_id == run.run_id + 1 and refit.purchase_model == other
     assert "chosen by hand" in refit.diagnostics["model_choice"]["reason"]
+
+
+def test_overview_shows_expected_alive_with_its_interval(store):
+    at = AppTest.from_file(str(Path(PAGE).with_name("overview.py")), default_timeout=90)
+    for key, value in ALL_HISTORY.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception
+    text = " ".join(caption.value for caption in at.caption)
+    assert "Expected customers still alive" in text and "(90% interval " in text
