@@ -655,9 +655,10 @@ if run is not None:
                 bind="query-params",
                 help=f"Cost to win one; default the channel's mean CAC ({money(row.mean_cac)}).",
             )  # fmt: skip
-            acquisition.append(
-                scenarios.ChannelAcquisition(row.acquisition_channel, float(extra), float(cac))
-            )
+            if extra:  # only channels with extra customers: no levers = today's cached result
+                acquisition.append(
+                    scenarios.ChannelAcquisition(row.acquisition_channel, float(extra), float(cac))
+                )
         scenario = scenarios.Scenario(
             dropout_change=dropout / 100,
             purchase_rate_change=rate / 100,
