@@ -393,3 +393,27 @@ def test_a_store_from_before_intervals_still_opens_and_refits(store_url):
         assert clv_store.draw_sums(engine, Scope(*PERIOD), fitted, END) is not None
     finally:
         engine.dispose()
+
+
+def test_what_if_view_and_its_csv(fit_engine):
+    import io
+
+    from dashboard.domain.clv.scenario import ChannelAcquisition, Scenario
+    from dashboard.services import exports
+    from dashboard.services.views import customer_value
+
+    run = lifetime_value.fit_and_save(fit_engine)
+    scope = Scope(*PERIOD)
+    today = customer_value.what_if(fit_engine, scope, Scenario())
+    assert today.result.equity == pytest.approx(run.diagnostics["customer_equity"])
+    assert set(today.channels["acquisition_channel"]) == {"search", "referral"}
+    scenario = Scenario(spend_change=0.1, acquisition=(ChannelAcquisition("search", 10, 5.0),))
+    view = customer_value.what_if(fit_engine, scope, scenario)
+    search = today.channels.set_index("acquisition_channel").loc["search"]
+    expected = 1.1 * today.result.equity + 10 * (1.1 * search["value_per_customer"] - 5.0)
+    assert view.result.equity == pytest.approx(expected)
+    back = pd.read_csv(io.BytesIO(exports.csv_bytes(view.export_frame())))
+    row = back.set_index("figure").loc["Customer equity"]
+    assert row["scenario"] == pytest.approx(expected)
+    assert row["scenario_low"] < row["scenario"] < row["scenario_high"]
+    assert back.set_index("figure").loc["Spend per order change", "scenario"] == 0.1
