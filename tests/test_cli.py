@@ -208,12 +208,12 @@ def test_demo_builds_the_complete_store_by_default(db, capsys):
     from sqlalchemy import select
 
     from dashboard.domain.periods import DEFAULT_PRESET, preset_period
-    from dashboard.storage.customer_queries import customer_summary_periods
-    from dashboard.storage.queries import data_bounds, data_version
     from dashboard.services.demo import COMPLETE_MARKER
     from dashboard.storage import clv_store, segment_store
+    from dashboard.storage.customer_queries import customer_summary_periods
     from dashboard.storage.engine import make_engine
     from dashboard.storage.markers import read_marker
+    from dashboard.storage.queries import data_bounds, data_version
 
     assert main(["demo", "--customers", "1000", "--db", db]) == 0
     out = capsys.readouterr().out
@@ -229,7 +229,9 @@ def test_demo_builds_the_complete_store_by_default(db, capsys):
     start, end = preset_period(DEFAULT_PRESET, bounds.last_order, bounds.first_order)
     periods = customer_summary_periods.c
     with store.connect() as conn:
-        stored = conn.execute(select(periods.data_version, periods.period_start, periods.period_end))
+        stored = conn.execute(
+            select(periods.data_version, periods.period_start, periods.period_end)
+        )
         assert stored.all() == [(data_version(store), start, end)]
     store.dispose()
 
