@@ -2,9 +2,10 @@
 
 :func:`simulate_chunk` draws everything about one block of customers from its own stream, in
 a fixed order (customers, histories, orders, contacts, surveys, referrals, acquisition cost,
-value ratings, opportunities; subscriptions from a stream of their own): the order of the steps is the order of the random draws, so
-reordering them changes the data of every seed. :func:`iter_demo_chunks` chains the chunks
-with unique ids; :func:`generate_demo` concatenates them in memory.
+value ratings, opportunities; subscriptions from a stream of their own): the order of the
+steps is the order of the random draws, so reordering them changes the data of every seed.
+:func:`iter_demo_chunks` chains the chunks with unique ids; :func:`generate_demo`
+concatenates them in memory.
 """
 
 from __future__ import annotations

@@ -198,7 +198,12 @@ class ShiftedBetaGeoModel(BaseEstimator):
         return np.exp(betaln(alpha, beta + n + k) - betaln(alpha, beta + n))
 
     def expected_remaining_lifetime(
-        self, renewals: ArrayLike, discount_rate: float = 0.0, *, max_periods: int = 100_000
+        self,
+        renewals: ArrayLike,
+        discount_rate: float = 0.0,
+        *,
+        horizon: int | None = None,
+        max_periods: int = 100_000,
     ) -> FloatArray:
         """Discounted expected residual lifetime (DERL), in periods (payments to come).
 
@@ -212,7 +217,8 @@ class ShiftedBetaGeoModel(BaseEstimator):
         so the next payment is not discounted and each later one by a further period.
         ``discount_rate`` is per period (for months, ``(1 + annual) ** (1 / 12) - 1``). With
         ``discount_rate = 0`` the sum diverges when ``alpha <= 1`` (a heavy tail of
-        customers who almost never churn); it is then cut at ``max_periods``.
+        customers who almost never churn); it is then cut at ``max_periods``. ``horizon``
+        counts only the next ``horizon`` payments (the first ``horizon`` terms of the sum).
         """
         alpha, beta = self._params()
         made = np.asarray(renewals, dtype=np.float64)
@@ -222,7 +228,7 @@ class ShiftedBetaGeoModel(BaseEstimator):
             raise ValueError("discount_rate must be >= 0")
         n = made + 1
         first = (beta + n - 1) / (alpha + beta + n - 1)
-        if discount_rate > 0:
+        if discount_rate > 0 and horizon is None:
             x = 1.0 / (1.0 + discount_rate)
             value = first * hyp2f1(1.0, beta + n, alpha + beta + n, x)
             if np.isfinite(value).all():
@@ -231,7 +237,7 @@ class ShiftedBetaGeoModel(BaseEstimator):
         x = 1.0 / (1.0 + discount_rate)
         out = np.empty_like(n)
         for i, n_i in np.ndenumerate(n):
-            t = np.arange(n_i, n_i + max_periods)
+            t = np.arange(n_i, n_i + (max_periods if horizon is None else horizon))
             terms = np.exp(betaln(alpha, beta + t) - betaln(alpha, beta + n_i - 1))
             out[i] = float(np.sum(terms * x ** (t - n_i)))
         return out
