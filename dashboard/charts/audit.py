@@ -176,8 +176,8 @@ def build_second_purchase(distribution: pd.DataFrame, *, title: str) -> go.Figur
     )
     fig.update_xaxes(type="category", title_text="Days from first to second purchase")
     fig.update_yaxes(title_text="Share of original members (%)", ticksuffix="%")
-    fig.update_layout(height=360)
-    return apply_theme(fig, title=title)
+    fig.update_layout(height=400)
+    return _legend_below(apply_theme(fig, title=title))
 
 
 def build_layer_cake(layers: pd.DataFrame, measure: str, *, title: str, y_title: str) -> go.Figure:
@@ -250,8 +250,8 @@ def build_retention_curves(
             )
     fig.update_xaxes(title_text="Months since the subscription started")
     fig.update_yaxes(title_text="Still subscribed (%)", ticksuffix="%", range=[0, 100])
-    fig.update_layout(height=420)
-    return apply_theme(fig, title=title)
+    fig.update_layout(height=460)
+    return _legend_below(apply_theme(fig, title=title))
 
 
 def build_cohort_retention(curves: pd.DataFrame, *, title: str) -> go.Figure:
@@ -271,3 +271,12 @@ def build_cohort_retention(curves: pd.DataFrame, *, title: str) -> go.Figure:
     fig.update_yaxes(title_text="Still subscribed (%)", ticksuffix="%", range=[0, 100])
     fig.update_layout(height=380)
     return apply_theme(fig, title=title)
+
+
+def _legend_below(fig: go.Figure) -> go.Figure:
+    """The legend under the plot: beside a long title, the house legend would overlap it."""
+    fig.update_layout(
+        legend={"orientation": "h", "x": 0, "xanchor": "left", "y": -0.3, "yanchor": "top"},
+        margin={"b": 90},
+    )
+    return fig
