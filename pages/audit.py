@@ -53,7 +53,7 @@ if snap.customers == 0:
         icon=":material/filter_alt_off:",
     )
     st.stop()
-cols = st.columns(6)
+cols = [*st.columns(3), *st.columns(3)]
 cols[0].metric(
     "Customers",
     f"{snap.customers:,}",
@@ -361,6 +361,7 @@ st.plotly_chart(
     width="stretch",
 )
 st.caption(
+    "Lines: one per cohort, from the oldest (light) to the newest (dark); hover for its name. "
     f"Cohorts of customers acquired up to {as_of}, orders up to then, in the filters; complete "
     f"{unit} only. A cohort's early-signal bar is missing when its youngest member has not had "
     "90 (or 180) days yet."
@@ -409,7 +410,8 @@ st.plotly_chart(
 )
 st.caption(
     f"Calendar months up to {as_of} (the last may be partial), one layer per acquisition "
-    "quarter, oldest at the bottom; customers in the filters."
+    "quarter, oldest at the bottom; customers in the filters. In the data's first 12 months "
+    "every customer is a recent one, so the share starts at 100%."
 )
 
 # --- Subscriptions -------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
 
 from dashboard.charts.theme import PALETTE, SEQUENCE, apply_theme
 
@@ -92,25 +93,30 @@ def build_cohort_lines(
     fig = go.Figure()
     labels = list(dict.fromkeys(grid["cohort_label"]))
     scale = 100 if percent else 1
+    # Without a highlight, colour runs from the oldest cohort (light) to the newest (dark), so
+    # a dozen cohorts read without a legend.
+    shades = sample_colorscale(
+        "Viridis_r", [i / max(len(labels) - 1, 1) for i in range(len(labels))]
+    )
     for index, label in enumerate(labels):
         mine = grid[(grid["cohort_label"] == label) & grid["complete"]]
-        strong = highlight is None or label == highlight
+        if highlight is None:
+            colour = shades[index]
+        else:
+            colour = PALETTE["primary"] if label == highlight else "#c8c8c8"
         fig.add_scatter(
             x=mine["age"],
             y=scale * mine[measure],
             mode="lines+markers" if label == highlight else "lines",
             name=label,
-            line={
-                "color": SEQUENCE[index % len(SEQUENCE)] if strong else "#c8c8c8",
-                "width": 3 if label == highlight else 1.5,
-            },
+            line={"color": colour, "width": 3 if label == highlight else 1.5},
             hovertemplate=f"{label}, age %{{x}}: %{{y:,.{1 if percent else 2}f}}"
             + ("%" if percent else "")
             + "<extra></extra>",
         )
     fig.update_xaxes(title_text=age_title)
     fig.update_yaxes(title_text=y_title, ticksuffix="%" if percent else "")
-    fig.update_layout(height=360, showlegend=highlight is None and len(labels) <= 14)
+    fig.update_layout(height=360, showlegend=False)
     return apply_theme(fig, title=title)
 
 
@@ -176,8 +182,8 @@ def build_second_purchase(distribution: pd.DataFrame, *, title: str) -> go.Figur
     )
     fig.update_xaxes(type="category", title_text="Days from first to second purchase")
     fig.update_yaxes(title_text="Share of original members (%)", ticksuffix="%")
-    fig.update_layout(height=400)
-    return _legend_below(apply_theme(fig, title=title))
+    fig.update_layout(height=420)
+    return _legend_below(apply_theme(fig, title=title), y=-0.5)
 
 
 def build_layer_cake(layers: pd.DataFrame, measure: str, *, title: str, y_title: str) -> go.Figure:
@@ -186,6 +192,8 @@ def build_layer_cake(layers: pd.DataFrame, measure: str, *, title: str, y_title:
     fig = go.Figure()
     order = layers.drop_duplicates("layer").sort_values("layer_index")["layer"]
     months = sorted(layers["month"].unique())
+    # Oldest layer light, newest dark (as the cohort lines): a dozen layers, no repeated colour.
+    shades = sample_colorscale("Viridis_r", [i / max(len(order) - 1, 1) for i in range(len(order))])
     for index, layer in enumerate(order):
         mine = layers[layers["layer"] == layer].set_index("month").reindex(months)
         fig.add_scatter(
@@ -194,14 +202,12 @@ def build_layer_cake(layers: pd.DataFrame, measure: str, *, title: str, y_title:
             name=layer,
             mode="lines",
             stackgroup="cohorts",
-            line={"width": 0.5, "color": SEQUENCE[index % len(SEQUENCE)]},
+            line={"width": 0.5, "color": shades[index]},
             hovertemplate=f"{layer} · %{{x|%b %Y}}: %{{y:,.0f}}<extra></extra>",
         )
     fig.update_yaxes(title_text=y_title)
-    fig.update_layout(height=420)
-    fig = apply_theme(fig, title=title)
-    fig.update_layout(legend={"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1})
-    return fig
+    fig.update_layout(height=500, legend={"traceorder": "normal"})
+    return _legend_below(apply_theme(fig, title=title), y=-0.12)
 
 
 def build_recent_share(recent: pd.DataFrame, *, title: str) -> go.Figure:
@@ -257,26 +263,30 @@ def build_retention_curves(
 def build_cohort_retention(curves: pd.DataFrame, *, title: str) -> go.Figure:
     """Observed retention of one plan's start cohorts (one line per start quarter)."""
     fig = go.Figure()
-    for index, label in enumerate(dict.fromkeys(curves["cohort_label"])):
+    labels = list(dict.fromkeys(curves["cohort_label"]))
+    shades = sample_colorscale(
+        "Viridis_r", [i / max(len(labels) - 1, 1) for i in range(len(labels))]
+    )
+    for index, label in enumerate(labels):
         mine = curves[curves["cohort_label"] == label]
         fig.add_scatter(
             x=mine["tenure"],
             y=100 * mine["survival"],
             name=label,
             mode="lines",
-            line={"color": SEQUENCE[index % len(SEQUENCE)]},
+            line={"color": shades[index]},
             hovertemplate=f"{label}, month %{{x}}: %{{y:.1f}}%<extra></extra>",
         )
     fig.update_xaxes(title_text="Months since the subscription started")
     fig.update_yaxes(title_text="Still subscribed (%)", ticksuffix="%", range=[0, 100])
-    fig.update_layout(height=380)
-    return apply_theme(fig, title=title)
+    fig.update_layout(height=460)
+    return _legend_below(apply_theme(fig, title=title))
 
 
-def _legend_below(fig: go.Figure) -> go.Figure:
+def _legend_below(fig: go.Figure, y: float = -0.3) -> go.Figure:
     """The legend under the plot: beside a long title, the house legend would overlap it."""
     fig.update_layout(
-        legend={"orientation": "h", "x": 0, "xanchor": "left", "y": -0.3, "yanchor": "top"},
+        legend={"orientation": "h", "x": 0, "xanchor": "left", "y": y, "yanchor": "top"},
         margin={"b": 90},
     )
     return fig
