@@ -48,7 +48,7 @@ def test_audit_page_shows_every_lens_and_the_subscriptions(chromium, audit_serve
         customers = page.get_by_test_id("stMetric").filter(has_text="Active subscribers")
         expect(customers.get_by_test_id("stMetricValue")).to_have_text("3")
         charts = page.locator(".js-plotly-plot")
-        expect(charts.nth(15)).to_be_attached()  # 17 charts in all
+        expect(charts.nth(15)).to_be_attached()  # 18 charts in all
         # The waterfall drew its steps, named on its axis.
         steps = page.locator(".js-plotly-plot .xtick text").filter(has_text="Lost customers")
         expect(steps.first).to_be_attached()
