@@ -18,8 +18,7 @@ from sqlalchemy import Engine, Integer, and_, case, cast, extract, func, literal
 from dashboard.scope import Scope
 from dashboard.storage.engine import existing_tables
 from dashboard.storage.schema import clv_runs, customer_clv, customers, orders, subscriptions
-from dashboard.storage.sql import between, customer_scope, read_frame
-from dashboard.storage.value_queries import month_index
+from dashboard.storage.sql import between, customer_scope, month_index, read_frame
 
 #: Grains of the cohort lenses: months per cohort period.
 GRAIN_MONTHS = {"month": 1, "quarter": 3}
