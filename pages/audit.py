@@ -530,6 +530,15 @@ st.caption(
     "retention rate rises with tenure because the subscribers who stay are those who churn "
     "less."
 )
+unfitted = {plan: fit.error for plan, fit in subs.fits.items() if fit.model is None}
+if unfitted:
+    st.warning(
+        "No retention model for "
+        + "; ".join(f"**{plan}** ({reason})" for plan, reason in unfitted.items())
+        + ". Their subscribers have no projection and are left out of the subscription "
+        "equity until the plan has more history.",
+        icon=":material/warning:",
+    )
 st.subheader("Active subscribers: projection and value")
 shown = subs.subscribers.head(SUBSCRIBER_ROWS_SHOWN)
 if len(subs.subscribers) > SUBSCRIBER_ROWS_SHOWN:

@@ -54,6 +54,9 @@ def test_lenses_and_subscriptions_show_hand_computed_figures(audit_url):
         "5 · The whole base",
     ]
     assert not [i for i in at.info if "subscriptions" in i.value]
+    # Two "plus" subscriptions, one lost at its first renewal: too little to fit the sBG.
+    (warning,) = [w.value for w in at.warning if "No retention model" in w.value]
+    assert "**plus**" in warning and "basic" not in warning
 
 
 def test_store_without_subscriptions_says_which_table(tiny_url):

@@ -127,13 +127,11 @@ class CohortsView:
 def cohorts(engine: Engine, scope: Scope, grain: str = "quarter") -> CohortsView:
     """Every acquisition cohort up to the period's end, by age and over calendar time."""
     audit.year_months(grain)  # a bad grain fails here, before any query
+    monthly_sizes = queries.cohort_sizes(engine, scope, "month")
     monthly = audit.cohort_grid(
-        queries.cohort_activity(engine, scope, "month"),
-        queries.cohort_sizes(engine, scope, "month"),
-        "month",
-        scope.end,
+        queries.cohort_activity(engine, scope, "month"), monthly_sizes, "month", scope.end
     )
-    sizes = queries.cohort_sizes(engine, scope, grain)
+    sizes = monthly_sizes if grain == "month" else queries.cohort_sizes(engine, scope, grain)
     if grain == "month":
         grid = monthly
     else:
