@@ -32,9 +32,7 @@ ACTIVE_WINDOW_DAYS = 365
 def missing_contract_tables(engine: Engine) -> list[str]:
     """Contract tables (or views) the store lacks, in load order (optional ones excepted)."""
     present = existing_tables(engine)
-    return [
-        name for name in CONTRACT_TABLES if name not in present and name not in OPTIONAL_TABLES
-    ]
+    return [name for name in CONTRACT_TABLES if name not in present and name not in OPTIONAL_TABLES]
 
 
 def data_version(engine: Engine) -> str:
