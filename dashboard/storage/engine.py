@@ -42,7 +42,14 @@ from sqlalchemy.pool import NullPool
 
 from dashboard.errors import StoreError, first_line
 from dashboard.storage.embedded import StoreBusy, gate_for, waiting_at_most
-from dashboard.storage.schema import APP, CONTRACT, CONTRACT_TABLES, LOAD_ORDER, dataset_info
+from dashboard.storage.schema import (
+    APP,
+    CONTRACT,
+    CONTRACT_TABLES,
+    LOAD_ORDER,
+    OPTIONAL_TABLES,
+    dataset_info,
+)
 
 log = logging.getLogger(__name__)
 
@@ -428,12 +435,17 @@ def refresh_statistics(
 
 
 def contract_row_counts(engine_or_conn: Engine | Connection) -> dict[str, int]:
-    """Rows in each contract table (tables must exist), in load order."""
+    """Rows in each contract table (tables must exist), in load order.
+
+    An optional table (``schema.OPTIONAL_TABLES``) the store lacks counts 0 rows."""
     if isinstance(engine_or_conn, Engine):
         with engine_or_conn.connect() as conn:
             return contract_row_counts(conn)
+    absent = _absent_optional_tables(engine_or_conn)
     return {
-        name: int(
+        name: 0
+        if name in absent
+        else int(
             engine_or_conn.execute(
                 select(func.count()).select_from(CONTRACT_TABLES[name])
             ).scalar_one()
@@ -442,10 +454,19 @@ def contract_row_counts(engine_or_conn: Engine | Connection) -> dict[str, int]:
     }
 
 
+def _absent_optional_tables(conn: Connection) -> set[str]:
+    """Optional contract tables this store lacks (a store built before they existed)."""
+    inspector = inspect(conn)
+    present = set(inspector.get_table_names()) | set(inspector.get_view_names())
+    return {name for name in OPTIONAL_TABLES if name not in present}
+
+
 def clear_all_rows(conn: Connection) -> None:
     """Delete every row of the contract and app tables (the tables stay)."""
     # App tables first (they may refer to customers), then the contract in reverse load order.
     for table in reversed(APP.sorted_tables):
         conn.execute(table.delete())
+    absent = _absent_optional_tables(conn)
     for name in reversed(LOAD_ORDER):
-        conn.execute(CONTRACT_TABLES[name].delete())
+        if name not in absent:
+            conn.execute(CONTRACT_TABLES[name].delete())
