@@ -26,6 +26,9 @@ navigation = st.navigation(
             ),
             st.Page("pages/service.py", title="Service", icon=":material/support_agent:"),
         ],
+        "Meetings": [
+            st.Page("pages/story.py", title="Story", icon=":material/slideshow:"),
+        ],
     }
 )
 navigation.run()

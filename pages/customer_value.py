@@ -620,3 +620,8 @@ else:
             f"acquisition cost). A retention action that saves one customer in ten is worth up "
             f"to {money(0.1 * choice.keep_value)} per customer it targets."
         )
+
+# --- Export for a meeting (dashboard/app/exports.py) ---
+from dashboard.app.exports import page_exports  # noqa: E402
+
+page_exports(ctx, "Customer value", "customer-value")

@@ -378,3 +378,8 @@ st.markdown(
     f"unenthusiastic); loyal = loyalty index ≥ {settings.loyal_cut:g}. The cuts are fixed, so "
     "a filter does not move them. Details in `docs/loyalty.md`."
 )
+
+# --- Export for a meeting (dashboard/app/exports.py) ---
+from dashboard.app.exports import page_exports  # noqa: E402
+
+page_exports(ctx, "Loyalty vs satisfaction", "loyalty")

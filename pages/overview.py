@@ -44,3 +44,8 @@ st.caption(
     "Months are calendar months; the first and last may be partial when the period "
     "starts or ends mid-month."
 )
+
+# --- Export for a meeting (dashboard/app/exports.py) ---
+from dashboard.app.exports import page_exports  # noqa: E402
+
+page_exports(ctx, "Overview", "overview")

@@ -415,3 +415,8 @@ if choices:
             "detail": st.column_config.TextColumn("Detail"),
         },
     )
+
+# --- Export for a meeting (dashboard/app/exports.py) ---
+from dashboard.app.exports import page_exports  # noqa: E402
+
+page_exports(ctx, "Segments", "segments")

@@ -171,3 +171,8 @@ st.caption(
     "Calendar months from the month the previous period starts in to the period's end; "
     "the last month may be partial. Hover for each month's contacts."
 )
+
+# --- Export for a meeting (dashboard/app/exports.py) ---
+from dashboard.app.exports import page_exports  # noqa: E402
+
+page_exports(ctx, "Service", "service")

@@ -139,3 +139,8 @@ if reasons.empty:
     right.info("No opportunity was lost in this period.")
 else:
     right.plotly_chart(build_loss_reasons(reasons, title="Why we lose"), width="stretch")
+
+# --- Export for a meeting (dashboard/app/exports.py) ---
+from dashboard.app.exports import page_exports  # noqa: E402
+
+page_exports(ctx, "Value curves", "value-curves", grouping)

@@ -68,7 +68,9 @@ class ChartData:
         """The chart's numbers as a table (one column per series), for a CSV or a check."""
         if self.kind == "xy":
             parts = [
-                pd.DataFrame({"series": s.name, self.x_title or "x": s.x, self.y_title or "y": s.values})
+                pd.DataFrame(
+                    {"series": s.name, self.x_title or "x": s.x, self.y_title or "y": s.values}
+                )
                 for s in self.series
             ]
             return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
@@ -149,7 +151,7 @@ def monthly_chart(monthly: pd.DataFrame) -> ChartData:
 
 
 def whale_finding(top_20_share: float | None, total_profit: float) -> str:
-    """"The most profitable 20% of customers earn 215% of profit" (top-20% share of the whale
+    """ "The most profitable 20% of customers earn 215% of profit" (top-20% share of the whale
     curve); when total profit is not positive the share is undefined and the total is said."""
     if top_20_share is None:
         return (
@@ -282,7 +284,9 @@ def service_chart(kpis: Sequence[Kpi]) -> ChartData:
         kind="barh",
         categories=tuple(k.label for k in shown),
         series=(
-            Series("Change on the previous period, %", _values(100 * k.relative_change for k in shown)),
+            Series(
+                "Change on the previous period, %", _values(100 * k.relative_change for k in shown)
+            ),
         ),
         x_title="Measure",
         y_title="Change on the previous period, %",
@@ -298,7 +302,9 @@ def value_curve_finding(gaps: pd.DataFrame | None, group_label: str, threshold: 
     """The gap worth the most (ranked by value at stake): "Segment High-value loyalists is
     over-served on personal service by 1.4 points (75.0k of margin at stake)"."""
     if gaps is None or gaps.empty:
-        return f"No {lower_first(group_label)} is more than {threshold:g} point off on any attribute"
+        return (
+            f"No {lower_first(group_label)} is more than {threshold:g} point off on any attribute"
+        )
     top = gaps.iloc[0]
     return (
         f"{group_label} {top['group']} is {top['status']} on {top['attribute']} by "

@@ -71,7 +71,9 @@ def _draw(ax, chart: ChartData) -> None:
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     if len(chart.series) > 1:
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=min(count, 4), frameon=False)
+        ax.legend(
+            loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=min(count, 4), frameon=False
+        )
 
 
 def _wrap(text: str, width: int) -> str:
@@ -81,8 +83,14 @@ def _wrap(text: str, width: int) -> str:
 def _chart_page(pdf: PdfPages, slide: Slide) -> None:
     fig = plt.figure(figsize=PAGE)
     fig.text(0.05, 0.94, _wrap(slide.finding, 80), fontsize=18, weight="bold", va="top")
-    fig.text(0.05, 0.855, _wrap(f"{slide.name} · {slide.subtitle}", 140), fontsize=10,
-             color="#555", va="top")
+    fig.text(
+        0.05,
+        0.855,
+        _wrap(f"{slide.name} · {slide.subtitle}", 140),
+        fontsize=10,
+        color="#555",
+        va="top",
+    )
     if slide.chart is not None:
         ax = fig.add_axes((0.09, 0.3, 0.86, 0.5))
         _draw(ax, slide.chart)

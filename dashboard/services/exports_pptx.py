@@ -51,7 +51,6 @@ def _text_box(slide, text: str, top, height, size: int, *, grey: bool = False) -
                 run.font.color.rgb = _GREY
 
 
-
 def _title(slide, text: str) -> None:
     title = slide.shapes.title
     title.left, title.top, title.width, title.height = (
@@ -138,7 +137,8 @@ def _add_table_slide(deck, table: TableData, subtitle: str, notes: list[str]) ->
     more = len(shown) - len(rows)
     _text_box(
         slide,
-        subtitle + (f" · first {TABLE_ROWS} of {len(shown):,} rows (all in the CSV)" if more else ""),
+        subtitle
+        + (f" · first {TABLE_ROWS} of {len(shown):,} rows (all in the CSV)" if more else ""),
         Inches(1.3),
         Inches(0.5),
         14,
@@ -192,8 +192,7 @@ def story_pptx(story: Story) -> bytes:
     definitions = story.definitions
     _text_box(
         closing,
-        "\n".join(f"{term}: {text}" for term, text in definitions if text)
-        or "No figure shown.",
+        "\n".join(f"{term}: {text}" for term, text in definitions if text) or "No figure shown.",
         Inches(1.4),
         _HEIGHT - Inches(1.8),
         11,

@@ -22,6 +22,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from dashboard.domain import findings
+from dashboard.domain import loyalty as loyalty_rules
 from dashboard.domain import value as value_rules
 from dashboard.domain import value_curves as vc
 from dashboard.domain.findings import ChartData
@@ -211,7 +212,11 @@ def _whale(view: customer_value.CustomerValueView, inputs: StoryInputs) -> tuple
         findings.whale_finding(whale.top_20_share, whale.total_profit),
         findings.whale_chart(whale.points, whale.total_profit),
         definitions,
-        (TableData("whale_curve", "Whale curve figures", table, {"figure": "Figure", "value": "Value"}),),
+        (
+            TableData(
+                "whale_curve", "Whale curve figures", table, {"figure": "Figure", "value": "Value"}
+            ),
+        ),
         None,
     )
 
@@ -293,9 +298,7 @@ def _service(view: service.ServiceView, inputs: StoryInputs) -> tuple:
             "previous": [k.previous for k in kpis],
         }
     )
-    definitions = tuple((k.label, k.definition) for k in kpis) + (
-        ("Verdict", view.verdict.rule),
-    )
+    definitions = tuple((k.label, k.definition) for k in kpis) + (("Verdict", view.verdict.rule),)
     return (
         findings.service_finding(view.verdict.scorecard),
         findings.service_chart(kpis),
@@ -317,7 +320,11 @@ def _value_curves(view: value_curves.ValueCurvesView, inputs: StoryInputs) -> tu
     if not view.has_ratings:
         return "No value ratings in scope", None, (), (), "No rating up to the period's end."
     gaps = view.gaps
-    group = gaps.iloc[0]["group"] if gaps is not None and not gaps.empty else view.curves["group"].iloc[0]
+    group = (
+        gaps.iloc[0]["group"]
+        if gaps is not None and not gaps.empty
+        else view.curves["group"].iloc[0]
+    )
     headers = {
         "group": label,
         "attribute": "Attribute",
@@ -376,7 +383,11 @@ def _payback(view: customer_value.CustomerValueView, inputs: StoryInputs) -> tup
         findings.payback_finding(table, "acquisition_channel"),
         chart,
         definitions,
-        (TableData("acquisition_payback", "What acquisition is worth, by channel", table, headers),),
+        (
+            TableData(
+                "acquisition_payback", "What acquisition is worth, by channel", table, headers
+            ),
+        ),
         None
         if chart is not None
         else f"Too few customers per channel (at least {value_rules.MIN_CURVE_CUSTOMERS}).",
@@ -392,16 +403,21 @@ SCREENS: dict[str, Screen] = {
     s.key: s
     for s in (
         Screen("headline", "Headline figures", "Overview", overview.view, lambda i: (), _headline),
+        Screen("whale", "Whale curve", "Customer value", customer_value.view, _bounds_args, _whale),
         Screen(
-            "whale", "Whale curve", "Customer value", customer_value.view, _bounds_args, _whale
+            "segments",
+            "What segments are worth",
+            "Segments",
+            segments.view,
+            lambda i: (),
+            _segments,
         ),
-        Screen("segments", "What segments are worth", "Segments", segments.view, lambda i: (), _segments),
         Screen(
             "loyalty",
             "Loyalty quadrants",
             "Loyalty vs satisfaction",
             loyalty.view,
-            lambda i: (),
+            lambda i: (loyalty_rules.DEFAULT_SETTINGS,),
             _loyalty,
         ),
         Screen(
