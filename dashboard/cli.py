@@ -1,8 +1,7 @@
 """The command line: ``python -m dashboard <command> ...`` (documented in docs/cli.md).
 
 Commands: ``demo``, ``import``, ``check``, ``fit``, ``segment``, ``contract-doc``, ``report``.
-Each has one
-small ``cmd_*`` function that takes the parsed arguments, calls a use case of
+Each has one small ``cmd_*`` function that takes the parsed arguments, calls a use case of
 ``dashboard.services`` (or a read of ``dashboard.storage``) and returns an exit code;
 ``build_parser`` wires them up. To add a command: write ``_add_<name>(subparsers)`` that
 declares its arguments (use ``parents=[_store_options()]`` for ``--db``) and calls
