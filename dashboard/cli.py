@@ -565,6 +565,8 @@ def cmd_report(args: argparse.Namespace) -> int:
             segments=args.segment or (),
             allowed_regions=allowed,
         )
+    except report.ReportArgumentError as exc:
+        raise CliError(str(exc)) from exc
     except report.ReportError as exc:
         raise CliError(str(exc), EXIT_DATA) from exc
     print(f"Filters: {scope.describe(dict(inputs.segment_names))}", flush=True)

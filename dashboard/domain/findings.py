@@ -64,6 +64,13 @@ class ChartData:
         if self.kind not in KINDS:
             raise ValueError(f"chart kind must be one of {KINDS}, got {self.kind!r}")
 
+    @property
+    def is_empty(self) -> bool:
+        """Nothing to draw: no category, no series or no value at all."""
+        if not self.series or (self.kind != "xy" and not self.categories):
+            return True
+        return all(v is None for s in self.series for v in s.values)
+
     def frame(self) -> pd.DataFrame:
         """The chart's numbers as a table (one column per series), for a CSV or a check."""
         if self.kind == "xy":

@@ -29,6 +29,10 @@ class ReportError(ValueError):
     """The report cannot be made as asked (the message says what to change)."""
 
 
+class ReportArgumentError(ReportError):
+    """An argument is malformed (a period that is no period): the command cannot run."""
+
+
 @dataclass(frozen=True)
 class Report:
     """What was written: the file, its slides and the scope they cover."""
@@ -61,7 +65,7 @@ def period_of(text: str | None, first, last) -> tuple:
         if preset.lower() == wanted and preset != "Custom":
             return preset_period(preset, last, first)
     names = ", ".join(f"'{p}'" for p in PRESETS if p != "Custom")
-    raise ReportError(f"--period {text!r} is not a period; use one of {names} or START:END")
+    raise ReportArgumentError(f"--period {text!r} is not a period; use one of {names} or START:END")
 
 
 def scope_for(

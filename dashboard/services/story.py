@@ -494,6 +494,8 @@ def build_slide(key: str, result: Any, scope: Scope, inputs: StoryInputs) -> Sli
     """The slide of screen ``key`` from its view result."""
     screen = SCREENS[key]
     finding, chart, definitions, tables, empty = screen.build(result, inputs)
+    if chart is not None and chart.is_empty:
+        chart, empty = None, empty or "Nothing to draw for these filters."
     return Slide(
         key=key,
         name=screen.name,

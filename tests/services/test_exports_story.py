@@ -119,12 +119,14 @@ def test_csv_of_a_slide_table_neutralises_formulas_and_names_the_file():
     table = story.TableData(
         "segment_worth",
         "What each segment is worth",
-        pd.DataFrame({"label": ["=HYPERLINK(\"http://x\")", "@SUM(A1)", "Loyal"], "profit": [-5.0, 1.0, 2.0]}),
+        pd.DataFrame(
+            {"label": ['=HYPERLINK("http://x")', "@SUM(A1)", "Loyal"], "profit": [-5.0, 1.0, 2.0]}
+        ),
         {"label": "Segment", "profit": "Profit"},
     )
     rows = list(csv.reader(io.StringIO(exports.csv_bytes(table.shown()).decode(), newline="")))
     assert rows[0] == ["Segment", "Profit"]
-    assert [r[0] for r in rows[1:]] == ["'=HYPERLINK(\"http://x\")", "'@SUM(A1)", "Loyal"]
+    assert [r[0] for r in rows[1:]] == ['\'=HYPERLINK("http://x")', "'@SUM(A1)", "Loyal"]
     assert rows[1][1] == "-5.0"
     scope = Scope(start=date(2024, 4, 1), end=date(2024, 6, 30), regions=("North",))
     assert story.file_name("segments_segment_worth", scope, "csv", date(2026, 12, 2)) == (
