@@ -136,7 +136,7 @@ def story_keys(name: str | None, screens: str | None) -> tuple[str, ...]:
     """The screens of ``--screens a,b`` or of the named story (default: the default story)."""
     if screens:
         keys = story.parse_screens([screens])
-        unknown = [k for k in screens.split(",") if k.strip() and k.strip() not in story.SCREENS]
+        unknown = [k for k in screens.split(",") if k.strip() and story.screen_key(k) is None]
         if unknown or not keys:
             raise ReportError(
                 f"--screens: unknown screen(s) {', '.join(unknown) or screens}; screens: "

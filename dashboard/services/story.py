@@ -464,13 +464,23 @@ for _screen in SCREENS.values():
     PAGE_SCREENS[_screen.page] += (_screen.key,)
 
 
+def screen_key(text: str) -> str | None:
+    """The key of a screen named by its key ("whale") or its name ("Whale curve")."""
+    wanted = text.strip().lower().replace("-", "_")
+    for key, screen in SCREENS.items():
+        if wanted in (key, screen.name.lower()):
+            return key
+    return None
+
+
 def parse_screens(values: Sequence[str]) -> tuple[str, ...]:
-    """Known screen keys of ``values`` in order, each once (unknown ones are dropped)."""
+    """Known screens of ``values`` (keys or names, comma-separated or not) in order, each once;
+    unknown ones are dropped. The Story page's link names them (``?screens=Whale+curve``)."""
     seen: list[str] = []
     for value in values:
-        for key in str(value).split(","):
-            key = key.strip()
-            if key in SCREENS and key not in seen:
+        for part in str(value).split(","):
+            key = screen_key(part)
+            if key is not None and key not in seen:
                 seen.append(key)
     return tuple(seen)
 

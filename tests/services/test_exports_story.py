@@ -136,3 +136,7 @@ def test_csv_of_a_slide_table_neutralises_formulas_and_names_the_file():
 
 def test_screens_of_a_link_are_parsed_in_order():
     assert story.parse_screens(["payback", "whale,nonsense", "payback"]) == ("payback", "whale")
+    assert story.parse_screens(["Value curves", "acquisition payback"]) == (
+        "value_curves",
+        "payback",
+    )
