@@ -70,7 +70,7 @@ def export_buttons(
     """PowerPoint and PDF of ``slides``, CSV of each table, PNG and SVG of each chart."""
     scope = ctx.scope
     deck = story.make_story(slides, scope, inputs, title=title)
-    columns = st.columns(2)
+    columns = st.columns(3)
     columns[0].download_button(
         "PowerPoint (.pptx)",
         data=partial(exports_pptx.story_pptx, deck),
@@ -79,6 +79,7 @@ def export_buttons(
         icon=":material/slideshow:",
         on_click="ignore",
         key=f"pptx_{what}",
+        width="stretch",
         help="One slide per chart with native, editable PowerPoint charts; the finding as "
         "title, period, filters and data date beneath it, definitions in the notes.",
     )
@@ -90,34 +91,52 @@ def export_buttons(
         icon=":material/picture_as_pdf:",
         on_click="ignore",
         key=f"pdf_{what}",
+        width="stretch",
         help="One page per chart with the same texts as the slides.",
     )
     has_browser = exports_images.browser_path() is not None
+    files = []  # (label, data, file name, mime, icon, disabled, help), laid out three a row
     for slide in slides:
-        row = st.columns(4)
-        for number, table in enumerate(slide.tables[:2]):
-            row[number].download_button(
-                f"{table.title} (CSV)",
-                data=partial(exports.csv_bytes, table.shown()),
-                file_name=story.file_name(f"{what}_{table.name}", scope, "csv"),
-                mime="text/csv",
-                icon=":material/table_view:",
-                on_click="ignore",
-                key=f"csv_{what}_{slide.key}_{table.name}",
+        for table in slide.tables:
+            files.append(
+                (
+                    f"{table.title} (CSV)",
+                    partial(exports.csv_bytes, table.shown()),
+                    story.file_name(f"{what}_{table.name}", scope, "csv"),
+                    "text/csv",
+                    ":material/table_view:",
+                    False,
+                    None,
+                )
             )
-        if not images or slide.chart is None:
-            continue
-        for number, fmt in ((2, "png"), (3, "svg")):
-            row[number].download_button(
-                f"{slide.name} ({fmt.upper()})",
-                data=partial(_image, slide, fmt),
-                file_name=story.file_name(f"{what}_{slide.key}", scope, fmt),
-                mime="image/png" if fmt == "png" else "image/svg+xml",
-                icon=":material/image:",
+        if images and slide.chart is not None:
+            for fmt in ("png", "svg"):
+                files.append(
+                    (
+                        f"{slide.name} ({fmt.upper()})",
+                        partial(_image, slide, fmt),
+                        story.file_name(f"{what}_{slide.key}", scope, fmt),
+                        "image/png" if fmt == "png" else "image/svg+xml",
+                        ":material/image:",
+                        not has_browser,
+                        None if has_browser else exports_images.INSTALL_HINT,
+                    )
+                )
+    for row_start in range(0, len(files), 3):
+        for column, (label, data, name, mime, icon, disabled, tip) in zip(
+            st.columns(3), files[row_start : row_start + 3], strict=False
+        ):
+            column.download_button(
+                label,
+                data=data,
+                file_name=name,
+                mime=mime,
+                icon=icon,
                 on_click="ignore",
-                disabled=not has_browser,
-                key=f"{fmt}_{what}_{slide.key}",
-                help=None if has_browser else exports_images.INSTALL_HINT,
+                disabled=disabled,
+                help=tip,
+                key=f"file_{what}_{name.rsplit('_', 1)[0]}_{name.rsplit('.', 1)[1]}",
+                width="stretch",
             )
 
 

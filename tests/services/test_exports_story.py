@@ -140,3 +140,26 @@ def test_screens_of_a_link_are_parsed_in_order():
         "value_curves",
         "payback",
     )
+
+
+def test_png_and_svg_of_a_chart_or_a_clear_message(monkeypatch):
+    from dashboard.charts.findings import build_finding_chart
+    from dashboard.services import exports_images
+
+    chart = findings.ChartData(
+        "bar",
+        ("North", "South"),
+        (findings.Series("Revenue", (450.0, 400.0)),),
+        "Region",
+        "Revenue",
+    )
+    fig = build_finding_chart(chart, title="North earns most", subtitle="data as of 15 Jul 2024")
+    monkeypatch.setenv("BROWSER_PATH", "/nonexistent/chromium")
+    with pytest.raises(exports_images.ExportUnavailable, match="apt-get install chromium"):
+        exports_images.chart_image(fig, "png")
+    monkeypatch.delenv("BROWSER_PATH")
+    if exports_images.browser_path() is None:
+        pytest.skip("no Chromium on this machine: the message above is what users get")
+    assert exports_images.chart_image(fig, "png")[:8] == b"\x89PNG\r\n\x1a\n"
+    svg = exports_images.chart_image(fig, "svg").decode()
+    assert "North earns most" in svg and "data as of 15 Jul 2024" in svg
