@@ -13,7 +13,7 @@ from functools import partial
 import streamlit as st
 
 from dashboard.app.context import PageContext, load
-from dashboard.charts.findings import build_finding_chart
+from dashboard.charts.findings import build_finding_chart, finding_title
 from dashboard.services import exports, exports_images, exports_pdf, exports_pptx, story
 from dashboard.services.views import value_curves
 
@@ -25,9 +25,7 @@ def story_inputs(ctx: PageContext, grouping: str | None = None) -> story.StoryIn
     the first the store offers, unless given)."""
     if grouping is None:
         grouping = load(value_curves.groupings, ctx)[0]
-    from dashboard.app.context import _segment_options  # the sidebar's segment names
-
-    names = _segment_options(ctx.url, ctx.version)[1]
+    names = _segment_names(ctx)
     return story.StoryInputs(
         regions=ctx.bounds.regions,
         channels=ctx.bounds.channels,
@@ -154,3 +152,21 @@ def page_exports(ctx: PageContext, page: str, what: str, grouping: str | None = 
             "in one deck."
         )
         export_buttons(ctx, slides, what, inputs, title=page)
+
+
+def with_finding(fig, ctx: PageContext, finding: str, note: str = ""):
+    """``fig`` titled with its finding, and the period, filters and data date beneath it, so a
+    screenshot of the chart stands alone (the same subtitle as the slides')."""
+    names = dict(_segment_names(ctx))
+    subtitle = f"{ctx.scope.describe(names)} · data as of {ctx.bounds.last_order:%d %b %Y}"
+    fig.update_layout(
+        title={"text": finding_title(finding, f"{subtitle} · {note}" if note else subtitle)},
+        margin={"t": 90},
+    )
+    return fig
+
+
+def _segment_names(ctx: PageContext) -> tuple[tuple[int, str], ...]:
+    from dashboard.app.context import _segment_options
+
+    return _segment_options(ctx.url, ctx.version)[1]

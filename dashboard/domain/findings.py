@@ -351,7 +351,7 @@ def payback_finding(table: pd.DataFrame, group_column: str) -> str:
         return "No acquisition channel has paid back its acquisition cost yet"
     fast = known.iloc[0]
     text = (
-        f"{str(fast[group_column]).capitalize()} customers pay back their acquisition cost in "
+        f"{_upper_first(str(fast[group_column]))} customers pay back their acquisition cost in "
         f"month {int(fast['payback_month'])}"
     )
     if not unpaid.empty:
@@ -361,6 +361,10 @@ def payback_finding(table: pd.DataFrame, group_column: str) -> str:
         slow = known.iloc[-1]
         text += f"; {slow[group_column]} takes until month {int(slow['payback_month'])}"
     return text
+
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def payback_chart(curves: pd.DataFrame) -> ChartData:
