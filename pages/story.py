@@ -52,6 +52,8 @@ def _reset() -> None:
     st.session_state[SCREEN_KEY] = 1
 
 
+# In presentation mode (sidebar switch, ?present=true) the screen shows the story only.
+presenting = bool(st.session_state.get("present"))
 with st.expander("Screens of the story", icon=":material/format_list_numbered:"):
     chosen = st.multiselect(
         "Screens, in order",
@@ -115,10 +117,19 @@ if slide.chart is None:
     st.info(slide.empty or "Nothing to show.", icon=":material/filter_alt_off:")
 else:
     st.plotly_chart(finding_figure(slide), width="stretch", key=f"story_chart_{key}")
-with st.popover("Definitions of the figures", icon=":material/help:"):
+left, right = st.columns([1, 3])
+with left.popover("Definitions of the figures", icon=":material/help:"):
     for term, text in slide.definitions:
         if text:
             st.markdown(f"**{term}.** {text}")
+if slide.tables:
+    with right.expander("The numbers behind the chart", icon=":material/table_view:"):
+        for table in slide.tables:
+            st.caption(table.title)
+            st.dataframe(table.shown(), hide_index=True, width="stretch")
+
+if presenting:
+    st.stop()
 
 st.divider()
 st.subheader("Take it to the meeting")

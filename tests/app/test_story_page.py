@@ -67,3 +67,11 @@ def test_pages_offer_pptx_pdf_and_csv_downloads(tiny_url, page, expected):
     assert "PowerPoint (.pptx)" in labels and "PDF" in labels
     assert sum(label.endswith("(CSV)") for label in labels) >= 1
     assert len(labels) >= expected
+
+
+def test_presentation_mode_shows_the_story_without_the_downloads(tiny_url):
+    at = run("story.py", {"present": "true", "screen": "1"})
+    assert not at.exception, at.exception
+    assert position(at).startswith("Screen 1 of 7")
+    assert len(at.get("download_button")) == 0
+    assert at.get("plotly_chart")  # the screen's chart is still there
