@@ -371,12 +371,17 @@ else:
     split = view.equity_by_group[equity_grouping]
     left, right = st.columns(2)
     left.plotly_chart(
-        charts.build_group_bars(
-            split,
-            group=equity_grouping,
-            measure="equity",
-            title=f"Customer equity by {GROUPINGS[equity_grouping].lower()}",
-            axis_title="Customer equity (currency)",
+        with_finding(
+            charts.build_group_bars(
+                split,
+                group=equity_grouping,
+                measure="equity",
+                title="",
+                axis_title="Customer equity (currency)",
+            ),
+            ctx,
+            findings.equity_finding(split, equity_grouping, GROUPINGS[equity_grouping]),
+            f"customer equity by {GROUPINGS[equity_grouping].lower()}",
         ),
         width="stretch",
     )

@@ -332,12 +332,17 @@ else:
         "change in behaviour, not in the model.",
     )
     st.plotly_chart(
-        charts.build_migration_sankey(
-            view.transitions,
-            view.labels,
-            previous_label=before,
-            current_label=now,
-            title=f"Where customers were on {before} and are on {now}",
+        with_finding(
+            charts.build_migration_sankey(
+                view.transitions,
+                view.labels,
+                previous_label=before,
+                current_label=now,
+                title="",
+            ),
+            ctx,
+            findings.migration_finding(view.stayed, before, now),
+            f"where customers were on {before} and are on {now}",
         ),
         width="stretch",
     )

@@ -145,7 +145,15 @@ reasons = view.loss_reasons
 if reasons.empty:
     right.info("No opportunity was lost in this period.")
 else:
-    right.plotly_chart(build_loss_reasons(reasons, title="Why we lose"), width="stretch")
+    right.plotly_chart(
+        with_finding(
+            build_loss_reasons(reasons, title=""),
+            ctx,
+            findings.loss_reason_finding(reasons),
+            "why we lose",
+        ),
+        width="stretch",
+    )
 
 # --- Export for a meeting (dashboard/app/exports.py) ---
 from dashboard.app.exports import page_exports  # noqa: E402

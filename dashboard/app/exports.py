@@ -160,7 +160,11 @@ def with_finding(fig, ctx: PageContext, finding: str, note: str = ""):
     names = dict(_segment_names(ctx))
     subtitle = f"{ctx.scope.describe(names)} · data as of {ctx.bounds.last_order:%d %b %Y}"
     fig.update_layout(
-        title={"text": finding_title(finding, f"{subtitle} · {note}" if note else subtitle)},
+        title={
+            "text": finding_title(
+                finding.replace("**", ""), f"{subtitle} · {note}" if note else subtitle
+            )
+        },
         margin={"t": 90},
     )
     return fig

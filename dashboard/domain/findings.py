@@ -384,3 +384,38 @@ def payback_chart(curves: pd.DataFrame) -> ChartData:
         x_title="Months since acquisition",
         y_title="Net margin per customer − CAC (currency)",
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Findings of the pages' other charts
+
+
+def loss_reason_finding(reasons: pd.DataFrame) -> str:
+    """The most frequent loss reason: "Top loss reason: price, 35% of lost deals"."""
+    if reasons.empty:
+        return "No opportunity was lost in the period"
+    top = reasons.sort_values("opportunities", ascending=False).iloc[0]
+    return (
+        f"{_upper_first(str(top['loss_reason']))} loses us {100 * top['share']:.0f}% of lost deals"
+    )
+
+
+def equity_finding(split: pd.DataFrame, group: str, group_label: str) -> str:
+    """The group holding the largest share of customer equity: "Region North holds 45% of
+    customer equity with 30% of the customers"."""
+    shown = split.dropna(subset=["equity_share"])
+    if shown.empty or shown["customers"].sum() == 0:
+        return "Customer equity is not positive: no share to compare"
+    top = shown.sort_values("equity_share", ascending=False).iloc[0]
+    customers = 100 * top["customers"] / shown["customers"].sum()
+    return (
+        f"{group_label} {top[group]} holds {100 * top['equity_share']:.0f}% of customer equity "
+        f"with {customers:.0f}% of the customers"
+    )
+
+
+def migration_finding(stayed: float | None, before: str, now: str) -> str:
+    """ "71% of customers stayed in their segment from 30 Jun 2026 to 30 Sep 2026"."""
+    if stayed is None:
+        return f"No customer to follow from {before} to {now}"
+    return f"{stayed:.0f}% of customers stayed in their segment from {before} to {now}"

@@ -163,3 +163,19 @@ def test_png_and_svg_of_a_chart_or_a_clear_message(monkeypatch):
     assert exports_images.chart_image(fig, "png")[:8] == b"\x89PNG\r\n\x1a\n"
     svg = exports_images.chart_image(fig, "svg").decode()
     assert "North earns most" in svg and "data as of 15 Jul 2024" in svg
+
+
+def test_findings_of_the_pages_other_charts():
+    reasons = pd.DataFrame(
+        {"loss_reason": ["price", "timing"], "opportunities": [3, 7], "share": [0.3, 0.7]}
+    )
+    assert findings.loss_reason_finding(reasons) == "Top loss reason: timing, 70% of lost deals"
+    split = pd.DataFrame(
+        {"region": ["North", "South"], "customers": [30, 70], "equity_share": [0.6, 0.4]}
+    )
+    assert findings.equity_finding(split, "region", "Region") == (
+        "Region North holds 60% of customer equity with 30% of the customers"
+    )
+    assert findings.migration_finding(71.4, "30 Jun", "30 Sep") == (
+        "71% of customers stayed in their segment from 30 Jun to 30 Sep"
+    )
