@@ -53,3 +53,25 @@ def test_story_next_previous_and_the_link_keeps_the_position(app_page, js_errors
     open_page(page, f"/story?{PERIOD}&screens=Acquisition+payback&screens=Whale+curve&screen=2")
     expect(main.get_by_text(re.compile(r"Screen 2 of 2: Whale curve"))).to_be_visible()
     assert_no_errors(page, js_errors)
+
+
+def test_story_downloads_are_real_files(app_page, js_errors, tmp_path):
+    """The PowerPoint and the PNG made on click (in the server) open as what they claim."""
+    from pptx import Presentation
+
+    page = app_page
+    open_page(page, f"/story?{PERIOD}&screen=2")
+    main = page.get_by_test_id("stMain")
+    with page.expect_download() as download:
+        main.get_by_role("button", name="PowerPoint (.pptx)").first.click()
+    path = tmp_path / download.value.suggested_filename
+    download.value.save_as(path)
+    assert path.name.startswith("story_2024-04-01_2024-06-30_")
+    deck = Presentation(str(path))
+    assert len(deck.slides) > 7
+    with page.expect_download() as download:
+        main.get_by_role("button", name="Whale curve (PNG)").click()
+    image = tmp_path / "whale.png"
+    download.value.save_as(image)
+    assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert_no_errors(page, js_errors)
