@@ -125,6 +125,12 @@ POOL_SIZE = 5
 POOL_MAX_OVERFLOW = 10
 POOL_TIMEOUT_SECONDS = 30
 
+#: Settings each PostgreSQL session of the app starts with (``SET`` on connect), unless the URL's
+#: ``options`` names the same setting. JIT compilation costs 0.3-0.5 s per analytical query at
+#: the planner's (over-)estimates of these joins and saved nothing measurable in return
+#: (docs/performance.md, "PostgreSQL: JIT off").
+PG_SESSION_SETTINGS = {"jit": "off", "work_mem": "'32MB'"}
+
 
 def _log_wait(message: str) -> None:
     log.warning("%s", message)
@@ -157,18 +163,39 @@ def make_engine(url: str, on_lock_wait: Callable[[str], None] | None = None) -> 
             return engine
         if parsed.get_backend_name() in ("duckdb", "sqlite"):
             return create_engine(parsed, pool_pre_ping=True)
-        return create_engine(
+        engine = create_engine(
             parsed,
             pool_pre_ping=True,
             pool_size=POOL_SIZE,
             max_overflow=POOL_MAX_OVERFLOW,
             pool_timeout=POOL_TIMEOUT_SECONDS,
         )
+        if parsed.get_backend_name() == "postgresql":
+            _install_session_settings(engine, parsed)
+        return engine
     except (NoSuchModuleError, ModuleNotFoundError, ImportError) as exc:
         raise StoreError(
             f"No database driver for '{parsed.drivername}': {exc}. Install it with pip "
             "(DuckDB and PostgreSQL drivers ship with the app)."
         ) from exc
+
+
+def _install_session_settings(engine: Engine, url: URL) -> None:
+    """``SET`` :data:`PG_SESSION_SETTINGS` on every new connection, except those the URL sets."""
+    options = str(url.query.get("options", ""))
+    settings = {
+        name: value for name, value in PG_SESSION_SETTINGS.items() if f"{name}=" not in options
+    }
+    if not settings:
+        return
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection, connection_record):
+        with dbapi_connection.cursor() as cursor:
+            for name, value in settings.items():
+                # Names and values are this module's constants, never user input.
+                cursor.execute(f"SET {name} = {value}")
+        dbapi_connection.commit()
 
 
 def embedded_file(url: str | URL) -> Path | None:
