@@ -395,9 +395,7 @@ def loss_reason_finding(reasons: pd.DataFrame) -> str:
     if reasons.empty:
         return "No opportunity was lost in the period"
     top = reasons.sort_values("opportunities", ascending=False).iloc[0]
-    return (
-        f"{_upper_first(str(top['loss_reason']))} loses us {100 * top['share']:.0f}% of lost deals"
-    )
+    return f"Top loss reason: {top['loss_reason']}, {100 * top['share']:.0f}% of lost deals"
 
 
 def equity_finding(split: pd.DataFrame, group: str, group_label: str) -> str:
