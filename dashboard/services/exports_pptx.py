@@ -165,6 +165,36 @@ def _definition_lines(slide: Slide) -> list[str]:
     return [f"{term}: {text}" for term, text in slide.definitions if text]
 
 
+#: Characters of definitions per column of a closing slide (two columns at 9 pt).
+_COLUMN_CHARACTERS = 2000
+
+
+def _closing_slides(deck, story: Story) -> None:
+    """The definitions of every figure, in two columns, on as many slides as they need."""
+    lines = [f"{term}: {text}" for term, text in story.definitions if text] or ["No figure."]
+    columns: list[list[str]] = [[]]
+    for line in lines:
+        if columns[-1] and sum(len(x) for x in columns[-1]) + len(line) > _COLUMN_CHARACTERS:
+            columns.append([])
+        columns[-1].append(line)
+    half = (_WIDTH - Inches(1.5)) / 2
+    for first in range(0, len(columns), 2):
+        slide = deck.slides.add_slide(deck.slide_layouts[_TITLE_ONLY])
+        _title(slide, "Definitions" if first == 0 else "Definitions (continued)")
+        for number, column in enumerate(columns[first : first + 2]):
+            box = slide.shapes.add_textbox(
+                Inches(0.6) + number * (half + Inches(0.3)), Inches(1.4), half, Inches(5.8)
+            )
+            frame = box.text_frame
+            frame.word_wrap = True
+            frame.text = "\n".join(column)
+            for paragraph in frame.paragraphs:
+                paragraph.space_after = Pt(4)
+                for run in paragraph.runs:
+                    run.font.size = Pt(9)
+        _notes(slide, [story.scope_text, "Definitions: docs/metrics.md of the dashboard."])
+
+
 def story_pptx(story: Story) -> bytes:
     """The deck of ``story``: title slide, one slide per chart (and per table), closing slide."""
     deck = Presentation()
@@ -187,17 +217,7 @@ def story_pptx(story: Story) -> bytes:
         _notes(slide, notes)
         for table in item.tables:
             _add_table_slide(deck, table, item.subtitle, notes)
-    closing = deck.slides.add_slide(deck.slide_layouts[_TITLE_ONLY])
-    _title(closing, "Definitions")
-    definitions = story.definitions
-    _text_box(
-        closing,
-        "\n".join(f"{term}: {text}" for term, text in definitions if text) or "No figure shown.",
-        Inches(1.4),
-        _HEIGHT - Inches(1.8),
-        11,
-    )
-    _notes(closing, [story.scope_text, "Definitions: docs/metrics.md of the dashboard."])
+    _closing_slides(deck, story)
     buffer = io.BytesIO()
     deck.save(buffer)
     return buffer.getvalue()
