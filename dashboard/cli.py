@@ -531,7 +531,8 @@ def _access_of(email: str, secrets: str | None):
         if not user.may_read:
             raise CliError(
                 f"--as {email}: this user is not listed in [access] of {path}, so they may see "
-                "nothing and no report is made for them. Add them to [access] (docs/deploy.md)."
+                "nothing and no report is made for them. Add them to [access] (docs/deploy.md); "
+                "a grant by group cannot be checked from the command line, so list the address."
             )
         return user
     raise CliError(
