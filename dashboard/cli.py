@@ -548,13 +548,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in report.RENDERERS:
         raise CliError(f"--out {out}: the file must end in .pptx or .pdf.")
-    try:
-        keys = report.story_keys(args.story, args.screens)
-    except report.ReportError as exc:
-        raise CliError(str(exc)) from exc
     user = _access_of(args.as_user, args.secrets) if args.as_user else None
     allowed = None if user is None else user.allowed_regions
     engine = _open_store(args, must_exist=True)
+    try:
+        keys = report.story_keys(args.story, args.screens, engine)
+    except report.ReportError as exc:
+        raise CliError(str(exc)) from exc
     who = f" for {user.email}, {user.describe()}" if user else ""
     print(f"Writing the story to {out} from {_describe(args.location)}{who}", flush=True)
     try:
@@ -620,7 +620,8 @@ def _add_report(subparsers) -> None:
     parser.add_argument(
         "--story",
         metavar="NAME",
-        help="a named story: default (every screen), value, cx (see docs/cli.md)",
+        help="a named story: default (every screen), value, cx, or one saved from the Story "
+        "page (see docs/cli.md)",
     )
     parser.add_argument(
         "--screens",

@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from dashboard.app.context import page_setup
+from dashboard.app.context import load, page_setup, run_action
 from dashboard.app.exports import export_buttons, finding_figure, load_slide, story_inputs
-from dashboard.services import story
+from dashboard.services import saved_stories, story
+from dashboard.services.views import story as story_view
 
 ctx = page_setup(
     "Portfolio story",
@@ -47,6 +48,13 @@ def _step(offset: int, count: int) -> None:
     st.session_state[SCREEN_KEY] = min(max(current + offset, 1), count)
 
 
+def _open_story(stories: dict[str, tuple[str, ...]]) -> None:
+    name = st.session_state.get("story_name")
+    if name in stories:
+        st.session_state[SEQUENCE_KEY] = list(stories[name])
+        st.session_state[SCREEN_KEY] = 1
+
+
 def _reset() -> None:
     st.session_state[SEQUENCE_KEY] = list(story.DEFAULT_STORY)
     st.session_state[SCREEN_KEY] = 1
@@ -72,6 +80,31 @@ with st.expander("Screens of the story", icon=":material/format_list_numbered:")
         "Move this screen later", on_click=_move, args=(1,), icon=":material/arrow_downward:"
     )
     buttons[2].button("Default story", on_click=_reset, icon=":material/restart_alt:")
+    stories = dict(load(story_view.stories, ctx))
+    st.selectbox(
+        "Open a named story",
+        list(stories),
+        index=None,
+        key="story_name",
+        placeholder="Built-in or saved stories",
+        on_change=_open_story,
+        args=(stories,),
+        help="Built-in: default (every screen), value, cx. Saved: stories an administrator "
+        "saved here; `python -m dashboard report --story NAME` writes any of them.",
+    )
+    if ctx.access.may_write:
+        name_column, save_column = st.columns([3, 1], vertical_alignment="bottom")
+        name = name_column.text_input("Save this sequence as", max_chars=44, key="story_save_name")
+        if save_column.button("Save story", icon=":material/save:", width="stretch"):
+            try:
+                saved = run_action(ctx, saved_stories.save, name, story.parse_screens(chosen))
+            except ValueError as exc:
+                st.error(f"{exc}.", icon=":material/error:")
+            else:
+                st.success(
+                    f"Saved '{saved}': `python -m dashboard report --story \"{saved}\"`.",
+                    icon=":material/check:",
+                )
 
 sequence = story.parse_screens(chosen)
 if not sequence:

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from dashboard.domain.periods import PRESETS, preset_period
 from dashboard.scope import Scope
-from dashboard.services import exports_pdf, exports_pptx, story
+from dashboard.services import exports_pdf, exports_pptx, saved_stories, story
 from dashboard.storage import queries
 from dashboard.storage.segment_store import latest_segment_options
 from dashboard.storage.value_curve_queries import available_groupings
@@ -132,8 +132,11 @@ def scope_for(
     return scope, inputs
 
 
-def story_keys(name: str | None, screens: str | None) -> tuple[str, ...]:
-    """The screens of ``--screens a,b`` or of the named story (default: the default story)."""
+def story_keys(
+    name: str | None, screens: str | None, engine: Engine | None = None
+) -> tuple[str, ...]:
+    """The screens of ``--screens a,b`` or of the named story: built-in, or saved from the
+    Story page in ``engine``'s store (default: the default story)."""
     if screens:
         keys = story.parse_screens([screens])
         unknown = [k for k in screens.split(",") if k.strip() and story.screen_key(k) is None]
@@ -144,9 +147,10 @@ def story_keys(name: str | None, screens: str | None) -> tuple[str, ...]:
             )
         return keys
     name = name or "default"
-    if name not in story.STORIES:
-        raise ReportError(f"--story {name!r} is not a story; stories: {', '.join(story.STORIES)}")
-    return story.STORIES[name]
+    stories = story.STORIES if engine is None else saved_stories.all_stories(engine)
+    if name not in stories:
+        raise ReportError(f"--story {name!r} is not a story; stories: {', '.join(stories)}")
+    return stories[name]
 
 
 def write_report(

@@ -450,7 +450,8 @@ SCREENS: dict[str, Screen] = {
 #: The default story: every screen in order.
 DEFAULT_STORY: tuple[str, ...] = tuple(SCREENS)
 
-#: Named stories (``python -m dashboard report --story NAME``).
+#: Built-in named stories (``python -m dashboard report --story NAME``); stories saved from the
+#: page are in the store (``services.saved_stories``).
 STORIES: dict[str, tuple[str, ...]] = {
     "default": DEFAULT_STORY,
     "value": ("headline", "whale", "segments", "payback"),

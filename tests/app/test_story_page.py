@@ -75,3 +75,29 @@ def test_presentation_mode_shows_the_story_without_the_downloads(tiny_url):
     assert position(at).startswith("Screen 1 of 7")
     assert len(at.get("download_button")) == 0
     assert at.get("plotly_chart")  # the screen's chart is still there
+
+
+def test_a_story_saved_on_the_page_opens_again_and_is_the_reports(tiny_url, tmp_path):
+    from dashboard.services import report
+    from dashboard.storage.engine import make_engine
+
+    at = AppTest.from_file(str(ROOT / "pages" / "story.py"), default_timeout=TIMEOUT)
+    for key, value in PERIOD.items():
+        at.query_params[key] = value
+    at.query_params["screens"] = ["Acquisition payback", "Whale curve"]
+    at.run()
+    at.text_input(key="story_save_name").input("Monthly CX review").run()
+    at = next(b for b in at.button if b.label == "Save story").click().run()
+    assert not at.exception, at.exception
+    assert any("Saved 'Monthly CX review'" in s.value for s in at.success)
+    engine = make_engine(tiny_url)
+    assert report.story_keys("Monthly CX review", None, engine) == ("payback", "whale")
+    engine.dispose()
+    at = next(b for b in at.button if b.label == "Default story").click().run()
+    assert len(at.multiselect[0].value) == 7
+    at = at.selectbox(key="story_name").select("Monthly CX review").run()
+    assert at.multiselect[0].value == ["payback", "whale"]
+    # A built-in name is refused, with the reason.
+    at.text_input(key="story_save_name").input("default").run()
+    at = next(b for b in at.button if b.label == "Save story").click().run()
+    assert any("is a built-in story" in e.value for e in at.error)

@@ -131,3 +131,20 @@ def test_report_pdf_of_a_named_story(tiny_url, tmp_path, story, capsys):
     pages = PdfReader(str(out)).pages
     assert len(pages) == 4 + 2  # title page, the cx story's four screens, definitions
     assert "Revenue rose" in pages[1].extract_text() or "Revenue fell" in pages[1].extract_text()
+
+
+def test_report_of_a_saved_story(tiny_url, tmp_path):
+    from dashboard.services import saved_stories
+
+    engine = make_engine(tiny_url)
+    saved_stories.save(engine, "  Monthly   CX review ", ["loyalty", "Whale curve"])
+    with pytest.raises(ValueError, match="known screens"):
+        saved_stories.save(engine, "Broken", ["whale", "nonsense"])
+    assert saved_stories.all_stories(engine)["Monthly CX review"] == ("loyalty", "whale")
+    engine.dispose()
+    out = tmp_path / "cx.pptx"
+    args = ["report", "--db", tiny_url, "--out", str(out), "--period", PERIOD]
+    assert main([*args, "--story", "Monthly CX review"]) == EXIT_OK
+    titles = [s.shapes.title.text for s in Presentation(str(out)).slides]
+    assert titles[1].startswith("Satisfied but leaving") or titles[1].startswith("No customer")
+    assert any(t.startswith("The most profitable 20%") for t in titles)
