@@ -18,7 +18,7 @@ def finding_title(finding: str, subtitle: str) -> str:
     """The finding, with the period, filters and data date in small grey type beneath it."""
     return (
         f"<b>{html.escape(finding)}</b><br>"
-        f"<span style='font-size:12px;color:#666'>{html.escape(subtitle)}</span>"
+        f"<span style='font-size:12px;color:#666;font-weight:normal'>{html.escape(subtitle)}</span>"
     )
 
 
