@@ -3,8 +3,10 @@
 import streamlit as st
 
 from dashboard.app.context import load, page_setup
+from dashboard.app.exports import with_finding
 from dashboard.app.widgets import kpi_grid
 from dashboard.charts.overview import build_monthly_trend
+from dashboard.domain import findings
 from dashboard.services.views import overview
 
 ctx = page_setup(
@@ -43,10 +45,20 @@ if view.expected_alive is not None:
     )
 
 st.plotly_chart(
-    build_monthly_trend(view.monthly, title="Revenue, gross margin and service cost by month"),
+    with_finding(
+        build_monthly_trend(view.monthly, title=""),
+        ctx,
+        findings.headline_finding(view.kpis),
+        "revenue, gross margin and service cost by month",
+    ),
     width="stretch",
 )
 st.caption(
     "Months are calendar months; the first and last may be partial when the period "
     "starts or ends mid-month."
 )
+
+# --- Export for a meeting (dashboard/app/exports.py) ---
+from dashboard.app.exports import page_exports  # noqa: E402
+
+page_exports(ctx, "Overview", "overview")
