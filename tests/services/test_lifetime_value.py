@@ -339,18 +339,25 @@ OLD_CUSTOMER_CLV = (
 )  # fmt: skip
 
 
+def _plain(column: Column) -> Column:
+    return Column(
+        column.name, column.type, primary_key=column.primary_key, nullable=column.nullable,
+        autoincrement=False,
+    )  # fmt: skip
+
+
 def _old_layout(engine) -> None:
     """The CLV tables as stores created before issue 13 have them, with one run."""
     metadata = MetaData()
     old_runs = Table(
         "clv_runs",
         metadata,
-        *[c.copy() for c in clv_runs.c if c.name != "purchase_model"],
+        *[_plain(c) for c in clv_runs.c if c.name != "purchase_model"],
     )
     old_customers = Table(
         "customer_clv",
         metadata,
-        *[c.copy() for c in customer_clv.c if c.name in OLD_CUSTOMER_CLV],
+        *[_plain(c) for c in customer_clv.c if c.name in OLD_CUSTOMER_CLV],
     )
     metadata.create_all(engine)
     with engine.begin() as conn:
