@@ -265,7 +265,7 @@ else:
             if column in action_list
         ],
         column_config={
-            "customer_id": st.column_config.NumberColumn("Customer ID", format="%d"),
+            "customer_id": st.column_config.TextColumn("Customer ID"),
             "name": "Name",
             "region": "Region",
             "acquisition_channel": "Channel",

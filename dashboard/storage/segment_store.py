@@ -23,7 +23,6 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import (
-    BigInteger,
     Column,
     Date,
     Engine,
@@ -52,6 +51,7 @@ from dashboard.storage.engine import (
 )
 from dashboard.storage.schema import (
     APP,
+    KEY,
     clv_runs,
     customer_clv,
     customers,
@@ -82,7 +82,7 @@ segment_snapshots = Table(
         primary_key=True,
         comment="Earlier period end the customer features were computed at.",
     ),
-    Column("customer_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("customer_id", KEY, primary_key=True, autoincrement=False),
     Column("segment", Integer, nullable=False, comment="Segment number at that date."),
 )
 
