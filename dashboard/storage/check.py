@@ -39,7 +39,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.errors import first_line
 from dashboard.storage.engine import StoreError, StoreLocation
-from dashboard.storage.schema import APP, CONTRACT_TABLES, LOAD_ORDER, primary_key_columns
+from dashboard.storage.schema import APP, CONTRACT_TABLES, KEY, LOAD_ORDER, primary_key_columns
 
 ERROR = "error"
 WARNING = "warning"
@@ -297,12 +297,20 @@ class _TableCheck:
             )
             return
         if found.family not in COMPATIBLE[family]:
+            fix = f"in a view, use {_FIX_BY_FAMILY[family]}"
+            if expected.type is KEY:
+                fix = (
+                    f"identifiers are text so that 00042 stays 00042; in a view, use "
+                    f"CAST({name} AS varchar); a table built before identifiers were text: "
+                    "rebuild it (python -m dashboard demo --replace, or import the files again "
+                    "into a new store)"
+                )
             self.add(
                 ERROR,
                 name,
                 "wrong_type",
                 f"type is {found.type_name} ({FAMILY_LABELS[found.family]}), expected "
-                f"{FAMILY_LABELS[family]}; in a view, use {_FIX_BY_FAMILY[family]}",
+                f"{FAMILY_LABELS[family]}; {fix}",
             )
             return
         self.usable[name] = source.c[name]
