@@ -27,6 +27,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
+from dashboard.cli_transactions import add_import_transactions
 from dashboard.errors import first_line
 from dashboard.services.importing import ImportRejected, UnknownTableError, import_file
 from dashboard.storage.check import FAMILY_LABELS, check_store, type_family
@@ -191,7 +192,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise CliError(f"Cannot import {path}: the file {reason}. Give the path of a CSV file.")
     engine = _open_store(args)
     try:
-        result = import_file(engine, table.name, path, update=args.update)
+        result = import_file(
+            engine, table.name, path, update=args.update, date_format=args.date_format
+        )
     except ImportRejected as exc:
         _print_rejection(exc, table.name, str(path))
         return EXIT_DATA
@@ -400,6 +403,12 @@ def _add_import(subparsers) -> None:
         help="replace stored rows whose key is in the file with other values "
         "(default: that is an error)",
     )
+    parser.add_argument(
+        "--date-format",
+        metavar="FMT",
+        help="strptime format of the date columns, e.g. %%Y%%m%%d or %%d/%%m/%%Y (default: "
+        "ISO dates and timestamps, reduced to the date as written)",
+    )
     parser.set_defaults(handler=cmd_import)
 
 
@@ -511,6 +520,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_contract_doc,
     _add_fit,
     _add_segment,
+    add_import_transactions,
 ]
 
 

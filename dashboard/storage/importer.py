@@ -1189,3 +1189,10 @@ def import_csv(
     return import_bytes(
         engine, table_name, path.read_bytes(), str(path), update=update, date_format=date_format
     )
+
+
+#: Cell parsers of the contract's rules, for importers that build contract rows from other
+#: files (the transactions import): each returns ``(value, None)`` or ``(None, reason)``.
+parse_date = _parse_date
+parse_decimal = _parse_decimal
+parse_key = _parse_key
