@@ -26,6 +26,9 @@ navigation = st.navigation(
             ),
             st.Page("pages/service.py", title="Service", icon=":material/support_agent:"),
         ],
+        "Store": [
+            st.Page("pages/data.py", title="Data", icon=":material/database:"),
+        ],
     }
 )
 navigation.run()

@@ -4,7 +4,7 @@ from functools import partial
 
 import streamlit as st
 
-from dashboard.app.context import load, page_setup
+from dashboard.app.context import explain_missing, load, page_setup
 from dashboard.app.widgets import table_height
 from dashboard.charts.loyalty import (
     build_nps_trend,
@@ -100,7 +100,9 @@ cols[3].metric(
     "can be placed in a quadrant; the others are counted in the table below.",
 )
 
-if surveyed == 0:
+if surveyed == 0 and explain_missing(ctx, "loyalty"):
+    pass
+elif surveyed == 0:
     st.info(
         "No customer in view has answered a CSAT or NPS question up to the period's end, "
         "so nobody can be placed against satisfaction. The trends below still show "

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from dashboard.errors import StoreError
+
 from dashboard.storage.importer import (
     ImportRejected,
     ImportResult,
@@ -19,7 +21,14 @@ from dashboard.storage.importer import (
     import_csv,
 )
 
-__all__ = ["ImportRejected", "ImportResult", "UnknownTableError", "import_file", "import_upload"]
+__all__ = [
+    "StoreError",
+    "ImportRejected",
+    "ImportResult",
+    "UnknownTableError",
+    "import_file",
+    "import_upload",
+]
 
 
 def import_file(

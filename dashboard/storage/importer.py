@@ -74,6 +74,7 @@ from dashboard.storage.engine import (
     existing_tables,
     refresh_statistics,
 )
+from dashboard.storage.presence import mark_loaded
 from dashboard.storage.schema import (
     CONTRACT_TABLES,
     KEY,
@@ -1104,6 +1105,8 @@ def import_frames(
             if "dataset_info" not in existing_tables(engine):
                 ensure_app_tables(engine)
             version = bump_data_version(engine)
+            with engine.begin() as conn:
+                mark_loaded(conn, [t.name for t in written], datetime.now())
         except SQLAlchemyError as exc:
             raise StoreError(
                 f"the rows were imported into {', '.join(t.name for t in written)}, but the "
