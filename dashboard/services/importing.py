@@ -12,7 +12,6 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from dashboard.errors import StoreError
-
 from dashboard.storage.importer import (
     ImportRejected,
     ImportResult,
