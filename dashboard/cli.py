@@ -615,7 +615,7 @@ WAREHOUSE_EXAMPLES: dict[str, tuple[str, dict[str, str]]] = {
     "customers": (
         "crm.accounts",
         {
-            "customer_id": "CAST(src.account_id AS bigint)",
+            "customer_id": "CAST(src.account_id AS varchar)",
             "name": "src.account_name",
             "region": "src.sales_region",
             "acquisition_channel": "coalesce(src.lead_source, 'unknown')",
@@ -784,8 +784,17 @@ def render_contract_doc() -> str:
         "Conventions:",
         "",
         "- **Types** are compared by family: integer, float-or-numeric (an integer column also "
-        "satisfies it), text, date, boolean. A timestamp where a date is expected is an error: "
-        "cast it with `CAST(... AS date)`.",
+        "satisfies it), text, date, boolean. In a table or view, a timestamp where a date is "
+        "expected is an error: cast it with `CAST(... AS date)`.",
+        "- **Identifiers** (every key and reference: `customer_id`, `order_id`, `contact_id`, "
+        "`agent_id`, ...) are text, kept exactly as written: `00042` stays `00042`, and "
+        "`0015g00000XyZabAAB` or a UUID are stored as they are. Integer ids are accepted and "
+        "stored as their digits; in a view, `CAST(... AS varchar)`.",
+        "- **Dates in files** (`import`, `import-transactions`, the Data page's upload): ISO "
+        "`YYYY-MM-DD`, or an ISO timestamp with or without a time zone "
+        "(`2024-01-31T23:30:00-05:00`), reduced to its date as written, in its own time zone "
+        "(not converted to UTC); other forms with `--date-format` (`%Y%m%d` for `20240131`, "
+        "`%d/%m/%Y` for `31/01/2024`).",
         "- **Amounts** (unit: currency units) are in one currency across all tables, net of tax.",
         "- **Ranges** are inclusive. **Allowed values** are case-sensitive.",
         "- **Nullable = no** means every row must have a value; primary keys are unique.",
