@@ -7,6 +7,9 @@ from dashboard.app.context import load, page_setup, run_action
 from dashboard.services import importing
 from dashboard.services.views import data as data_view
 
+#: Session key of the last upload's success message (shown after the rerun that follows it).
+_DONE = "data_upload_done"
+
 ctx = page_setup(
     "Data",
     "What the store holds: each table of the data contract, its rows and dates, when it was "
@@ -68,6 +71,8 @@ date_format = st.text_input(
     help="strptime format of the date columns, e.g. %Y%m%d or %d/%m/%Y. Empty: ISO dates "
     "(2024-01-31) and timestamps, reduced to the date as written.",
 )
+if done := st.session_state.pop(_DONE, None):
+    st.success(done)
 upload = st.file_uploader("CSV file (UTF-8, comma-separated, header row)", type=["csv"])
 if upload is not None and st.button("Validate and load", type="primary", key="data_upload_go"):
     try:
@@ -84,11 +89,15 @@ if upload is not None and st.button("Validate and load", type="primary", key="da
             f"Nothing was loaded into {table}: {upload.name} has {len(exc.issues)} problem(s). "
             "Rows are numbered as in a spreadsheet: the header is row 1."
         )
-        st.code("\n".join(str(issue) for issue in exc.issues[:50]), language=None)
+        st.code("\n".join(str(issue) for issue in exc.issues[:50]), language=None, wrap_lines=True)
+        if len(exc.issues) > 50:
+            st.caption(f"... and {len(exc.issues) - 50:,} more problem(s).")
     except (importing.StoreError, importing.UnknownTableError) as exc:
         st.error(str(exc))
     else:
-        st.success(
+        # Rerun so the table above counts the new rows; the message survives the rerun.
+        st.session_state[_DONE] = (
             f"Loaded {result.file} into {result.table}: {result.rows_in_file:,} row(s), "
             f"{result.inserted:,} added, {result.skipped_identical:,} already stored (skipped)."
         )
+        st.rerun()

@@ -44,7 +44,14 @@ def pg():
 def _read(engine, name: str) -> pd.DataFrame:
     table = CONTRACT_TABLES[name]
     with engine.connect() as conn:
-        return pd.read_sql(select(table).order_by(*table.primary_key.columns), conn)
+        frame = pd.read_sql(select(table), conn)
+
+    def numeric(values: pd.Series) -> pd.Series:  # text ids in the simulator's order
+        digits = values.dtype == object and values.astype(str).str.fullmatch(r"\d+").all()
+        return pd.to_numeric(values) if digits else values
+
+    names = [c.name for c in table.primary_key.columns]
+    return frame.sort_values(names, key=numeric, kind="stable").reset_index(drop=True)
 
 
 def _assert_written(engine, n_customers: int, seed: int, counts: dict[str, int]) -> None:

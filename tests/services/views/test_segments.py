@@ -78,7 +78,7 @@ def test_playbook_and_migration_match_the_domain_functions(segmented):
     )
     # Value at stake: the 12-month contribution (no value engine). Stars: margins
     # 80 + 50 + 150 + 200 - contact costs 10 + 3 = 467.
-    assert view.plan.set_index("segment").loc[1, "value_at_stake"] == 467.0
+    assert view.plan.set_index("segment").loc["1", "value_at_stake"] == 467.0
     assert view.has_migration
     assert_frame_equal(view.transitions, transitions)
     assert transitions["customers"].sum() == 4  # Cara and Dan are new (from segment 0)
@@ -98,9 +98,9 @@ def test_members_most_profitable_first(segmented):
     members = drill.members
     assert list(members.columns) == list(segments.MEMBER_COLUMNS)
     # Alice: 280 - 10 - 100 = 170; Cara: 200 - 3 - 120 = 77.
-    assert members["customer_id"].tolist() == [1, 3]
+    assert members["customer_id"].tolist() == ["1", "3"]
     assert members["profit_to_date"].tolist() == [170.0, 77.0]
-    assert members.set_index("customer_id").loc[1, "revenue_period"] == 400.0
+    assert members.set_index("customer_id").loc["1", "revenue_period"] == 400.0
     assert drill.choices == ((1, "1 · Alice"), (3, "3 · Cara"))
 
 
