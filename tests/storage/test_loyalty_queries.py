@@ -102,11 +102,11 @@ def test_monthly_survey_answers(tiny_engine):
     # 3 (4, 8). June: survey 4 (no CSAT, NPS 9). No answers in January or February.
     assert list(monthly.index) == [pd.Timestamp(f"2024-0{m}-01") for m in (3, 4, 5, 6)]
     columns = ["nps_answers", "promoters", "detractors", "csat_answers", "csat_top2"]
-    assert monthly.loc["2024-03-01", columns].tolist() == ["1", "0", "1", "1", "0"]
-    assert monthly.loc["2024-04-01", columns].tolist() == ["1", "1", "0", "1", "1"]
+    assert monthly.loc["2024-03-01", columns].tolist() == [1, 0, 1, 1, 0]
+    assert monthly.loc["2024-04-01", columns].tolist() == [1, 1, 0, 1, 1]
     # May: 3 is a detractor, 8 a passive (in the base only); CSAT 4 of (2, 4) is top-two.
-    assert monthly.loc["2024-05-01", columns].tolist() == ["2", "0", "1", "2", "1"]
-    assert monthly.loc["2024-06-01", columns].tolist() == ["1", "1", "0", "0", "0"]
+    assert monthly.loc["2024-05-01", columns].tolist() == [2, 0, 1, 2, 1]
+    assert monthly.loc["2024-06-01", columns].tolist() == [1, 1, 0, 0, 0]
     north = monthly_survey_answers(tiny_engine, replace(HALF_YEAR, regions=("North",)))
     assert north["nps_answers"].sum() == 4  # Cara's June answer is South
 

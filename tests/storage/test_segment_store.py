@@ -107,7 +107,7 @@ def test_segment_summary_by_hand(tiny_engine):
             pd.DataFrame({"run_id": 1, "customer_id": [1, 2, 3, 4], "segment": [1, 2, 1, 1]}),
         )
     summary = store.segment_summary(tiny_engine, QUARTER, run.run_id).set_index("segment")
-    one, two = summary.loc["1"], summary.loc["2"]
+    one, two = summary.loc[1], summary.loc[2]
     assert one["customers"] == 2  # Alice and Cara; Dan was acquired after 30 Jun
     assert one["revenue"] == 800.0  # 100 + 300 + 400 in Apr-Jun
     assert one["gross_margin"] == 400.0  # 50 + 150 + 200
@@ -146,7 +146,7 @@ def test_blank_name_is_refused(tiny_engine):
 
 def test_members_history_and_path(tiny_engine):
     run = segmentation.run_and_save(tiny_engine, n_segments=2)
-    segment_of_alice = int(store.assignments(tiny_engine, run.run_id)[1])
+    segment_of_alice = int(store.assignments(tiny_engine, run.run_id)["1"])
     members = store.segment_members(tiny_engine, QUARTER, run.run_id, segment_of_alice)
     alice = members.set_index("customer_id").loc["1"]
     # Profit to date (280 - 10 - 100) is the view's: tests/services/views/test_segments.py.

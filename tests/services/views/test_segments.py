@@ -78,7 +78,7 @@ def test_playbook_and_migration_match_the_domain_functions(segmented):
     )
     # Value at stake: the 12-month contribution (no value engine). Stars: margins
     # 80 + 50 + 150 + 200 - contact costs 10 + 3 = 467.
-    assert view.plan.set_index("segment").loc["1", "value_at_stake"] == 467.0
+    assert view.plan.set_index("segment").loc[1, "value_at_stake"] == 467.0
     assert view.has_migration
     assert_frame_equal(view.transitions, transitions)
     assert transitions["customers"].sum() == 4  # Cara and Dan are new (from segment 0)
