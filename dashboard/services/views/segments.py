@@ -168,7 +168,7 @@ class SegmentMembers:
     """
 
     members: pd.DataFrame
-    choices: tuple[tuple[int, str], ...] = ()
+    choices: tuple[tuple[str, str], ...] = ()
 
 
 def members(engine: Engine, scope: Scope, run_id: int, segment: int) -> SegmentMembers:
