@@ -25,7 +25,12 @@ HEADER = "customer_id,name,region,acquisition_channel,acquired_at,acquisition_co
 def _upload(page, tmp_path, name: str, text: str) -> None:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
-    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(path))
+    uploader = page.locator('[data-testid="stFileUploader"]')
+    uploader.locator('input[type="file"]').set_input_files(str(path))
+    expect(uploader.get_by_text(name)).to_be_visible()
+    # The upload reruns the script: wait until it is done, so the click is not lost in it.
+    expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0)
+    page.wait_for_timeout(1000)
     button = page.get_by_role("button", name="Validate and load")
     expect(button).to_be_visible()
     button.click()
@@ -50,6 +55,8 @@ def test_upload_on_the_data_page(chromium, fresh_server, tmp_path):
 
     _upload(page, tmp_path, "good.csv", HEADER + "00042,Ann,North,web,2024-01-31T09:00:00Z,5\n")
     expect(page.get_by_text("Loaded good.csv into customers: 1 row(s), 1 added")).to_be_visible()
+    # The table above was read again after the load: 4 customers in the tiny store, now 5.
+    expect(page.locator('[data-testid="stDataFrame"]').first).to_be_visible()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "data_upload.png"), full_page=True)
     context.close()
