@@ -89,8 +89,8 @@ def test_command_line_with_day_first_dates_fits_and_segments(tmp_path, capsys):
     engine.dispose()
 
 
-def test_cdnow_headerless_whitespace_file_by_column_number(tmp_path, capsys):
-    url = f"duckdb:///{tmp_path / 'cdnow.duckdb'}"
+def test_cdnow_headerless_whitespace_file_by_column_number(store_url, capsys):
+    url = store_url  # DuckDB and PostgreSQL: text ids through the fit and the segmentation
     path = Path(__file__).resolve().parents[1] / "data" / "cdnow" / "CDNOW_sample.txt"
     code = main(
         [

@@ -463,3 +463,64 @@ def test_update_with_a_composite_key(store_with_customers, tmp_path):
             )
         ).scalar_one()
     assert performance == 9
+
+
+# ------------------------------------------------------------------------------------------
+# Text identifiers, timestamps and date formats (issue 12)
+
+
+def test_text_keys_timestamps_and_a_date_format_on_each_backend(engine, tmp_path):
+    people = tmp_path / "customers.csv"
+    people.write_text(
+        "customer_id,name,region,acquisition_channel,acquired_at,acquisition_cost\n"
+        "00042,Ann,North,web,2024-01-31T23:30:00-05:00,1\n"
+        "0015g00000XyZabAAB,Bob,South,web,2024-02-01 08:15,2\n"
+        "3f2c9a1e-7b1d-4c55-9e2a-0d6b7f1e2a11,Cy,South,web,2024-02-02T00:30:00Z,3\n",
+        encoding="utf-8",
+    )
+    import_csv(engine, "customers", people)
+    sales = tmp_path / "orders.csv"
+    sales.write_text(
+        "order_id,customer_id,ordered_at,revenue,cost\nA-1,00042,31/01/2024,10,1\n",
+        encoding="utf-8",
+    )
+    assert import_csv(engine, "orders", sales, date_format="%d/%m/%Y").inserted == 1
+    with engine.connect() as conn:
+        stored = dict(conn.execute(select(customers.c.customer_id, customers.c.acquired_at)).all())
+        order = conn.execute(select(orders)).one()
+    # The date as written, in the value's own time zone (not converted to UTC).
+    assert stored == {
+        "00042": date(2024, 1, 31),
+        "0015g00000XyZabAAB": date(2024, 2, 1),
+        "3f2c9a1e-7b1d-4c55-9e2a-0d6b7f1e2a11": date(2024, 2, 2),
+    }
+    assert (order.order_id, order.customer_id, order.ordered_at) == (
+        "A-1",
+        "00042",
+        date(2024, 1, 31),
+    )
+    # "42" is another customer than "00042": the reference does not resolve.
+    other = tmp_path / "other.csv"
+    other.write_text("order_id,customer_id,ordered_at,revenue,cost\nA-2,42,2024-02-01,1,0\n")
+    issues = rejected(engine, "orders", other)
+    assert "42 is not a known customer_id of customers" in find(issues, 2, "customer_id").reason
+
+
+def test_date_format_and_timestamp_messages():
+    frame = pd.DataFrame(
+        {
+            "order_id": ["1", "2", "3"],
+            "customer_id": ["5"] * 3,
+            "ordered_at": ["20240131", "2024-01-31T25:00", "31/01/2024"],
+            "revenue": ["1"] * 3,
+            "cost": ["0"] * 3,
+        }
+    )
+    known = {"customers.customer_id": {"5"}}
+    reasons = {i.row: i.reason for i in validate_frame("orders", frame, known)}
+    assert "--date-format %Y%m%d" in reasons[2]
+    assert "not a valid calendar date or time" in reasons[3]
+    assert "--date-format %d/%m/%Y" in reasons[4]
+    day_first = validate_frame("orders", frame, known, date_format="%d/%m/%Y")
+    assert [i.row for i in day_first] == [2, 3]
+    assert "does not match the date format %d/%m/%Y (e.g. 31/01/2024)" in day_first[0].reason
