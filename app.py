@@ -26,6 +26,12 @@ navigation = st.navigation(
             ),
             st.Page("pages/service.py", title="Service", icon=":material/support_agent:"),
         ],
+        "Audit": [
+            st.Page("pages/audit.py", title="Customer-base audit", icon=":material/fact_check:"),
+        ],
+        "Meetings": [
+            st.Page("pages/story.py", title="Story", icon=":material/slideshow:"),
+        ],
         "Store": [
             st.Page("pages/data.py", title="Data", icon=":material/database:"),
         ],

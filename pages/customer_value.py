@@ -6,8 +6,9 @@ import functools
 import streamlit as st
 
 from dashboard.app.context import load, page_setup, run_action
+from dashboard.app.exports import with_finding
 from dashboard.charts import value as charts
-from dashboard.domain import value
+from dashboard.domain import findings, value
 from dashboard.domain.clv import ModelIdentificationError
 from dashboard.formatting import format_value, in_percent
 from dashboard.services import exports, lifetime_value
@@ -115,11 +116,16 @@ else:
     )
     left, right = st.columns([3, 2])
     left.plotly_chart(
-        charts.build_whale_curve(
-            whale.points,
-            title=f"Whale curve: cumulative profit by customers ranked, {basis_label}",
-            peak_share=whale.peak_share,
-            peak_customer_share=whale.peak_customer_share,
+        with_finding(
+            charts.build_whale_curve(
+                whale.points,
+                title="",
+                peak_share=whale.peak_share,
+                peak_customer_share=whale.peak_customer_share,
+            ),
+            ctx,
+            findings.whale_finding(whale.top_20_share, whale.total_profit),
+            f"whale curve, profit {basis_label}",
         ),
         width="stretch",
     )
@@ -365,12 +371,17 @@ else:
     split = view.equity_by_group[equity_grouping]
     left, right = st.columns(2)
     left.plotly_chart(
-        charts.build_group_bars(
-            split,
-            group=equity_grouping,
-            measure="equity",
-            title=f"Customer equity by {GROUPINGS[equity_grouping].lower()}",
-            axis_title="Customer equity (currency)",
+        with_finding(
+            charts.build_group_bars(
+                split,
+                group=equity_grouping,
+                measure="equity",
+                title="",
+                axis_title="Customer equity (currency)",
+            ),
+            ctx,
+            findings.equity_finding(split, equity_grouping, GROUPINGS[equity_grouping]),
+            f"customer equity by {GROUPINGS[equity_grouping].lower()}",
         ),
         width="stretch",
     )
@@ -555,10 +566,13 @@ if curves[curve_key].empty:
     )
 else:
     st.plotly_chart(
-        charts.build_payback_curves(
-            curves[curve_key],
-            title=f"Payback by {label.lower()}: cumulative net margin per customer − CAC",
-            chronological=curve_key == "cohort",
+        with_finding(
+            charts.build_payback_curves(
+                curves[curve_key], title="", chronological=curve_key == "cohort"
+            ),
+            ctx,
+            findings.payback_finding(tables[curve_key], column),
+            f"payback by {label.lower()}: cumulative net margin per customer − CAC",
         ),
         width="stretch",
     )
@@ -620,3 +634,8 @@ else:
             f"acquisition cost). A retention action that saves one customer in ten is worth up "
             f"to {money(0.1 * choice.keep_value)} per customer it targets."
         )
+
+# --- Export for a meeting (dashboard/app/exports.py) ---
+from dashboard.app.exports import page_exports  # noqa: E402
+
+page_exports(ctx, "Customer value", "customer-value")

@@ -3,8 +3,10 @@
 import streamlit as st
 
 from dashboard.app.context import load, page_setup, store_coverage
+from dashboard.app.exports import with_finding
 from dashboard.app.widgets import kpi_grid
 from dashboard.charts.overview import build_monthly_trend
+from dashboard.domain import findings
 from dashboard.services.views import data as data_view
 from dashboard.services.views import overview
 
@@ -26,7 +28,10 @@ def _what_this_store_supports() -> None:
     if coverage.unsupported:
         locked = [
             f"- **{a.title}** would show {a.shows}. Needs "
-            + ", ".join(f"`{t}` ({data_view.TABLE_WORDS[t]})" for t in coverage.empty_tables(a))
+            + ", ".join(
+                f"`{t}` ({data_view.TABLE_WORDS.get(t, 'see the contract')})"
+                for t in coverage.empty_tables(a)
+            )
             + f": {data_view.how_to_load(coverage.empty_tables(a)[0])}"
             for a in coverage.unsupported
         ]
@@ -56,7 +61,12 @@ if view.expected_alive is not None:
     )
 
 st.plotly_chart(
-    build_monthly_trend(view.monthly, title="Revenue, gross margin and service cost by month"),
+    with_finding(
+        build_monthly_trend(view.monthly, title=""),
+        ctx,
+        findings.headline_finding(view.kpis),
+        "revenue, gross margin and service cost by month",
+    ),
     width="stretch",
 )
 st.caption(
@@ -65,3 +75,8 @@ st.caption(
 )
 
 _what_this_store_supports()
+
+# --- Export for a meeting (dashboard/app/exports.py) ---
+from dashboard.app.exports import page_exports  # noqa: E402
+
+page_exports(ctx, "Overview", "overview")

@@ -26,6 +26,7 @@ DATE_COLUMNS = {
     "referrals": "referred_at",
     "value_ratings": "rated_at",
     "opportunities": "opened_at",
+    "subscriptions": "started_at",
 }
 
 _LOADED = "loaded:"
@@ -84,10 +85,10 @@ def table_stats(engine: Engine) -> list[TableStats]:
                 out.append(TableStats(name, False, 0, None, None, None))
                 continue
             table = CONTRACT_TABLES[name]
-            column = table.c[DATE_COLUMNS[name]]
-            rows, first, last = conn.execute(
-                select(func.count(), func.min(column), func.max(column)).select_from(table)
-            ).one()
+            column = table.c[DATE_COLUMNS[name]] if name in DATE_COLUMNS else None
+            dates = [func.min(column), func.max(column)] if column is not None else []
+            row = conn.execute(select(func.count(), *dates).select_from(table)).one()
+            rows, first, last = (*row, None, None)[:3]
             out.append(
                 TableStats(
                     name,

@@ -80,6 +80,12 @@ ANALYSES: tuple[Analysis, ...] = (
         ("opportunities",),
         "won, lost and open deals and why deals are lost",
     ),
+    Analysis(
+        "audit",
+        "Customer-base audit: subscriptions",
+        ("subscriptions",),
+        "how long subscribers stay, plan by plan, and what the subscriber base is worth",
+    ),
 )
 
 #: What each table is, in a few words, for the notices.
@@ -91,6 +97,7 @@ TABLE_WORDS = {
     "referrals": "one row per referral a customer made",
     "value_ratings": "importance and performance ratings per attribute",
     "opportunities": "one row per sales opportunity",
+    "subscriptions": "one row per subscription (plan, start, end)",
 }
 
 
@@ -133,10 +140,11 @@ class Coverage:
 def missing_message(page: str, tables: tuple[str, ...]) -> str:
     """The notice of a page whose tables are empty in the whole store (Markdown)."""
     analysis = next(a for a in ANALYSES if a.page == page)
+    words = [TABLE_WORDS.get(t, "see the contract") for t in tables]
     names = " and ".join(f"`{t}`" for t in tables)
     verb = "is" if len(tables) == 1 else "are"
     lines = [
-        f"**This store has no {names} data** ({'; '.join(TABLE_WORDS[t] for t in tables)}): "
+        f"**This store has no {names} data** ({'; '.join(words)}): "
         f"the table {verb} empty in the whole store, not only under the filters. With it, "
         f"this page would show {analysis.shows}."
     ]
