@@ -32,6 +32,9 @@ navigation = st.navigation(
         "Meetings": [
             st.Page("pages/story.py", title="Story", icon=":material/slideshow:"),
         ],
+        "Store": [
+            st.Page("pages/data.py", title="Data", icon=":material/database:"),
+        ],
     }
 )
 navigation.run()

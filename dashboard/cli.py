@@ -27,6 +27,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
+from dashboard.cli_transactions import add_import_transactions
 from dashboard.errors import first_line
 from dashboard.services.importing import ImportRejected, UnknownTableError, import_file
 from dashboard.storage.check import FAMILY_LABELS, check_store, type_family
@@ -191,7 +192,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise CliError(f"Cannot import {path}: the file {reason}. Give the path of a CSV file.")
     engine = _open_store(args)
     try:
-        result = import_file(engine, table.name, path, update=args.update)
+        result = import_file(
+            engine, table.name, path, update=args.update, date_format=args.date_format
+        )
     except ImportRejected as exc:
         _print_rejection(exc, table.name, str(path))
         return EXIT_DATA
@@ -402,6 +405,12 @@ def _add_import(subparsers) -> None:
         action="store_true",
         help="replace stored rows whose key is in the file with other values "
         "(default: that is an error)",
+    )
+    parser.add_argument(
+        "--date-format",
+        metavar="FMT",
+        help="strptime format of the date columns, e.g. %%Y%%m%%d or %%d/%%m/%%Y (default: "
+        "ISO dates and timestamps, reduced to the date as written)",
     )
     parser.set_defaults(handler=cmd_import)
 
@@ -661,6 +670,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_contract_doc,
     _add_fit,
     _add_segment,
+    add_import_transactions,
     _add_report,
 ]
 
@@ -788,7 +798,7 @@ WAREHOUSE_EXAMPLES: dict[str, tuple[str, dict[str, str]]] = {
     "customers": (
         "crm.accounts",
         {
-            "customer_id": "CAST(src.account_id AS bigint)",
+            "customer_id": "CAST(src.account_id AS varchar)",
             "name": "src.account_name",
             "region": "src.sales_region",
             "acquisition_channel": "coalesce(src.lead_source, 'unknown')",
@@ -957,8 +967,17 @@ def render_contract_doc() -> str:
         "Conventions:",
         "",
         "- **Types** are compared by family: integer, float-or-numeric (an integer column also "
-        "satisfies it), text, date, boolean. A timestamp where a date is expected is an error: "
-        "cast it with `CAST(... AS date)`.",
+        "satisfies it), text, date, boolean. In a table or view, a timestamp where a date is "
+        "expected is an error: cast it with `CAST(... AS date)`.",
+        "- **Identifiers** (every key and reference: `customer_id`, `order_id`, `contact_id`, "
+        "`agent_id`, ...) are text, kept exactly as written: `00042` stays `00042`, and "
+        "`0015g00000XyZabAAB` or a UUID are stored as they are. Integer ids are accepted and "
+        "stored as their digits; in a view, `CAST(... AS varchar)`.",
+        "- **Dates in files** (`import`, `import-transactions`, the Data page's upload): ISO "
+        "`YYYY-MM-DD`, or an ISO timestamp with or without a time zone "
+        "(`2024-01-31T23:30:00-05:00`), reduced to its date as written, in its own time zone "
+        "(not converted to UTC); other forms with `--date-format` (`%Y%m%d` for `20240131`, "
+        "`%d/%m/%Y` for `31/01/2024`).",
         "- **Amounts** (unit: currency units) are in one currency across all tables, net of tax.",
         "- **Ranges** are inclusive. **Allowed values** are case-sensitive.",
         "- **Nullable = no** means every row must have a value; primary keys are unique.",

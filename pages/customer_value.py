@@ -229,7 +229,7 @@ else:
             hide_index=True,
             width="stretch",
             column_config={
-                "customer_id": st.column_config.NumberColumn("Customer", format="%d"),
+                "customer_id": st.column_config.TextColumn("Customer"),
                 "name": "Name",
                 # Region is left to the download: with it the table was clipped at 1400 px,
                 # and channel and acquisition date explain a loss better.

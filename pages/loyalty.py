@@ -4,7 +4,7 @@ from functools import partial
 
 import streamlit as st
 
-from dashboard.app.context import load, page_setup
+from dashboard.app.context import explain_missing, load, page_setup
 from dashboard.app.exports import with_finding
 from dashboard.app.widgets import table_height
 from dashboard.charts.loyalty import (
@@ -101,7 +101,9 @@ cols[3].metric(
     "can be placed in a quadrant; the others are counted in the table below.",
 )
 
-if surveyed == 0:
+if surveyed == 0 and explain_missing(ctx, "loyalty"):
+    pass
+elif surveyed == 0:
     st.info(
         "No customer in view has answered a CSAT or NPS question up to the period's end, "
         "so nobody can be placed against satisfaction. The trends below still show "
@@ -279,7 +281,7 @@ else:
             if column in action_list
         ],
         column_config={
-            "customer_id": st.column_config.NumberColumn("Customer ID", format="%d"),
+            "customer_id": st.column_config.TextColumn("Customer ID"),
             "name": "Name",
             "region": "Region",
             "acquisition_channel": "Channel",

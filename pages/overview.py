@@ -2,11 +2,12 @@
 
 import streamlit as st
 
-from dashboard.app.context import load, page_setup
+from dashboard.app.context import load, page_setup, store_coverage
 from dashboard.app.exports import with_finding
 from dashboard.app.widgets import kpi_grid
 from dashboard.charts.overview import build_monthly_trend
 from dashboard.domain import findings
+from dashboard.services.views import data as data_view
 from dashboard.services.views import overview
 
 ctx = page_setup(
@@ -16,6 +17,27 @@ ctx = page_setup(
     "definition.",
 )
 view = load(overview.view, ctx)
+coverage = store_coverage(ctx)
+
+
+def _what_this_store_supports() -> None:
+    """Which analyses the store's tables allow, and which data would unlock the rest."""
+    st.subheader("What this store supports")
+    lines = [f"- **{a.title}**: {a.shows}." for a in coverage.supported]
+    st.markdown("Available with the data loaded:\n" + "\n".join(lines))
+    if coverage.unsupported:
+        locked = [
+            f"- **{a.title}** would show {a.shows}. Needs "
+            + ", ".join(
+                f"`{t}` ({data_view.TABLE_WORDS.get(t, 'see the contract')})"
+                for t in coverage.empty_tables(a)
+            )
+            + f": {data_view.how_to_load(coverage.empty_tables(a)[0])}"
+            for a in coverage.unsupported
+        ]
+        st.markdown("Data that would unlock the rest:\n" + "\n".join(locked))
+
+
 if not view.has_data:
     st.info(
         "No customers, orders, contacts or surveys match these filters. Widen the period "
@@ -57,6 +79,8 @@ st.caption(
     "Months are calendar months; the first and last may be partial when the period "
     "starts or ends mid-month."
 )
+
+_what_this_store_supports()
 
 # --- Export for a meeting (dashboard/app/exports.py) ---
 from dashboard.app.exports import page_exports  # noqa: E402

@@ -4,7 +4,7 @@ retention and revenue, and agents ranked two ways."""
 import streamlit as st
 
 from dashboard import formatting
-from dashboard.app.context import load, page_setup
+from dashboard.app.context import explain_missing, load, page_setup
 from dashboard.app.exports import with_finding
 from dashboard.charts.service import (
     build_agent_ranks,
@@ -20,6 +20,8 @@ ctx = page_setup(
     "they are worth in customers who stay and buy. Hover over the (?) next to a figure for its "
     "definition.",
 )
+if explain_missing(ctx, "service"):
+    st.stop()
 view = load(service.view, ctx, ctx.bounds.first_order, ctx.bounds.last_order)
 if not view.has_contacts:
     st.info(

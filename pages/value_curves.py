@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard.app.context import load, page_setup
+from dashboard.app.context import explain_missing, load, page_setup
 from dashboard.app.exports import with_finding
 from dashboard.app.widgets import table_height
 from dashboard.charts.value_curves import (
@@ -38,6 +38,8 @@ grouping = (
 group_label = vc.GROUPINGS[grouping].lower()
 
 view = load(value_curves.view, ctx, grouping)
+if not view.has_ratings and explain_missing(ctx, "value_curves"):
+    st.stop()
 if not view.has_ratings:
     st.info(
         "No value ratings match these filters (ratings are counted up to the period's "

@@ -64,7 +64,7 @@ def test_rejected_import_lists_problems_on_stderr_and_writes_nothing(db, capsys)
     err = captured.err
     assert err.startswith("error: nothing was imported into customers")
     assert "the header is row 1" in err
-    assert f"{path}, row 2, column customer_id: 'abc' is not a whole number" in err
+    assert f"{path}, row 3, column acquired_at: '15/02/2024' is not a date" in err
     assert "Traceback" not in err
 
     assert main(["check", "--db", db]) == 1  # the store is still empty: no tables at all

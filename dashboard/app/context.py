@@ -471,3 +471,33 @@ def _presentation_mode() -> None:
             type="tertiary",
             icon=":material/close_fullscreen:",
         )
+
+
+# --- What the store holds (issue 12): cheap, cached by data version ---
+
+
+@st.cache_data(ttl=3600, max_entries=16, show_spinner=False)
+def _cached_coverage(url: str, version: str):
+    from dashboard.services.views import data as data_view
+
+    return data_view.coverage(_engine(url))
+
+
+def store_coverage(ctx: PageContext):
+    """Which contract tables hold rows in the whole store (``views.data.Coverage``)."""
+    return _cached_coverage(ctx.url, ctx.version)
+
+
+def explain_missing(ctx: PageContext, page: str) -> bool:
+    """Show, and return True, when a table the page needs is empty in the whole store.
+
+    A page calls it before its "widen the filters" notice, which then only shows when the
+    filters are the cause.
+    """
+    from dashboard.services.views import data as data_view
+
+    missing = store_coverage(ctx).missing_for(page)
+    if not missing:
+        return False
+    st.info(data_view.missing_message(page, missing), icon=":material/database_off:")
+    return True

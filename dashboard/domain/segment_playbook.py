@@ -397,11 +397,15 @@ def migration_table(transitions: pd.DataFrame, labels: pd.DataFrame) -> pd.DataF
     ).rename_axis(index="Segment before", columns="Segment now")
 
 
-def member_choices(members: pd.DataFrame, limit: int = 500) -> list[tuple[int, str]]:
-    """(customer id, "id · name") of the first ``limit`` members, for a customer picker."""
+def member_choices(members: pd.DataFrame, limit: int = 500) -> list[tuple[str, str]]:
+    """(customer id, "id · name") of the first ``limit`` members, for a customer picker.
+
+    Ids are text, kept as written (``00042``); the name is left out when it is the id.
+    """
     head = members.head(limit)
     return [
-        (int(c), f"{int(c)} · {n}") for c, n in zip(head["customer_id"], head["name"], strict=True)
+        (str(c), str(c) if str(n) == str(c) else f"{c} · {n}")
+        for c, n in zip(head["customer_id"], head["name"], strict=True)
     ]
 
 

@@ -11,13 +11,32 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from dashboard.storage.importer import ImportRejected, ImportResult, UnknownTableError, import_csv
+from dashboard.errors import StoreError
+from dashboard.storage.importer import (
+    ImportRejected,
+    ImportResult,
+    UnknownTableError,
+    import_bytes,
+    import_csv,
+)
 
-__all__ = ["ImportRejected", "ImportResult", "UnknownTableError", "import_file"]
+__all__ = [
+    "StoreError",
+    "ImportRejected",
+    "ImportResult",
+    "UnknownTableError",
+    "import_file",
+    "import_upload",
+]
 
 
 def import_file(
-    engine: Engine, table_name: str, path: str | Path, *, update: bool = False
+    engine: Engine,
+    table_name: str,
+    path: str | Path,
+    *,
+    update: bool = False,
+    date_format: str | None = None,
 ) -> ImportResult:
     """Validate the CSV file at ``path`` and load it into ``table_name``, all or nothing.
 
@@ -26,4 +45,20 @@ def import_file(
     :class:`ImportRejected` (the row-level findings) or ``StoreError`` (the store refused the
     write); nothing is written then.
     """
-    return import_csv(engine, table_name, path, update=update)
+    return import_csv(engine, table_name, path, update=update, date_format=date_format)
+
+
+def import_upload(
+    engine: Engine,
+    table_name: str,
+    data: bytes,
+    file: str,
+    *,
+    update: bool = False,
+    date_format: str | None = None,
+) -> ImportResult:
+    """Validate an uploaded CSV file's ``data`` and load it into ``table_name``, all or nothing.
+
+    The rules and messages of :func:`import_file` (the command line's ``import``).
+    """
+    return import_bytes(engine, table_name, data, file, update=update, date_format=date_format)

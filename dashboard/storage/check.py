@@ -42,6 +42,7 @@ from dashboard.storage.engine import StoreError, StoreLocation
 from dashboard.storage.schema import (
     APP,
     CONTRACT_TABLES,
+    KEY,
     LOAD_ORDER,
     OPTIONAL_TABLES,
     primary_key_columns,
@@ -324,12 +325,20 @@ class _TableCheck:
             )
             return
         if found.family not in COMPATIBLE[family]:
+            fix = f"in a view, use {_FIX_BY_FAMILY[family]}"
+            if expected.type is KEY:
+                fix = (
+                    f"identifiers are text so that 00042 stays 00042; in a view, use "
+                    f"CAST({name} AS varchar); a table built before identifiers were text: "
+                    "rebuild it (python -m dashboard demo --replace, or import the files again "
+                    "into a new store)"
+                )
             self.add(
                 ERROR,
                 name,
                 "wrong_type",
                 f"type is {found.type_name} ({FAMILY_LABELS[found.family]}), expected "
-                f"{FAMILY_LABELS[family]}; in a view, use {_FIX_BY_FAMILY[family]}",
+                f"{FAMILY_LABELS[family]}; {fix}",
             )
             return
         self.usable[name] = source.c[name]

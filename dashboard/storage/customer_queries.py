@@ -43,7 +43,7 @@ from dashboard.errors import first_line
 from dashboard.scope import Scope
 from dashboard.storage.engine import has_tables, refresh_statistics
 from dashboard.storage.queries import data_version
-from dashboard.storage.schema import customers, orders, referrals, service_contacts, surveys
+from dashboard.storage.schema import KEY, customers, orders, referrals, service_contacts, surveys
 from dashboard.storage.sql import between, customer_scope, read_frame
 
 log = logging.getLogger(__name__)
@@ -242,7 +242,7 @@ SUMMARY_STORE = MetaData()
 
 #: Stored types; money and answers as double precision (FLOAT is 32-bit on DuckDB).
 _TYPES = {
-    "customer_id": BigInteger,
+    "customer_id": KEY,
     "name": String(200),
     "region": String(100),
     "acquisition_channel": String(100),

@@ -27,6 +27,7 @@ import pandas as pd
 from sqlalchemy import (
     Connection,
     Engine,
+    String,
     Table,
     bindparam,
     create_engine,
@@ -344,6 +345,28 @@ def read_data_version(engine: Engine, present: set[str] | None = None) -> str | 
         ).scalar_one_or_none()
 
 
+def text_identifiers(table: Table, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with numbers in ``table``'s text columns written as their digits.
+
+    Identifiers are text in every store (docs/decisions.md, "Identifiers are text"); the demo
+    and model fits produce integer ids, which are stored as ``str(int)`` (``42`` -> ``"42"``,
+    never ``"42.0"``), nulls staying null. Other columns and text values are left as they are.
+    """
+    converted = {}
+    for column in table.columns:
+        if column.name not in frame.columns or not isinstance(column.type, String):
+            continue
+        values = frame[column.name]
+        if not pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(
+            values.dtype
+        ):
+            continue
+        missing = values.isna()
+        digits = values.fillna(0).astype("int64").astype(str).astype(object)
+        converted[column.name] = digits.where(~missing, None)
+    return frame.assign(**converted) if converted else frame
+
+
 def bulk_insert(engine_or_conn, table: Table, frame: pd.DataFrame) -> int:
     """Append ``frame`` (columns named as in ``table``) to ``table`` as fast as the backend allows.
 
@@ -352,7 +375,9 @@ def bulk_insert(engine_or_conn, table: Table, frame: pd.DataFrame) -> int:
     """
     if frame.empty:
         return 0
-    frame = frame[[c.name for c in table.columns if c.name in frame.columns]]
+    frame = text_identifiers(
+        table, frame[[c.name for c in table.columns if c.name in frame.columns]]
+    )
     if isinstance(engine_or_conn, Engine):
         with engine_or_conn.begin() as conn:
             return bulk_insert(conn, table, frame)

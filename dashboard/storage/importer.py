@@ -12,12 +12,24 @@ File format
   Blank lines are skipped but keep their number.
 - An empty cell is null (there is no other null marker: ``NA`` could be a region).
   Leading and trailing spaces around values are removed.
+- Identifiers (keys and references) are text kept exactly as written: ``00042`` stays
+  ``00042`` (only the spaces around it are removed); integers are accepted as their digits.
 - Whole numbers: ``42`` (``42.0`` is accepted); decimal numbers: ``1234.5`` (dot, no thousands
-  separator); dates: ISO ``YYYY-MM-DD``; booleans: ``true/false``, ``yes/no``, ``1/0``, ``t/f``
+  separator); dates: see ``DATES`` below; booleans: ``true/false``, ``yes/no``, ``1/0``, ``t/f``
   (any case).
 - Every required (non-nullable) column must be in the header; nullable columns may be left
   out (they are imported as null). A column the table does not have is an error: a
   misspelt optional column would otherwise be dropped silently.
+
+Dates
+-----
+A date column takes ISO ``YYYY-MM-DD`` or an ISO timestamp (``2024-01-31T23:30:00``, with or
+without seconds, fractions and a time zone: ``Z``, ``+01:00``, ``-0500``), or, with
+``date_format`` (``--date-format``), text in that ``strptime`` format (``%Y%m%d`` for
+``20240131``, ``%d/%m/%Y`` for ``31/01/2024``, ``%d/%m/%Y %H:%M``). A timestamp is reduced to
+its date **as written**, in its own time zone, not converted to UTC: ``2024-01-31T23:30-05:00``
+is 31 January (the customer's and the shop's business day; converting would move every
+evening order in the Americas to the next day). See docs/decisions.md.
 
 Re-importing
 ------------
@@ -63,7 +75,13 @@ from dashboard.storage.engine import (
     existing_tables,
     refresh_statistics,
 )
-from dashboard.storage.schema import CONTRACT_TABLES, LOAD_ORDER, primary_key_columns
+from dashboard.storage.presence import mark_loaded
+from dashboard.storage.schema import (
+    CONTRACT_TABLES,
+    KEY,
+    LOAD_ORDER,
+    primary_key_columns,
+)
 
 #: Encoding every imported file must use.
 ENCODING = "utf-8"
@@ -74,7 +92,10 @@ FALSE_WORDS = frozenset({"false", "f", "no", "0"})
 
 _INTEGER_TEXT = re.compile(r"[+-]?\d+(?:\.0*)?")
 _DECIMAL_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-_ISO_DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATE_TEXT = re.compile(
+    r"(\d{4}-\d{2}-\d{2})([T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?"
+)
+_FORMAT_EXAMPLE = datetime(2024, 1, 31, 14, 30, 0)
 _INTEGER_LIMITS = {"BigInteger": 2**63 - 1, "Integer": 2**31 - 1, "SmallInteger": 2**15 - 1}
 _DELETE_BATCH = 500
 
@@ -212,10 +233,52 @@ def reference_targets(table: Table) -> dict[str, str]:
 # Reading
 
 
-def read_csv_bytes(data: bytes, file: str, expected_header: Sequence[str] = ()) -> CsvContent:
+#: ``delimiter`` value meaning "runs of spaces or tabs" (fixed-width exports such as CDNOW's).
+WHITESPACE = "whitespace"
+
+#: Names accepted for delimiters that are awkward to type on a command line.
+DELIMITER_NAMES = {"tab": "\t", "comma": ",", "semicolon": ";", "pipe": "|", "space": WHITESPACE}
+
+
+def delimiter_from_text(text: str) -> str:
+    """The delimiter a user wrote: one character, or tab, comma, semicolon, pipe, whitespace.
+
+    Raises ``ValueError`` with the accepted forms otherwise.
+    """
+    lowered = text.strip().lower() if text.strip() else text
+    if lowered == WHITESPACE:
+        return WHITESPACE
+    if lowered in DELIMITER_NAMES:
+        return DELIMITER_NAMES[lowered]
+    if text == "\\t":
+        return "\t"
+    if len(text) == 1 and text not in '"\r\n':
+        return text
+    raise ValueError(
+        f"'{text}' is not a delimiter: give one character (e.g. ';'), or tab, comma, "
+        "semicolon, pipe, or whitespace (runs of spaces or tabs)"
+    )
+
+
+def _whitespace_records(text: str):
+    for line in text.splitlines():
+        yield line.split()
+
+
+def read_csv_bytes(
+    data: bytes,
+    file: str,
+    expected_header: Sequence[str] = (),
+    *,
+    delimiter: str = ",",
+    header: bool = True,
+) -> CsvContent:
     """Read CSV ``data`` (UTF-8, comma-separated, header first) into strings, one per cell.
 
     Never raises for bad content: every problem is returned in ``CsvContent.issues``.
+    ``delimiter`` is one character or ``WHITESPACE`` (runs of spaces or tabs, no quoting).
+    Without ``header`` the columns are named by their position, ``"1"``, ``"2"``, ... and the
+    first data row is row 1.
 
     Parameters
     ----------
@@ -255,26 +318,31 @@ def read_csv_bytes(data: bytes, file: str, expected_header: Sequence[str] = ()) 
     issues: list[ImportIssue] = []
     records: list[list[str]] = []
     row_numbers: list[int] = []
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header: list[str] | None = None
+    if delimiter == WHITESPACE:
+        reader = _whitespace_records(text)
+    else:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    names: list[str] | None = None
     row = 0
     try:
         for record in reader:
             row += 1
-            if header is None:
-                header = [name.strip() for name in record]
+            if names is None and header:
+                names = [name.strip() for name in record]
                 continue
             if not any(cell.strip() for cell in record):
                 continue  # blank line
-            if len(record) > len(header) and not any(c.strip() for c in record[len(header) :]):
-                record = record[: len(header)]  # trailing commas, as some spreadsheets write
-            if len(record) != len(header):
+            if names is None:
+                names = [str(position) for position in range(1, len(record) + 1)]
+            if len(record) > len(names) and not any(c.strip() for c in record[len(names) :]):
+                record = record[: len(names)]  # trailing commas, as some spreadsheets write
+            if len(record) != len(names):
                 issues.append(
                     ImportIssue(
                         file,
                         row,
                         None,
-                        f"has {len(record)} values but the header has {len(header)} columns; "
+                        f"has {len(record)} values but the header has {len(names)} columns; "
                         "quote values that contain a comma",
                     )
                 )
@@ -283,14 +351,19 @@ def read_csv_bytes(data: bytes, file: str, expected_header: Sequence[str] = ()) 
             row_numbers.append(row)
     except csv.Error as exc:
         issues.append(ImportIssue(file, row + 1, None, f"cannot be read as CSV: {exc}"))
-    assert header is not None  # the text is not blank, so there is a first record
+    names = names or []  # the text is not blank, so there is a first record
     if not records and not issues:
         issues.append(
             ImportIssue(
-                file, None, None, "the file has a header but no data rows; nothing to import"
+                file,
+                None,
+                None,
+                "the file has a header but no data rows; nothing to import"
+                if header
+                else "the file has no data rows; nothing to import",
             )
         )
-    frame = pd.DataFrame(records or None, columns=header, dtype=object)
+    frame = pd.DataFrame(records or None, columns=names, dtype=object)
     return CsvContent(file, frame, tuple(row_numbers), tuple(issues))
 
 
@@ -365,20 +438,59 @@ def _parse_decimal(value: Any) -> tuple[Any, str | None]:
     return number, None
 
 
-def _parse_date(value: Any) -> tuple[Any, str | None]:
-    if isinstance(value, datetime):  # includes pandas.Timestamp
-        if value.time() == datetime.min.time():
-            return value.date(), None
-        return None, f"{_show(value)} has a time of day; the column holds dates (YYYY-MM-DD)"
+def _parse_date(value: Any, date_format: str | None = None) -> tuple[Any, str | None]:
+    """A date from a date, a timestamp (its date as written) or text; see ``DATES``."""
+    if isinstance(value, datetime):  # includes pandas.Timestamp; tz-aware or not
+        return value.date(), None  # the date as written, in the value's own time zone
     if isinstance(value, date):
         return value, None
     text = str(value).strip()
-    if not _ISO_DATE_TEXT.fullmatch(text):
-        return None, f"{_show(text)} is not a date in the form YYYY-MM-DD (e.g. 2025-01-31)"
+    if date_format is not None:
+        try:
+            return datetime.strptime(text, date_format).date(), None
+        except ValueError:
+            example = _FORMAT_EXAMPLE.strftime(date_format)
+            return None, (
+                f"{_show(text)} does not match the date format {date_format} (e.g. "
+                f"{example}); correct the value or give the file's format with --date-format"
+            )
+    match = _ISO_DATE_TEXT.fullmatch(text)
+    if match is None:
+        hint = ""
+        if re.fullmatch(r"\d{8}", text):
+            hint = "; for dates written as 20240131 give --date-format %Y%m%d"
+        elif re.fullmatch(r"\d{1,2}[./-]\d{1,2}[./-]\d{4}", text):
+            hint = "; for dates written as 31/01/2024 give --date-format %d/%m/%Y"
+        return None, (
+            f"{_show(text)} is not a date in the form YYYY-MM-DD (e.g. 2025-01-31) or a "
+            f"timestamp YYYY-MM-DD HH:MM[:SS][+HH:MM]{hint}"
+        )
     try:
-        return date.fromisoformat(text), None
+        day = date.fromisoformat(match.group(1))
+        if match.group(2):  # a time of day: checked, then dropped (the date as written)
+            datetime.fromisoformat(text.replace(" ", "T", 1).replace("Z", "+00:00"))
     except ValueError:
-        return None, f"{_show(text)} is not a valid calendar date"
+        return None, f"{_show(text)} is not a valid calendar date or time"
+    return day, None
+
+
+def _parse_key(value: Any, length: int | None) -> tuple[Any, str | None]:
+    """An identifier kept exactly as written (``00042`` stays ``00042``); integers accepted."""
+    if isinstance(value, bool):
+        return None, f"{_show(value)} is not an identifier"
+    if isinstance(value, (int, np.integer)):
+        value = str(int(value))
+    elif isinstance(value, (float, np.floating)):
+        if not float(value).is_integer():
+            return None, (
+                f"{_show(value)} is not an identifier: a key read as a decimal number loses its "
+                "digits; read the column as text"
+            )
+        value = str(int(value))
+    text = str(value).strip()
+    if length is not None and len(text) > length:
+        return None, f"the identifier is {len(text)} characters long; at most {length} are allowed"
+    return text, None
 
 
 def _parse_boolean(value: Any) -> tuple[Any, str | None]:
@@ -399,7 +511,7 @@ def _parse_text(value: Any, length: int | None) -> tuple[Any, str | None]:
     return text, None
 
 
-def _cell_parser(column):
+def _cell_parser(column, date_format: str | None = None):
     family = type_family(column.type)
     if family == "integer":
         limit = _INTEGER_LIMITS.get(type(column.type).__name__, 2**63 - 1)
@@ -407,11 +519,18 @@ def _cell_parser(column):
     if family == "float":
         return _parse_decimal
     if family == "date":
-        return _parse_date
+        return lambda value: _parse_date(value, date_format)
     if family == "boolean":
         return _parse_boolean
     length = getattr(column.type, "length", None)
+    if is_identifier(column):
+        return lambda value: _parse_key(value, length)
     return lambda value: _parse_text(value, length)
+
+
+def is_identifier(column: Column) -> bool:
+    """True for a key or reference of the contract (text, kept exactly as written)."""
+    return column.type is KEY
 
 
 def _rule_violation(column, value: Any) -> str | None:
@@ -525,6 +644,7 @@ def parse_frame(
     *,
     file: str = "<data>",
     row_numbers: Sequence[int] | None = None,
+    date_format: str | None = None,
 ) -> ParsedFrame:
     """Convert ``frame`` (text or already-typed cells) to the contract types of ``table``.
 
@@ -541,6 +661,9 @@ def parse_frame(
         Name shown in the issues.
     row_numbers:
         Spreadsheet row number of each row of ``frame``; by default 2, 3, ... (header = 1).
+    date_format:
+        ``strptime`` format of the date columns' text (e.g. ``%Y%m%d``); None: ISO dates and
+        timestamps (see the module's Dates section).
     """
     table = contract_table(table) if isinstance(table, str) else table
     size = len(frame)
@@ -560,7 +683,7 @@ def parse_frame(
         if column.name not in position:
             values[column.name] = _empty_column(column, size)
             continue
-        parse = _cell_parser(column)
+        parse = _cell_parser(column, date_format)
         has_rules = any(key in column.info for key in ("min", "max", "allowed"))
         cells = frame.iloc[:, position[column.name]].tolist()
         parsed: list[Any] = [None] * size
@@ -770,6 +893,7 @@ def validate_frame(
     file: str = "<data>",
     row_numbers: Sequence[int] | None = None,
     update: bool = False,
+    date_format: str | None = None,
 ) -> list[ImportIssue]:
     """Every problem that stops ``frame`` from being imported into ``table``; [] when none.
 
@@ -799,7 +923,7 @@ def validate_frame(
         Ordered by row, then by column order of the table.
     """
     table = contract_table(table) if isinstance(table, str) else table
-    parsed = parse_frame(table, frame, file=file, row_numbers=row_numbers)
+    parsed = parse_frame(table, frame, file=file, row_numbers=row_numbers, date_format=date_format)
     lookup = StoreLookup(known_keys or {}, existing_rows or {})
     more, _ = _check_rows(parsed, lookup, update=update)
     return _sorted([*parsed.issues, *more], table)
@@ -888,6 +1012,17 @@ def _delete_keys(conn: Connection, table: Table, keys: Sequence[tuple[Any, ...]]
         conn.execute(table.delete().where(condition))
 
 
+@dataclass(frozen=True, eq=False)
+class FrameToImport:
+    """One table's rows in a multi-table import (see ``import_frames``)."""
+
+    table: str
+    frame: pd.DataFrame
+    file: str = "<data>"
+    row_numbers: Sequence[int] | None = None
+    read_issues: Sequence[ImportIssue] = ()
+
+
 def import_frame(
     engine: Engine,
     table_name: str,
@@ -897,6 +1032,7 @@ def import_frame(
     row_numbers: Sequence[int] | None = None,
     update: bool = False,
     read_issues: Sequence[ImportIssue] = (),
+    date_format: str | None = None,
 ) -> ImportResult:
     """Validate ``frame`` against the contract and the store, then write it in one transaction.
 
@@ -913,59 +1049,161 @@ def import_frame(
     StoreError
         The store cannot be written (e.g. the table is a view, or a column does not match).
     """
-    table = contract_table(table_name)
-    parsed = parse_frame(table, frame, file=file, row_numbers=row_numbers)
+    item = FrameToImport(table_name, frame, file, row_numbers, read_issues)
+    return import_frames(engine, [item], update=update, date_format=date_format)[0]
+
+
+def import_frames(
+    engine: Engine,
+    items: Sequence[FrameToImport],
+    *,
+    update: bool = False,
+    date_format: str | None = None,
+) -> list[ImportResult]:
+    """Validate several tables' rows, then write them all in one transaction, or none.
+
+    ``items`` come in load order (customers before orders): a reference resolves against the
+    store and against the rows of the items before it. Every problem of every item is
+    reported at once (``ImportRejected``); otherwise the rows are written and the data version
+    is bumped once. Raises as ``import_frame``.
+    """
+    tables = [contract_table(item.table) for item in items]
+    parsed_all = [
+        parse_frame(
+            table,
+            item.frame,
+            file=item.file,
+            row_numbers=item.row_numbers,
+            date_format=date_format,
+        )
+        for table, item in zip(tables, items, strict=True)
+    ]
+    plans: list[_Plan] = []
     try:
-        tables = existing_tables(engine)
-        if table.name in inspect(engine).get_view_names():
-            raise StoreError(
-                f"{table.name} is a view in this store, so rows cannot be imported into it; "
-                "load them into the warehouse table behind the view instead."
-            )
+        present = existing_tables(engine)
+        views = set(inspect(engine).get_view_names())
+        for table in tables:
+            if table.name in views:
+                raise StoreError(
+                    f"{table.name} is a view in this store, so rows cannot be imported into "
+                    "it; load them into the warehouse table behind the view instead."
+                )
         with engine.begin() as conn:
             # DDL inside the transaction: a rejected file leaves no empty tables behind.
-            if not tables & set(CONTRACT_TABLES):
+            if not present & set(CONTRACT_TABLES):
                 create_schema(conn)
-            elif table.name not in tables:
-                table.create(conn, checkfirst=True)
-            lookup = lookup_store(conn, parsed, tables)
-            more, plan = _check_rows(parsed, lookup, update=update)
-            issues = [*read_issues, *parsed.issues, *more]
+            for table in tables:
+                if table.name not in present:
+                    table.create(conn, checkfirst=True)
+            issues: list[ImportIssue] = []
+            batch_keys: dict[str, set[Any]] = {}
+            for table, item, parsed in zip(tables, items, parsed_all, strict=True):
+                lookup = lookup_store(conn, parsed, present)
+                if batch_keys:
+                    known = {k: set(v) for k, v in lookup.known_keys.items()}
+                    for target, values in batch_keys.items():
+                        known.setdefault(target, set()).update(values)
+                    lookup = StoreLookup(known, lookup.existing_rows)
+                more, plan = _check_rows(parsed, lookup, update=update)
+                issues += _sorted([*item.read_issues, *parsed.issues, *more], table)
+                plans.append(plan)
+                if not parsed.values.empty:
+                    for name in primary_key_columns(table):
+                        batch_keys.setdefault(f"{table.name}.{name}", set()).update(
+                            _plain(v) for v in parsed.values[name].tolist()
+                        )
             if issues:
-                raise ImportRejected(_sorted(issues, table))
-            if plan.replaced_keys:
-                _delete_keys(conn, table, plan.replaced_keys)
-            bulk_insert(conn, table, plan.new_rows)
+                raise ImportRejected(issues)
+            for table, plan in zip(tables, plans, strict=True):
+                if plan.replaced_keys:
+                    _delete_keys(conn, table, plan.replaced_keys)
+                bulk_insert(conn, table, plan.new_rows)
     except SQLAlchemyError as exc:
+        names = " and ".join(table.name for table in tables)
         raise StoreError(
-            f"writing to {table.name} failed, so nothing was imported: {first_line(exc)}. "
+            f"writing to {names} failed, so nothing was imported: {first_line(exc)}. "
             "Run 'python -m dashboard check' to compare the store with the data contract."
         ) from exc
     version = None
-    if len(plan.new_rows):
-        refresh_statistics(engine, [table])  # PostgreSQL planner statistics; never fails
+    written = [table for table, plan in zip(tables, plans, strict=True) if len(plan.new_rows)]
+    if written:
+        refresh_statistics(engine, written)  # PostgreSQL planner statistics; never fails
         try:
             if "dataset_info" not in existing_tables(engine):
                 ensure_app_tables(engine)
             version = bump_data_version(engine)
+            with engine.begin() as conn:
+                mark_loaded(conn, [t.name for t in written], datetime.now())
         except SQLAlchemyError as exc:
             raise StoreError(
-                f"the rows were imported into {table.name}, but the data version could not be "
-                f"updated: {first_line(exc)}. Restart the app so it does not show cached data."
+                f"the rows were imported into {', '.join(t.name for t in written)}, but the "
+                f"data version could not be updated: {first_line(exc)}. Restart the app so it "
+                "does not show cached data."
             ) from exc
-    return ImportResult(
-        table=table.name,
-        file=file,
-        rows_in_file=len(frame),
-        inserted=len(plan.new_rows) - len(plan.replaced_keys),
-        skipped_identical=plan.skipped_identical,
-        replaced=len(plan.replaced_keys),
-        data_version=version,
+    return [
+        ImportResult(
+            table=table.name,
+            file=item.file,
+            rows_in_file=len(item.frame),
+            inserted=len(plan.new_rows) - len(plan.replaced_keys),
+            skipped_identical=plan.skipped_identical,
+            replaced=len(plan.replaced_keys),
+            data_version=version,
+        )
+        for table, item, plan in zip(tables, items, plans, strict=True)
+    ]
+
+
+def read_import_bytes(
+    table_name: str, data: bytes, file: str, *, delimiter: str = ","
+) -> CsvContent:
+    """Read an upload (or a file's bytes) for ``table_name``.
+
+    Raises ``ImportRejected`` when nothing can be imported from it (empty, not UTF-8, header
+    only, or no readable row), with the header's problems too.
+    """
+    table = contract_table(table_name)
+    content = read_csv_bytes(
+        data, file, expected_header=[c.name for c in table.columns], delimiter=delimiter
+    )
+    if content.frame.empty:  # empty, not UTF-8, header only, or no readable row
+        header = _header_issues(table, list(content.frame.columns), content.file)
+        if content.frame.columns.empty:
+            header = []
+        raise ImportRejected(_sorted([*content.issues, *header], table))
+    return content
+
+
+def import_bytes(
+    engine: Engine,
+    table_name: str,
+    data: bytes,
+    file: str,
+    *,
+    update: bool = False,
+    date_format: str | None = None,
+) -> ImportResult:
+    """Import CSV ``data`` (an upload) into ``table_name``; the rules of ``import_csv``."""
+    content = read_import_bytes(table_name, data, file)
+    return import_frame(
+        engine,
+        table_name,
+        content.frame,
+        file=content.file,
+        row_numbers=content.row_numbers,
+        update=update,
+        read_issues=content.issues,
+        date_format=date_format,
     )
 
 
 def import_csv(
-    engine: Engine, table_name: str, path: str | Path, *, update: bool = False
+    engine: Engine,
+    table_name: str,
+    path: str | Path,
+    *,
+    update: bool = False,
+    date_format: str | None = None,
 ) -> ImportResult:
     """Import the CSV file at ``path`` into ``table_name``; see ``import_frame``.
 
@@ -976,19 +1214,15 @@ def import_csv(
     UnknownTableError, ImportRejected, StoreError
         As ``import_frame``.
     """
-    table = contract_table(table_name)
-    content = read_csv_file(path, expected_header=[c.name for c in table.columns])
-    if content.frame.empty:  # empty, not UTF-8, header only, or no readable row
-        header = _header_issues(table, list(content.frame.columns), content.file)
-        if content.frame.columns.empty:
-            header = []
-        raise ImportRejected(_sorted([*content.issues, *header], table))
-    return import_frame(
-        engine,
-        table.name,
-        content.frame,
-        file=content.file,
-        row_numbers=content.row_numbers,
-        update=update,
-        read_issues=content.issues,
+    contract_table(table_name)  # an unknown table is named before the file is read
+    path = Path(path)
+    return import_bytes(
+        engine, table_name, path.read_bytes(), str(path), update=update, date_format=date_format
     )
+
+
+#: Cell parsers of the contract's rules, for importers that build contract rows from other
+#: files (the transactions import): each returns ``(value, None)`` or ``(None, reason)``.
+parse_date = _parse_date
+parse_decimal = _parse_decimal
+parse_key = _parse_key

@@ -18,7 +18,6 @@ disagree.
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     Column,
     Date,
@@ -39,16 +38,22 @@ APP = MetaData()
 
 MONEY = "currency units"
 
+#: Type of every identifier (keys and references): text, kept exactly as written, so
+#: ``00042``, ``0015g00000XyZabAAB`` and UUIDs are stored as they are; integers are accepted
+#: and stored as their digits. Why text in every store rather than a type chosen per store:
+#: docs/decisions.md ("Identifiers are text"); the cost: docs/performance.md.
+KEY_LENGTH = 100
+KEY = String(KEY_LENGTH)
+
 customers = Table(
     "customers",
     CONTRACT,
     Column(
         "customer_id",
-        BigInteger,
+        KEY,
         primary_key=True,
         autoincrement=False,
         comment="Unique customer identifier.",
-        info={"min": 1},
     ),
     Column("name", String(200), nullable=False, comment="Display name of the customer."),
     Column(
@@ -83,15 +88,14 @@ orders = Table(
     CONTRACT,
     Column(
         "order_id",
-        BigInteger,
+        KEY,
         primary_key=True,
         autoincrement=False,
         comment="Unique order identifier.",
-        info={"min": 1},
     ),
     Column(
         "customer_id",
-        BigInteger,
+        KEY,
         nullable=False,
         index=True,
         comment="Customer who placed the order.",
@@ -120,21 +124,20 @@ service_contacts = Table(
     CONTRACT,
     Column(
         "contact_id",
-        BigInteger,
+        KEY,
         primary_key=True,
         autoincrement=False,
         comment="Unique service contact identifier.",
-        info={"min": 1},
     ),
     Column(
         "customer_id",
-        BigInteger,
+        KEY,
         nullable=False,
         index=True,
         comment="Customer who contacted service.",
         info={"references": "customers.customer_id"},
     ),
-    Column("agent_id", String(50), nullable=False, comment="Agent who handled the contact."),
+    Column("agent_id", KEY, nullable=False, comment="Agent who handled the contact."),
     Column("opened_at", Date, nullable=False, index=True, comment="Date the contact was opened."),
     Column(
         "channel",
@@ -170,15 +173,14 @@ surveys = Table(
     CONTRACT,
     Column(
         "survey_id",
-        BigInteger,
+        KEY,
         primary_key=True,
         autoincrement=False,
         comment="Unique survey answer identifier.",
-        info={"min": 1},
     ),
     Column(
         "customer_id",
-        BigInteger,
+        KEY,
         nullable=False,
         index=True,
         comment="Customer who answered.",
@@ -202,7 +204,7 @@ surveys = Table(
     ),
     Column(
         "contact_id",
-        BigInteger,
+        KEY,
         nullable=True,
         comment="Service contact this survey followed; null for a relationship survey.",
         info={"references": "service_contacts.contact_id"},
@@ -214,15 +216,14 @@ referrals = Table(
     CONTRACT,
     Column(
         "referral_id",
-        BigInteger,
+        KEY,
         primary_key=True,
         autoincrement=False,
         comment="Unique referral identifier.",
-        info={"min": 1},
     ),
     Column(
         "referrer_id",
-        BigInteger,
+        KEY,
         nullable=False,
         index=True,
         comment="Customer who made the referral.",
@@ -230,7 +231,7 @@ referrals = Table(
     ),
     Column(
         "referred_customer_id",
-        BigInteger,
+        KEY,
         nullable=True,
         comment="Customer won through the referral; null if the referral did not convert.",
         info={"references": "customers.customer_id"},
@@ -243,7 +244,7 @@ value_ratings = Table(
     CONTRACT,
     Column(
         "customer_id",
-        BigInteger,
+        KEY,
         primary_key=True,
         autoincrement=False,
         comment="Customer who rated.",
@@ -277,15 +278,14 @@ opportunities = Table(
     CONTRACT,
     Column(
         "opportunity_id",
-        BigInteger,
+        KEY,
         primary_key=True,
         autoincrement=False,
         comment="Unique opportunity identifier.",
-        info={"min": 1},
     ),
     Column(
         "customer_id",
-        BigInteger,
+        KEY,
         nullable=True,
         comment="Existing customer the opportunity is with; null for a prospect.",
         info={"references": "customers.customer_id"},
@@ -320,15 +320,14 @@ subscriptions = Table(
     CONTRACT,
     Column(
         "subscription_id",
-        BigInteger,
+        KEY,
         primary_key=True,
         autoincrement=False,
         comment="Unique subscription (contract) identifier.",
-        info={"min": 1},
     ),
     Column(
         "customer_id",
-        BigInteger,
+        KEY,
         nullable=False,
         index=True,
         comment="Customer who holds the subscription.",
@@ -430,7 +429,7 @@ customer_clv = Table(
     "customer_clv",
     APP,
     Column("run_id", Integer, primary_key=True, autoincrement=False),
-    Column("customer_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("customer_id", KEY, primary_key=True, autoincrement=False),
     Column("frequency", Integer, nullable=False, comment="Repeat purchase days."),
     Column("recency", Double, nullable=False, comment="Weeks from first to last purchase."),
     Column("T", Double, nullable=False, comment="Weeks from first purchase to calibration end."),
@@ -496,7 +495,7 @@ segment_assignments = Table(
     "segment_assignments",
     APP,
     Column("run_id", Integer, primary_key=True, autoincrement=False),
-    Column("customer_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("customer_id", KEY, primary_key=True, autoincrement=False),
     Column("segment", Integer, nullable=False, comment="Segment number, 1 = most valuable."),
 )
 

@@ -23,7 +23,6 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import (
-    BigInteger,
     Column,
     Date,
     Engine,
@@ -52,6 +51,7 @@ from dashboard.storage.engine import (
 )
 from dashboard.storage.schema import (
     APP,
+    KEY,
     clv_runs,
     customer_clv,
     customers,
@@ -82,7 +82,7 @@ segment_snapshots = Table(
         primary_key=True,
         comment="Earlier period end the customer features were computed at.",
     ),
-    Column("customer_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("customer_id", KEY, primary_key=True, autoincrement=False),
     Column("segment", Integer, nullable=False, comment="Segment number at that date."),
 )
 
@@ -677,7 +677,7 @@ def segment_members(engine: Engine, scope: Scope, run_id: int, segment: int) -> 
     return summary[list(MEMBER_FACTS)].sort_values("customer_id").reset_index(drop=True)
 
 
-def customer_history(engine: Engine, scope: Scope, customer_id: int) -> pd.DataFrame:
+def customer_history(engine: Engine, scope: Scope, customer_id: str) -> pd.DataFrame:
     """Everything one customer did up to the period's end, newest first.
 
     Columns ``date``, ``event`` (order, service contact, survey, referral), ``amount``
@@ -685,7 +685,9 @@ def customer_history(engine: Engine, scope: Scope, customer_id: int) -> pd.DataF
     an order, currency units) and ``detail`` (contact channel and resolution, survey answers,
     whether a referral converted).
     Empty when the customer is out of the filters' scope (row-level access applies).
+    ``customer_id`` is text (an integer is taken as its digits).
     """
+    customer_id = str(customer_id)
     end = scope.end
     o, sc, sv, rf = orders.c, service_contacts.c, surveys.c, referrals.c
     text = String()
@@ -759,7 +761,7 @@ def customer_history(engine: Engine, scope: Scope, customer_id: int) -> pd.DataF
 
 
 def customer_segment_path(
-    engine: Engine, scope: Scope, run_id: int, customer_id: int
+    engine: Engine, scope: Scope, run_id: int, customer_id: str
 ) -> pd.DataFrame:
     """A customer's segment at the previous period end and at the run's as-of date.
 
@@ -767,6 +769,7 @@ def customer_segment_path(
     are absent. Empty when the customer is out of the filters' scope (row-level access
     applies).
     """
+    customer_id = str(customer_id)  # identifiers are text
     snap, seg = segment_snapshots.c, segment_assignments.c
     run = run_by_id(engine, run_id)
     if run is None:

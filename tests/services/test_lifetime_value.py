@@ -150,7 +150,7 @@ def test_customer_rows(fit_engine):
     run = lifetime_value.fit_and_save(fit_engine)
     scored = clv_store.scored_customers(fit_engine, Scope(*PERIOD), run.run_id)
     assert len(scored) == PORTFOLIO["customers"].shape[0]  # every customer has an order
-    planted = scored.set_index("customer_id").loc[9001]
+    planted = scored.set_index("customer_id").loc["9001"]
     # Purchase days 1 Mar, 15 Mar, 10 May 2023: 2 repeat days; recency 70 days; T to 31 Dec.
     assert planted["frequency"] == 2
     assert planted["recency"] == pytest.approx(70 / 7)

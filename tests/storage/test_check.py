@@ -155,8 +155,9 @@ def test_missing_column_and_wrong_type(engine):
     report = check_store(engine)
 
     wrong = {f.column: f for f in report.findings if f.check == "wrong_type"}
-    assert set(wrong) == {"customer_id", "ordered_at"}
-    assert "expected integer" in wrong["customer_id"].message
+    assert set(wrong) == {"order_id", "ordered_at"}  # identifiers are text
+    assert "expected text" in wrong["order_id"].message
+    assert "CAST(order_id AS varchar)" in wrong["order_id"].message
     assert "CAST(... AS date)" in wrong["ordered_at"].message
     missing = only(report, "missing_column")
     assert missing.where == "orders.cost"
@@ -211,7 +212,7 @@ def test_views_with_duplicate_and_null_keys(engine):
         [
             "ALTER TABLE customers RENAME TO crm_accounts",
             "CREATE VIEW customers AS SELECT * FROM crm_accounts "
-            "UNION ALL SELECT * FROM crm_accounts WHERE customer_id = 2 "
+            "UNION ALL SELECT * FROM crm_accounts WHERE customer_id = '2' "
             "UNION ALL SELECT NULL, 'Nobody', 'North', 'x', DATE '2024-01-01', 0",
         ],
     )

@@ -16,8 +16,8 @@ def test_customer_summary_by_hand(tiny_engine):
     summary = customer_summary(tiny_engine, Scope(*PERIOD)).set_index("customer_id")
     assert list(summary.reset_index().columns) == list(SUMMARY_COLUMNS)
     # Dan (4) is acquired after 30 June 2024: not yet a customer.
-    assert list(summary.index) == [1, 2, 3]
-    alice = summary.loc[1]
+    assert list(summary.index) == ["1", "2", "3"]
+    alice = summary.loc["1"]
     assert (alice["orders"], alice["order_days"]) == (3, 3)
     assert alice["revenue"] == pytest.approx(600.0)
     assert alice["gross_margin"] == pytest.approx(80 + 50 + 150)
@@ -28,12 +28,12 @@ def test_customer_summary_by_hand(tiny_engine):
     assert alice["referrals_made"] == 2
     # Alice's latest answers: survey 1 (5, 10) of 6 April beats survey 5 (3, 6) of 1 March.
     assert (alice["latest_csat"], alice["latest_nps"]) == (5, 10)
-    bob = summary.loc[2]
+    bob = summary.loc["2"]
     assert bob["gross_margin"] == pytest.approx(20 - 10)
     assert (bob["contacts"], bob["fcr_contacts"], bob["handle_seconds"]) == (2, 1, 1200)
     # Bob's latest answer is survey 3 of 4 May: CSAT 4, NPS 8.
     assert (bob["latest_csat"], bob["latest_nps"]) == (4, 8)
-    cara = summary.loc[3]
+    cara = summary.loc["3"]
     # Cara's only survey has no CSAT: latest CSAT is missing, NPS 9.
     assert pd.isna(cara["latest_csat"]) and cara["latest_nps"] == 9
     assert cara["contacts"] == 1 and cara["referrals_made"] == 0
@@ -44,6 +44,6 @@ def test_customer_summary_by_hand(tiny_engine):
 
 def test_customer_summary_respects_scope(tiny_engine):
     south = customer_summary(tiny_engine, replace(Scope(*PERIOD), regions=("South",)))
-    assert list(south["customer_id"]) == [3]
+    assert list(south["customer_id"]) == ["3"]
     nobody = customer_summary(tiny_engine, replace(Scope(*PERIOD), regions=("Atlantis",)))
     assert nobody.empty

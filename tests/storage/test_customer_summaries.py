@@ -74,8 +74,8 @@ def test_a_new_data_version_is_a_new_key_and_old_rows_go(tiny_engine):
     bulk_insert(tiny_engine, orders, extra)
     bump_data_version(tiny_engine)
     after = cq.customer_summary(tiny_engine, scope).set_index("customer_id")
-    assert after.loc[3, "revenue"] == pytest.approx(before.loc[3, "revenue"] + 1000.0)
-    assert after.loc[3, "orders_period"] == before.loc[3, "orders_period"] + 1
+    assert after.loc["3", "revenue"] == pytest.approx(before.loc["3", "revenue"] + 1000.0)
+    assert after.loc["3", "orders_period"] == before.loc["3", "orders_period"] + 1
     pd.testing.assert_frame_equal(
         after.reset_index(),
         cq.customer_summary(tiny_engine, scope, stored=False),

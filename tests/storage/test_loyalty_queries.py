@@ -68,14 +68,14 @@ def _store_fit(engine, run_id: int, fitted_at: datetime, rows: list[tuple[int, f
 def test_inputs_without_a_fit(tiny_engine):
     inputs = loyalty_inputs(tiny_engine, Scope(*PERIOD)).set_index("customer_id")
     assert list(inputs.reset_index().columns) == list(INPUT_COLUMNS)
-    assert list(inputs.index) == [1, 2, 3]  # Dan is acquired after 30 June
+    assert list(inputs.index) == ["1", "2", "3"]  # Dan is acquired after 30 June
     assert inputs[["probability_alive", "fit_repeat_days", "clv"]].isna().all().all()
     # Bob: orders 5 March (80) and 30 June (50); latest survey of 4 May: CSAT 4, NPS 8.
-    bob = inputs.loc[2]
+    bob = inputs.loc["2"]
     assert (bob["order_days"], bob["revenue_last_12m"], bob["revenue_period"]) == (2, 130, 50)
     assert (bob["latest_csat"], bob["latest_nps"]) == (4, 8)
-    assert inputs.loc[1, "referrals_made"] == 2
-    assert pd.isna(inputs.loc[3, "latest_csat"])  # Cara answered NPS only
+    assert inputs.loc["1", "referrals_made"] == 2
+    assert pd.isna(inputs.loc["3", "latest_csat"])  # Cara answered NPS only
 
 
 def test_inputs_join_the_latest_fit(tiny_engine):
@@ -83,12 +83,12 @@ def test_inputs_join_the_latest_fit(tiny_engine):
     _store_fit(tiny_engine, 1, datetime(2024, 7, 1, 9), [(1, 0.1, 1.0), (2, 0.2, 2.0)])
     _store_fit(tiny_engine, 2, datetime(2024, 7, 2, 9), [(1, 0.9, 300.0), (3, 0.5, 100.0)])
     inputs = loyalty_inputs(tiny_engine, Scope(*PERIOD)).set_index("customer_id")
-    assert inputs.loc[1, "probability_alive"] == pytest.approx(0.9)
-    assert inputs.loc[3, "clv"] == pytest.approx(100.0)
-    assert inputs.loc[3, "fit_repeat_days"] == 1  # the fit's BG/NBD frequency
-    assert math.isnan(inputs.loc[2, "probability_alive"])  # not in run 2
+    assert inputs.loc["1", "probability_alive"] == pytest.approx(0.9)
+    assert inputs.loc["3", "clv"] == pytest.approx(100.0)
+    assert inputs.loc["3", "fit_repeat_days"] == 1  # the fit's BG/NBD frequency
+    assert math.isnan(inputs.loc["2", "probability_alive"])  # not in run 2
     south = loyalty_inputs(tiny_engine, replace(Scope(*PERIOD), regions=("South",)))
-    assert south["customer_id"].tolist() == [3] and south["clv"].tolist() == [100.0]
+    assert south["customer_id"].tolist() == ["3"] and south["clv"].tolist() == [100.0]
 
 
 def test_inputs_of_nobody(tiny_engine):

@@ -51,7 +51,7 @@ def test_an_update_outside_the_app_changes_the_version(tiny_engine, store_url):
                     "amount is caught on PostgreSQL, by the server's row counters")  # fmt: skip
     before = queries.data_version(tiny_engine)
     with _outside(store_url).begin() as conn:
-        conn.execute(text("UPDATE orders SET revenue = revenue + 1 WHERE order_id = 1"))
+        conn.execute(text("UPDATE orders SET revenue = revenue + 1 WHERE order_id = '1'"))
     assert _version_changes(tiny_engine, before)
 
 

@@ -39,30 +39,30 @@ def test_customer_facts_at_two_dates(tiny_engine):
         tiny_engine, Scope(start=AS_OF, end=AS_OF), (date(2024, 4, 15), AS_OF)
     )
     now = facts[AS_OF].set_index("customer_id")
-    assert list(now.index) == [1, 2, 3, 4]
-    assert now.loc[1, "orders"] == 3
-    assert now.loc[1, "revenue"] == 600.0
-    assert now.loc[1, "gross_margin"] == 280.0  # 80 + 50 + 150
-    assert now.loc[1, "margin_12m"] == 280.0  # all within the 365 days
-    assert now.loc[2, "gross_margin"] == 10.0  # 20 - 10
-    assert now.loc[2, "contacts"] == 2 and now.loc[2, "fcr_contacts"] == 1
-    assert now.loc[2, "service_cost"] == 20.0
-    assert now.loc[1, "referrals_made"] == 2
-    assert now.loc[1, "latest_csat"] == 5 and now.loc[1, "latest_nps"] == 10
-    assert now.loc[2, "latest_csat"] == 4  # answered 4 May, after the 2 of 2 May
-    assert pd.isna(now.loc[3, "latest_csat"]) and now.loc[3, "latest_nps"] == 9
+    assert list(now.index) == ["1", "2", "3", "4"]
+    assert now.loc["1", "orders"] == 3
+    assert now.loc["1", "revenue"] == 600.0
+    assert now.loc["1", "gross_margin"] == 280.0  # 80 + 50 + 150
+    assert now.loc["1", "margin_12m"] == 280.0  # all within the 365 days
+    assert now.loc["2", "gross_margin"] == 10.0  # 20 - 10
+    assert now.loc["2", "contacts"] == 2 and now.loc["2", "fcr_contacts"] == 1
+    assert now.loc["2", "service_cost"] == 20.0
+    assert now.loc["1", "referrals_made"] == 2
+    assert now.loc["1", "latest_csat"] == 5 and now.loc["1", "latest_nps"] == 10
+    assert now.loc["2", "latest_csat"] == 4  # answered 4 May, after the 2 of 2 May
+    assert pd.isna(now.loc["3", "latest_csat"]) and now.loc["3", "latest_nps"] == 9
     earlier = facts[date(2024, 4, 15)].set_index("customer_id")
-    assert list(earlier.index) == [1, 2]  # Cara and Dan were not customers yet
-    assert earlier.loc[1, "orders"] == 2 and earlier.loc[1, "revenue"] == 300.0
-    assert earlier.loc[1, "latest_csat"] == 5  # 6 Apr answer
-    assert earlier.loc[1, "referrals_made"] == 1
-    assert pd.isna(earlier.loc[2, "latest_csat"])  # Bob answered in May
+    assert list(earlier.index) == ["1", "2"]  # Cara and Dan were not customers yet
+    assert earlier.loc["1", "orders"] == 2 and earlier.loc["1", "revenue"] == 300.0
+    assert earlier.loc["1", "latest_csat"] == 5  # 6 Apr answer
+    assert earlier.loc["1", "referrals_made"] == 1
+    assert pd.isna(earlier.loc["2", "latest_csat"])  # Bob answered in May
 
 
 def test_facts_honour_row_level_access(tiny_engine):
     south = Scope(start=AS_OF, end=AS_OF, allowed_regions=("South",))
     facts = store.customer_facts(tiny_engine, south, (AS_OF,))[AS_OF]
-    assert sorted(facts["customer_id"]) == [3, 4]
+    assert sorted(facts["customer_id"]) == ["3", "4"]
 
 
 def test_no_run_yet(tiny_engine):
@@ -146,9 +146,9 @@ def test_blank_name_is_refused(tiny_engine):
 
 def test_members_history_and_path(tiny_engine):
     run = segmentation.run_and_save(tiny_engine, n_segments=2)
-    segment_of_alice = int(store.assignments(tiny_engine, run.run_id)[1])
+    segment_of_alice = int(store.assignments(tiny_engine, run.run_id)["1"])
     members = store.segment_members(tiny_engine, QUARTER, run.run_id, segment_of_alice)
-    alice = members.set_index("customer_id").loc[1]
+    alice = members.set_index("customer_id").loc["1"]
     # Profit to date (280 - 10 - 100) is the view's: tests/services/views/test_segments.py.
     assert (alice["gross_margin"], alice["service_cost"], alice["acquisition_cost"]) == (
         280.0,

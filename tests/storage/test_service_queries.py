@@ -68,7 +68,7 @@ def test_add_days_runs_on_each_backend(service_engine):
     orders_table = table("orders", column("ordered_at"), column("order_id"))
     statement = select(
         add_days(orders_table.c.ordered_at, 90), add_days(orders_table.c.ordered_at, -90)
-    ).where(orders_table.c.order_id == 3)  # ordered 2024-03-05
+    ).where(orders_table.c.order_id == "3")  # ordered 2024-03-05
     with service_engine.connect() as conn:
         after, before = conn.execute(statement).one()
     assert (after, before) == (D(2024, 6, 3), D(2023, 12, 6))
@@ -171,26 +171,26 @@ def test_contact_outcomes_follow_up_boundaries(service_engine):
     outcomes = contact_outcomes(service_engine, STORE_PERIOD, *WINDOW, 90, 100).set_index(
         "contact_id"
     )
-    assert list(outcomes.index) == [1, 3, 4, 2, 5]  # by contact day
-    first = outcomes.loc[1]
+    assert list(outcomes.index) == ["1", "3", "4", "2", "5"]  # by contact day
+    first = outcomes.loc["1"]
     # Same-day order (03-05) neither before nor after; 06-03 = 03-05 + 90 days counts.
     assert (first["orders_after"], first["revenue_after"]) == (1, 70.0)
     assert (first["prior_orders"], first["last_order_before"].date()) == (2, D(2024, 2, 10))
     assert first["prior_contacts"] == 0 and bool(first["resolved"]) is True
-    second = outcomes.loc[2]  # 03-20: the 03-05 order is now before; contact 1 is 15 days before
+    second = outcomes.loc["2"]  # 03-20: the 03-05 order is now before; contact 1 is 15 days before
     assert (second["orders_after"], second["prior_orders"], second["prior_contacts"]) == (1, 3, 1)
-    dev = outcomes.loc[3]
+    dev = outcomes.loc["3"]
     # 03-10 - 90 days = 2023-12-11: contact 7 that day counts, contact 6 (12-01) does not.
     assert (dev["orders_after"], dev["revenue_after"], dev["prior_contacts"]) == (1, 40.0, 1)
-    no_orders = outcomes.loc[4]
+    no_orders = outcomes.loc["4"]
     assert (no_orders["orders_after"], no_orders["prior_orders"]) == (0, 0)
     assert pd.isna(no_orders["last_order_before"])
-    assert outcomes.loc[5, "handle_seconds"] == 240 and outcomes.loc[5, "channel"] == "chat"
+    assert outcomes.loc["5", "handle_seconds"] == 240 and outcomes.loc["5", "channel"] == "chat"
 
 
 def test_contact_outcomes_cap_keeps_the_most_recent(service_engine):
     outcomes = contact_outcomes(service_engine, STORE_PERIOD, *WINDOW, 90, 2)
-    assert list(outcomes["contact_id"]) == [2, 5]  # 03-20 and 03-25
+    assert list(outcomes["contact_id"]) == ["2", "5"]  # 03-20 and 03-25
 
 
 # --- Retention cells ----------------------------------------------------------------------------

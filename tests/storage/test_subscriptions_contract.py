@@ -33,7 +33,7 @@ def test_a_store_without_the_table_meets_the_contract(engine):
 def test_check_counts_an_end_before_the_start(engine):
     with engine.begin() as conn:
         conn.exec_driver_sql(
-            "UPDATE subscriptions SET ended_at = DATE '2024-01-01' WHERE subscription_id = 1"
+            "UPDATE subscriptions SET ended_at = DATE '2024-01-01' WHERE subscription_id = '1'"
         )
     findings = [f for f in check_store(engine).findings if f.table == "subscriptions"]
     assert [(f.severity, f.check, f.count) for f in findings] == [(ERROR, "before_other", 1)]

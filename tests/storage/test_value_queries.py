@@ -127,9 +127,13 @@ def test_latest_segments(tiny_engine):
     )
     assert vq.latest_segment_run(tiny_engine) == 2
     segments = vq.customer_segments(tiny_engine, Scope(*PERIOD))
-    assert segments.values.tolist() == [[1, 1, "Champions"], [2, 2, "At risk"], [3, 1, "Champions"]]
+    assert segments.values.tolist() == [
+        ["1", 1, "Champions"],
+        ["2", 2, "At risk"],
+        ["3", 1, "Champions"],
+    ]
     south = vq.customer_segments(tiny_engine, replace(Scope(*PERIOD), regions=("South",)))
-    assert south["customer_id"].tolist() == [3]
+    assert south["customer_id"].tolist() == ["3"]
     # Segment 3 has no name and no customer in run 2: listed all the same.
     assert vq.segment_list(tiny_engine).values.tolist() == [
         [1, "Champions"],

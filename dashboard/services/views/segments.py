@@ -168,7 +168,7 @@ class SegmentMembers:
     """
 
     members: pd.DataFrame
-    choices: tuple[tuple[int, str], ...] = ()
+    choices: tuple[tuple[str, str], ...] = ()
 
 
 def members(engine: Engine, scope: Scope, run_id: int, segment: int) -> SegmentMembers:
@@ -203,7 +203,7 @@ class CustomerDrill:
     path: pd.DataFrame
 
 
-def customer(engine: Engine, scope: Scope, run_id: int, customer_id: int) -> CustomerDrill:
+def customer(engine: Engine, scope: Scope, run_id: int, customer_id: str) -> CustomerDrill:
     """History and segment path of ``customer_id`` in run ``run_id``, within ``scope``."""
     return CustomerDrill(
         history=segment_store.customer_history(engine, scope, customer_id),

@@ -98,10 +98,10 @@ def test_members_most_profitable_first(segmented):
     members = drill.members
     assert list(members.columns) == list(segments.MEMBER_COLUMNS)
     # Alice: 280 - 10 - 100 = 170; Cara: 200 - 3 - 120 = 77.
-    assert members["customer_id"].tolist() == [1, 3]
+    assert members["customer_id"].tolist() == ["1", "3"]
     assert members["profit_to_date"].tolist() == [170.0, 77.0]
-    assert members.set_index("customer_id").loc[1, "revenue_period"] == 400.0
-    assert drill.choices == ((1, "1 · Alice"), (3, "3 · Cara"))
+    assert members.set_index("customer_id").loc["1", "revenue_period"] == 400.0
+    assert drill.choices == (("1", "1 · Alice"), ("3", "3 · Cara"))
 
 
 def test_customer_history_and_path(segmented):
