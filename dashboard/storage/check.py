@@ -38,7 +38,7 @@ from sqlalchemy import types as sqltypes
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.errors import first_line
-from dashboard.storage.engine import StoreError, StoreLocation
+from dashboard.storage.engine import StoreError, StoreLocation, existing_tables
 from dashboard.storage.schema import APP, CONTRACT_TABLES, LOAD_ORDER, primary_key_columns
 
 ERROR = "error"
@@ -508,8 +508,7 @@ def check_store(engine: Engine, location: StoreLocation | None = None) -> CheckR
         ) from exc
     try:
         with conn:
-            inspector = inspect(conn)
-            present = set(inspector.get_table_names()) | set(inspector.get_view_names())
+            present = existing_tables(engine)  # also Spark's, whose inspector misreads
             for name in LOAD_ORDER:
                 if name not in present:
                     findings.append(

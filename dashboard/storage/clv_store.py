@@ -33,6 +33,7 @@ from dashboard.storage.engine import (
 )
 from dashboard.storage.schema import clv_runs, customer_clv, orders
 from dashboard.storage.sql import customer_scope, read_frame
+from dashboard.storage.stores import app_engine, route
 
 #: Time unit of the stored recency and T (weeks), as in the BG/NBD paper.
 TIME_UNIT = "W"
@@ -162,7 +163,7 @@ def latest_run(engine: Engine) -> ClvRun | None:
     if not has_tables(engine, clv_runs, customer_clv):
         return None
     statement = select(clv_runs).order_by(clv_runs.c.run_id.desc()).limit(1)
-    with engine.connect() as conn:
+    with app_engine(engine).connect() as conn:
         row = conn.execute(statement).mappings().first()
     if row is None:
         return None
@@ -215,7 +216,7 @@ def expected_alive(engine: Engine, scope: Scope) -> tuple[float, date] | None:
         customer_clv.c.run_id == run.run_id,
         customer_scope(scope, customer_clv.c.customer_id),
     )
-    with engine.connect() as conn:
+    with route(engine, statement).connect() as conn:
         return float(conn.execute(statement).scalar_one()), run.calibration_end
 
 
@@ -250,6 +251,7 @@ def last_order_date(engine: Engine) -> date | None:
 
 def _ensure_tables(engine: Engine) -> None:
     """Create the CLV tables; recreate them if an older layout lacks columns (derived data)."""
+    engine = app_engine(engine)
     ensure_app_tables(engine)
     try:  # a probe rather than reflection, which duckdb-engine does not fully support
         with engine.connect() as conn:
@@ -276,6 +278,7 @@ def save_run(
     dashboard.storage.engine.StoreError
         The store refused the write (e.g. a read-only warehouse user); nothing is written.
     """
+    engine = app_engine(engine)
     try:
         _ensure_tables(engine)
         fitted_at = datetime.now().replace(microsecond=0)

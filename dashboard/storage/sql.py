@@ -83,7 +83,20 @@ def read_frame(engine: Engine, statement: Select) -> pd.DataFrame:
     faster than psycopg's rows at 100k rows, docs/performance.md). Parameters stay bound
     (psycopg binds them client-side for COPY, quoting each value as a literal). On both,
     DATE columns arrive as datetime64 and numeric sums as floats: callers normalise types.
+
+    With a separate app store the statement runs where its tables are
+    (:func:`dashboard.storage.stores.route`); one that reads contract facts and app tables
+    runs in the contract store through SQLAlchemy, which hands the app rows over.
     """
+    from dashboard.storage import stores
+
+    if stores.is_split(engine):
+        routed = stores.route(engine, statement)
+        if routed is engine and stores.reads_app_tables(statement):
+            with engine.connect() as conn:
+                result = conn.execute(statement)
+                return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+        engine = routed
     backend = engine.url.get_backend_name()
     if backend == "duckdb":
         compiled = statement.compile(
