@@ -204,7 +204,15 @@ def _store_columns(conn: Connection, name: str) -> dict[str, _StoreColumn]:
     try:
         reflected = inspect(conn).get_columns(name)
         return {
-            c["name"]: _StoreColumn(c["name"], type_family(c["type"]), str(c["type"]))
+            c["name"]: _StoreColumn(
+                c["name"],
+                # A type the dialect does not map (PyHive reflects Spark's DATE as NullType)
+                # is classified by its name.
+                type_family(c["type"])
+                if type_family(c["type"]) != "unknown"
+                else family_from_type_name(str(c.get("raw_type") or c["type"])),
+                str(c["type"]),
+            )
             for c in reflected
         }
     except (SQLAlchemyError, NotImplementedError):

@@ -505,3 +505,12 @@ def clear_all_rows(conn: Connection) -> None:
             conn.execute(table.delete())
     for name in reversed(LOAD_ORDER):
         conn.execute(CONTRACT_TABLES[name].delete())
+
+
+def clear_app_rows(conn: Connection) -> None:
+    """Delete every row of the app tables, in the app store (the contract is not touched)."""
+    from dashboard.storage import stores
+
+    with stores.app_engine(conn.engine).begin() as app_conn:
+        for table in reversed(APP.sorted_tables):
+            app_conn.execute(table.delete())

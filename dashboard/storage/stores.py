@@ -125,7 +125,7 @@ def is_split(engine: Engine) -> bool:
 def attach(contract: Engine, app: Engine) -> Engine:
     """Make ``app`` the app store of ``contract`` (and install the hand-over of app rows)."""
     setattr(contract, _ATTRIBUTE, app)
-    setattr(contract, "_dashboard_cache", {})
+    contract._dashboard_cache = {}
 
     @event.listens_for(contract, "before_execute", retval=True)
     def _before(conn, clauseelement, multiparams, params, execution_options):
@@ -257,7 +257,7 @@ def _rows_sql(contract: Engine, table: Table, frame: pd.DataFrame) -> str:
 def _with_ctes(sql: str, ctes: str) -> str:
     match = re.match(r"\s*WITH\s", sql, flags=re.IGNORECASE)
     if match:
-        return f"WITH {ctes}, {sql[match.end():]}"
+        return f"WITH {ctes}, {sql[match.end() :]}"
     return f"WITH {ctes} {sql}"
 
 

@@ -16,8 +16,14 @@ from sqlalchemy import func, select
 from dashboard.scope import Scope
 from dashboard.services import lifetime_value, segmentation
 from dashboard.services.demo import build_demo
-from dashboard.services.views import customer_value, loyalty, overview, segments, service
-from dashboard.services.views import value_curves
+from dashboard.services.views import (
+    customer_value,
+    loyalty,
+    overview,
+    segments,
+    service,
+    value_curves,
+)
 from dashboard.storage import clv_store, customer_queries, queries, segment_store
 from dashboard.storage.engine import make_engine
 from dashboard.storage.schema import clv_runs, segment_runs
@@ -90,8 +96,10 @@ def _check_split(split, single, contract_counts_before):
             segment_store.segment_summary(split, s, seg_run.run_id),
             segment_store.segment_summary(single, s, 1),
         )
-    assert 0 < len(customer_queries.customer_summary(split, filtered)) < len(
-        customer_queries.customer_summary(split, scope)
+    assert (
+        0
+        < len(customer_queries.customer_summary(split, filtered))
+        < len(customer_queries.customer_summary(split, scope))
     )
     # Every page's view runs on the split store.
     assert overview.view(split, scope).__class__.__name__ == "OverviewView"
