@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
+from dashboard.errors import StoreError
 from dashboard.scope import Scope
 from dashboard.services import lifetime_value, segmentation
 from dashboard.services.demo import build_demo
@@ -132,3 +133,11 @@ def test_split_postgresql_contract_and_duckdb_app(reference, tmp_path):
 
 
 del BACKENDS
+
+
+def test_a_write_of_an_app_table_never_reaches_the_contract_store(reference, tmp_path):
+    folder, contract, single = reference
+    split = make_engine(f"duckdb:///{contract}", app_url=f"duckdb:///{tmp_path / 'app.duckdb'}")
+    with pytest.raises(StoreError, match="read-only contract store"):
+        with split.begin() as conn:
+            conn.execute(clv_runs.delete())
