@@ -266,12 +266,15 @@ def existing_tables(engine: Engine) -> set[str]:
         inspector = inspect(engine)
         names = set(inspector.get_table_names()) | set(inspector.get_view_names())
     if stores.is_split(engine):
-        names |= existing_tables(stores.app_engine(engine))
+        app_names = existing_tables(stores.app_engine(engine))
+        names = {n for n in names if n in CONTRACT_TABLES} | app_names
     return names
 
 
 def has_tables(engine: Engine, *tables: Table) -> bool:
-    """True when every one of ``tables`` exists in the store (e.g. before reading a model run)."""
+    """True when every one of ``tables`` exists in the store (e.g. before reading a model run).
+
+    With a separate app store, the app's tables are looked for there (``existing_tables``)."""
     present = existing_tables(engine)
     return all(table.name in present for table in tables)
 

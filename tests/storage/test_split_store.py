@@ -141,3 +141,28 @@ def test_a_write_of_an_app_table_never_reaches_the_contract_store(reference, tmp
     with pytest.raises(StoreError, match="read-only contract store"):
         with split.begin() as conn:
             conn.execute(clv_runs.delete())
+
+
+@pytest.mark.parametrize("page", ["overview.py", "customer_value.py", "segments.py"])
+def test_pages_on_a_split_store(reference, tmp_path_factory, monkeypatch, page):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    folder, contract, single = reference
+    app_url = f"duckdb:///{folder / 'pages-app.duckdb'}"
+    split = make_engine(f"duckdb:///{contract}", app_url=app_url)
+    if clv_store.latest_run(split) is None:
+        lifetime_value.fit_and_save(split)
+        segmentation.run_and_save(split)
+    split.dispose()
+    app_engine(split).dispose()
+    monkeypatch.setenv("DASHBOARD_DB_URL", f"duckdb:///{contract}")
+    monkeypatch.setenv("DASHBOARD_APP_DB_URL", app_url)
+    root = Path(__file__).resolve().parents[2]
+    at = AppTest.from_file(str(root / "pages" / page), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    segment_filter = {m.label: m for m in at.multiselect}["Segment"]
+    assert len(segment_filter.options) >= 2  # the saved segments, read from the app store
