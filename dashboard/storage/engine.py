@@ -234,11 +234,13 @@ def store_session(engine: Engine) -> Iterator[None]:
     opening once instead of per connection; outside such a block the file is closed as soon as
     the last connection is.
     """
-    path = embedded_file(engine.url)
-    if path is None:
-        yield
-        return
-    with gate_for(path).session():
+    from dashboard.storage import stores
+
+    with contextlib.ExitStack() as stack:
+        for store in {id(e): e for e in (engine, stores.app_engine(engine))}.values():
+            path = embedded_file(store.url)  # the app store's file too, when it is apart
+            if path is not None:
+                stack.enter_context(gate_for(path).session())
         yield
 
 
