@@ -26,6 +26,9 @@ navigation = st.navigation(
             ),
             st.Page("pages/service.py", title="Service", icon=":material/support_agent:"),
         ],
+        "Audit": [
+            st.Page("pages/audit.py", title="Customer-base audit", icon=":material/fact_check:"),
+        ],
     }
 )
 navigation.run()

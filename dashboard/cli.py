@@ -537,6 +537,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _prepare_first_view(args: argparse.Namespace) -> None:
+    """Store the default period's customer summaries of the new data (services.first_view)."""
+    import time
+
+    from dashboard.services import first_view
+
+    engine = _open_store(args, must_exist=True)
+    started = time.perf_counter()
+    print("Preparing the pages' default period for the first visitor...", flush=True)
+    try:
+        period = first_view.prepare_default_period(engine)
+    except (StoreError, SQLAlchemyError) as exc:  # the write itself succeeded: say so, go on
+        print(
+            f"warning: could not prepare it ({first_line(exc)}); the first visit computes it.",
+            file=sys.stderr,
+        )
+        period = None
+    if period is not None:
+        print(
+            f"Prepared {period[0]:%d %b %Y} - {period[1]:%d %b %Y} "
+            f"in {time.perf_counter() - started:.1f} s."
+        )
+    engine.dispose()
+
+
+#: Commands after which the first view of the new data is prepared (they change the data).
+PREPARE_AFTER = (cmd_demo, cmd_import, cmd_fit, cmd_segment)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (see the module docstring)."""
     parser = build_parser()
@@ -548,7 +577,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        return args.handler(args)
+        code = args.handler(args)
+        if code == EXIT_OK and args.handler in PREPARE_AFTER:
+            _prepare_first_view(args)
+        return code
     except CliError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -106,6 +106,17 @@ TINY = {
             "loss_reason": [None, "price", None],
         }
     ),
+    # The optional subscription line: the tiny store has none (tests/audit_fixtures.py has).
+    "subscriptions": pd.DataFrame(
+        {
+            "subscription_id": pd.array([], dtype="int64"),
+            "customer_id": pd.array([], dtype="int64"),
+            "plan": pd.array([], dtype=object),
+            "started_at": pd.array([], dtype="datetime64[us]"),
+            "ended_at": pd.array([], dtype="datetime64[us]"),
+            "monthly_value": pd.array([], dtype="float64"),
+        }
+    ),
 }
 
 PERIOD = (D(2024, 4, 1), D(2024, 6, 30))

@@ -205,10 +205,15 @@ def test_demo_builds_a_store_that_meets_the_contract(db, capsys):
 
 
 def test_demo_builds_the_complete_store_by_default(db, capsys):
+    from sqlalchemy import select
+
+    from dashboard.domain.periods import DEFAULT_PRESET, preset_period
     from dashboard.services.demo import COMPLETE_MARKER
     from dashboard.storage import clv_store, segment_store
+    from dashboard.storage.customer_queries import customer_summary_periods
     from dashboard.storage.engine import make_engine
     from dashboard.storage.markers import read_marker
+    from dashboard.storage.queries import data_bounds, data_version
 
     assert main(["demo", "--customers", "1000", "--db", db]) == 0
     out = capsys.readouterr().out
@@ -218,6 +223,16 @@ def test_demo_builds_the_complete_store_by_default(db, capsys):
     assert clv_store.latest_run(store) is not None
     assert segment_store.latest_run(store) is not None
     assert read_marker(store, COMPLETE_MARKER) is not None
+    # The first visitor's period is prepared for the data as it now is (services.first_view).
+    assert "Preparing the pages' default period" in out
+    bounds = data_bounds(store)
+    start, end = preset_period(DEFAULT_PRESET, bounds.last_order, bounds.first_order)
+    periods = customer_summary_periods.c
+    with store.connect() as conn:
+        stored = conn.execute(
+            select(periods.data_version, periods.period_start, periods.period_end)
+        )
+        assert stored.all() == [(data_version(store), start, end)]
     store.dispose()
 
 

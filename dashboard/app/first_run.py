@@ -21,7 +21,7 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from dashboard.errors import first_line
-from dashboard.services import demo
+from dashboard.services import demo, first_view
 from dashboard.storage.engine import StoreLocation
 
 log = logging.getLogger(__name__)
@@ -89,7 +89,10 @@ class FirstRunJob:
     def _run(self, engine: Engine, on_done: Callable[[], None] | None) -> None:
         error = None
         try:
-            demo.complete_first_run(engine, self.n_customers, progress=self.report)
+            if demo.complete_first_run(engine, self.n_customers, progress=self.report):
+                self.report(0.99, "Preparing the pages' default period")
+                first_view.prepare_default_period(engine)
+                self.report(1.0, "Ready")
         except Exception as exc:  # shown on the page as one message; traceback in the log
             log.exception("First-run build of %s failed", StoreLocation(self.url, "").display_url)
             error = f"{type(exc).__name__}: {first_line(exc)}"

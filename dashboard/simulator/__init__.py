@@ -19,7 +19,9 @@ The simulation plants the effects the dashboard's pages are built to find (see
 - latent needs-based groups differ in what they value (``value_ratings``), in how well they are
   served, and in behaviour (spend, frequency, service use, discounts), so clustering finds them;
 - opportunities (existing customers and prospects) whose win rates differ by group and region
-  and drift over time.
+  and drift over time;
+- a subscription line of business: a share of customers subscribe to a plan and churn by a
+  shifted-beta-geometric process with plan-specific parameters.
 
 Nothing here touches a database: :func:`iter_demo_chunks` yields one :class:`DemoChunk` of
 DataFrames per block of :data:`CHUNK_SIZE` customers, with exactly the contract's columns, and
@@ -36,7 +38,8 @@ The modules, by what they simulate:
 - :mod:`~dashboard.simulator.purchases`: order and dropout histories, the orders;
 - :mod:`~dashboard.simulator.service`: the agents and the service contacts;
 - :mod:`~dashboard.simulator.surveys`, :mod:`~dashboard.simulator.referrals`,
-  :mod:`~dashboard.simulator.value_ratings`, :mod:`~dashboard.simulator.opportunities`;
+  :mod:`~dashboard.simulator.value_ratings`, :mod:`~dashboard.simulator.opportunities`,
+  :mod:`~dashboard.simulator.subscriptions`;
 - :mod:`~dashboard.simulator.portfolio`: one chunk from its stream, in draw order, and the
   chunks in turn.
 

@@ -41,6 +41,7 @@ TABLES = (
     "referrals",
     "value_ratings",
     "opportunities",
+    "subscriptions",
 )
 
 DAYS_PER_YEAR = 365.25

@@ -2,9 +2,10 @@
 
 :func:`simulate_chunk` draws everything about one block of customers from its own stream, in
 a fixed order (customers, histories, orders, contacts, surveys, referrals, acquisition cost,
-value ratings, opportunities): the order of the steps is the order of the random draws, so
-reordering them changes the data of every seed. :func:`iter_demo_chunks` chains the chunks
-with unique ids; :func:`generate_demo` concatenates them in memory.
+value ratings, opportunities; subscriptions from a stream of their own): the order of the
+steps is the order of the random draws, so reordering them changes the data of every seed.
+:func:`iter_demo_chunks` chains the chunks with unique ids; :func:`generate_demo`
+concatenates them in memory.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from dashboard.simulator.parameters import (
 from dashboard.simulator.purchases import simulate_histories, simulate_orders
 from dashboard.simulator.referrals import simulate_referrals
 from dashboard.simulator.service import make_agents, simulate_contacts
+from dashboard.simulator.subscriptions import SUBSCRIPTION_STREAM, simulate_subscriptions
 from dashboard.simulator.surveys import simulate_surveys
 from dashboard.simulator.value_ratings import simulate_value_ratings
 
@@ -66,6 +68,7 @@ class IdCursor:
     surveys: int = 0
     referrals: int = 0
     opportunities: int = 0
+    subscriptions: int = 0
 
     def advanced(self, frames: dict[str, pd.DataFrame]) -> IdCursor:
         """The cursor after ``frames`` took their ids."""
@@ -76,6 +79,7 @@ class IdCursor:
             surveys=self.surveys + len(frames["surveys"]),
             referrals=self.referrals + len(frames["referrals"]),
             opportunities=self.opportunities + len(frames["opportunities"]),
+            subscriptions=self.subscriptions + len(frames["subscriptions"]),
         )
 
 
@@ -142,6 +146,18 @@ def simulate_chunk(
     opportunities = simulate_opportunities(
         rng, p, cursor.opportunities, start, horizon, customer_id, people, active_until
     )
+    # Subscriptions draw from their own stream: the tables above stay as they were.
+    subscription_rng = np.random.default_rng(
+        np.random.SeedSequence(spec.seed, spawn_key=(SUBSCRIPTION_STREAM, chunk_index))
+    )
+    subscriptions = simulate_subscriptions(
+        subscription_rng,
+        cursor.subscriptions,
+        start,
+        spec.end_date,
+        customer_id,
+        people.acquisition_day,
+    )
     frames = {
         "customers": customers,
         "orders": orders,
@@ -150,6 +166,7 @@ def simulate_chunk(
         "referrals": referrals,
         "value_ratings": value_ratings,
         "opportunities": opportunities,
+        "subscriptions": subscriptions,
     }
     truth = truth_frame(start, customer_id, people, hist.dropout_time)
     return DemoChunk(index=chunk_index, frames=frames, truth=truth)

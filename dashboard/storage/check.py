@@ -39,7 +39,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.errors import first_line
 from dashboard.storage.engine import StoreError, StoreLocation, existing_tables
-from dashboard.storage.schema import APP, CONTRACT_TABLES, LOAD_ORDER, primary_key_columns
+from dashboard.storage.schema import (
+    APP,
+    CONTRACT_TABLES,
+    LOAD_ORDER,
+    OPTIONAL_TABLES,
+    primary_key_columns,
+)
 
 ERROR = "error"
 WARNING = "warning"
@@ -282,6 +288,27 @@ class _TableCheck:
         if self.rows:
             self._check_keys(source)
             self._check_references(source)
+            self._check_order(source)
+
+    def _check_order(self, source) -> None:
+        """Rows whose value precedes the column it may not precede (``info["not_before"]``)."""
+        for expected in self.contract.columns:
+            other = expected.info.get("not_before")
+            if other is None or expected.name not in self.usable or other not in self.usable:
+                continue
+            later, earlier = self.usable[expected.name], self.usable[other]
+            count, example = self.conn.execute(
+                select(func.count(), func.min(later)).select_from(source).where(later < earlier)
+            ).one()
+            if int(count):
+                self.add(
+                    ERROR,
+                    expected.name,
+                    "before_other",
+                    f"{int(count)} row(s) where {expected.name} is before {other}",
+                    int(count),
+                    example,
+                )
 
     def _check_column(self, expected: Column, found: _StoreColumn | None, source) -> None:
         name = expected.name
@@ -345,6 +372,8 @@ class _TableCheck:
         row = self.conn.execute(select(*selects).select_from(source)).one()._mapping
         self.rows = int(row["rows"])
         if not self.rows:
+            if self.contract.name in OPTIONAL_TABLES:
+                return  # an optional table may be empty: nothing to report
             self.add(WARNING, None, "empty_table", "has no rows; the app will show nothing for it")
             return
         result = {label: row[name] for label, name, _ in checks}
@@ -518,6 +547,18 @@ def check_store(engine: Engine, location: StoreLocation | None = None) -> CheckR
         with conn:
             present = existing_tables(engine)  # also Spark's, whose inspector misreads
             for name in LOAD_ORDER:
+                if name not in present and name in OPTIONAL_TABLES:
+                    findings.append(
+                        Finding(
+                            INFO,
+                            name,
+                            None,
+                            "optional_table",
+                            "optional table is absent; the sections that read it say what "
+                            "it would show (see docs/data-contract.md)",
+                        )
+                    )
+                    continue
                 if name not in present:
                     findings.append(
                         Finding(

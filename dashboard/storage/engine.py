@@ -42,7 +42,14 @@ from sqlalchemy.pool import NullPool
 
 from dashboard.errors import StoreError, first_line
 from dashboard.storage.embedded import StoreBusy, gate_for, waiting_at_most
-from dashboard.storage.schema import APP, CONTRACT, CONTRACT_TABLES, LOAD_ORDER, dataset_info
+from dashboard.storage.schema import (
+    APP,
+    CONTRACT,
+    CONTRACT_TABLES,
+    LOAD_ORDER,
+    OPTIONAL_TABLES,
+    dataset_info,
+)
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +132,12 @@ POOL_SIZE = 5
 POOL_MAX_OVERFLOW = 10
 POOL_TIMEOUT_SECONDS = 30
 
+#: Settings each PostgreSQL session of the app starts with (``SET`` on connect), unless the URL's
+#: ``options`` names the same setting. JIT compilation costs 0.3-0.5 s per analytical query at
+#: the planner's (over-)estimates of these joins and saved nothing measurable in return
+#: (docs/performance.md, "PostgreSQL: JIT off").
+PG_SESSION_SETTINGS = {"jit": "off", "work_mem": "'32MB'"}
+
 
 def _log_wait(message: str) -> None:
     log.warning("%s", message)
@@ -176,18 +189,39 @@ def _make_engine(url: str, on_lock_wait: Callable[[str], None] | None = None) ->
             return engine
         if parsed.get_backend_name() in ("duckdb", "sqlite"):
             return create_engine(parsed, pool_pre_ping=True)
-        return create_engine(
+        engine = create_engine(
             parsed,
             pool_pre_ping=True,
             pool_size=POOL_SIZE,
             max_overflow=POOL_MAX_OVERFLOW,
             pool_timeout=POOL_TIMEOUT_SECONDS,
         )
+        if parsed.get_backend_name() == "postgresql":
+            _install_session_settings(engine, parsed)
+        return engine
     except (NoSuchModuleError, ModuleNotFoundError, ImportError) as exc:
         raise StoreError(
             f"No database driver for '{parsed.drivername}': {exc}. Install it with pip "
             "(DuckDB and PostgreSQL drivers ship with the app)."
         ) from exc
+
+
+def _install_session_settings(engine: Engine, url: URL) -> None:
+    """``SET`` :data:`PG_SESSION_SETTINGS` on every new connection, except those the URL sets."""
+    options = str(url.query.get("options", ""))
+    settings = {
+        name: value for name, value in PG_SESSION_SETTINGS.items() if f"{name}=" not in options
+    }
+    if not settings:
+        return
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection, connection_record):
+        with dbapi_connection.cursor() as cursor:
+            for name, value in settings.items():
+                # Names and values are this module's constants, never user input.
+                cursor.execute(f"SET {name} = {value}")
+        dbapi_connection.commit()
 
 
 def embedded_file(url: str | URL) -> Path | None:
@@ -480,18 +514,30 @@ def refresh_statistics(
 
 
 def contract_row_counts(engine_or_conn: Engine | Connection) -> dict[str, int]:
-    """Rows in each contract table (tables must exist), in load order."""
+    """Rows in each contract table (tables must exist), in load order.
+
+    An optional table (``schema.OPTIONAL_TABLES``) the store lacks counts 0 rows."""
     if isinstance(engine_or_conn, Engine):
         with engine_or_conn.connect() as conn:
             return contract_row_counts(conn)
+    absent = _absent_optional_tables(engine_or_conn)
     return {
-        name: int(
+        name: 0
+        if name in absent
+        else int(
             engine_or_conn.execute(
                 select(func.count()).select_from(CONTRACT_TABLES[name])
             ).scalar_one()
         )
         for name in LOAD_ORDER
     }
+
+
+def _absent_optional_tables(conn: Connection) -> set[str]:
+    """Optional contract tables this store lacks (a store built before they existed)."""
+    inspector = inspect(conn)
+    present = set(inspector.get_table_names()) | set(inspector.get_view_names())
+    return {name for name in OPTIONAL_TABLES if name not in present}
 
 
 def clear_all_rows(conn: Connection) -> None:
@@ -508,8 +554,10 @@ def clear_all_rows(conn: Connection) -> None:
         # App tables first (they may refer to customers), then the contract in reverse order.
         for table in reversed(APP.sorted_tables):
             conn.execute(table.delete())
+    absent = _absent_optional_tables(conn)
     for name in reversed(LOAD_ORDER):
-        conn.execute(CONTRACT_TABLES[name].delete())
+        if name not in absent:
+            conn.execute(CONTRACT_TABLES[name].delete())
 
 
 def clear_app_rows(conn: Connection) -> None:

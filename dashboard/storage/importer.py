@@ -1,7 +1,8 @@
 """Import a CSV file into one contract table, validating every row before anything is written.
 
 The rules come from the data contract (``schema.CONTRACT``): column types, ``nullable``,
-primary keys and the ``info`` rules (``min``, ``max``, ``allowed``, ``references``).
+primary keys and the ``info`` rules (``min``, ``max``, ``allowed``, ``not_before``,
+``references``).
 
 File format
 -----------
@@ -589,6 +590,7 @@ def parse_frame(
         if column.primary_key:
             key_parts[column.name] = parsed
     typed = pd.DataFrame(values)
+    issues += _order_issues(table, typed, valid, rows, file)
     names = primary_key_columns(table)
     if all(name in key_parts for name in names):
         # A key with a missing or invalid part is None: it identifies nothing.
@@ -598,6 +600,31 @@ def parse_frame(
     else:
         keys = (None,) * size
     return ParsedFrame(table, file, typed, rows, valid, tuple(issues), keys)
+
+
+def _order_issues(
+    table: Table, typed: pd.DataFrame, valid: np.ndarray, rows: Sequence[int], file: str
+) -> list[ImportIssue]:
+    """Rows whose value precedes the column it may not precede (``info["not_before"]``);
+    marks them invalid in ``valid``."""
+    issues: list[ImportIssue] = []
+    for column in table.columns:
+        other = column.info.get("not_before")
+        if other is None:
+            continue
+        later, earlier = pd.to_datetime(typed[column.name]), pd.to_datetime(typed[other])
+        for i in np.flatnonzero((later < earlier).to_numpy() & valid):
+            issues.append(
+                ImportIssue(
+                    file,
+                    rows[i],
+                    column.name,
+                    f"{later.iloc[i]:%Y-%m-%d} is before {other} {earlier.iloc[i]:%Y-%m-%d}; "
+                    f"{column.name} cannot precede it",
+                )
+            )
+            valid[i] = False
+    return issues
 
 
 def _key_text(names: Sequence[str], key: Sequence[Any]) -> str:

@@ -16,6 +16,7 @@ from dashboard.scope import Scope
 from dashboard.storage.engine import contract_fingerprint, existing_tables, read_data_version
 from dashboard.storage.schema import (
     CONTRACT_TABLES,
+    OPTIONAL_TABLES,
     customers,
     orders,
     referrals,
@@ -30,9 +31,9 @@ ACTIVE_WINDOW_DAYS = 365
 
 
 def missing_contract_tables(engine: Engine) -> list[str]:
-    """Contract tables (or views) the store lacks, in load order."""
+    """Contract tables (or views) the store lacks, in load order (optional ones excepted)."""
     present = existing_tables(engine)
-    return [name for name in CONTRACT_TABLES if name not in present]
+    return [name for name in CONTRACT_TABLES if name not in present and name not in OPTIONAL_TABLES]
 
 
 def data_version(engine: Engine) -> str:

@@ -5,6 +5,7 @@ Each column carries its meaning (``comment``) and machine-readable rules in ``in
 - ``unit``: unit of the value (currency units, seconds, 1-10 scale, ...);
 - ``min`` / ``max``: allowed closed range (inclusive);
 - ``allowed``: allowed values for categorical columns;
+- ``not_before``: another column of the same row that a value may not precede (a date);
 - ``references``: ``"table.column"`` that a value must exist in (a logical foreign key; no
   physical constraint is declared so that users can point the app at views in their warehouse
   and bulk loads stay fast).
@@ -314,6 +315,56 @@ opportunities = Table(
     ),
 )
 
+subscriptions = Table(
+    "subscriptions",
+    CONTRACT,
+    Column(
+        "subscription_id",
+        BigInteger,
+        primary_key=True,
+        autoincrement=False,
+        comment="Unique subscription (contract) identifier.",
+        info={"min": 1},
+    ),
+    Column(
+        "customer_id",
+        BigInteger,
+        nullable=False,
+        index=True,
+        comment="Customer who holds the subscription.",
+        info={"references": "customers.customer_id"},
+    ),
+    Column(
+        "plan",
+        String(100),
+        nullable=False,
+        comment="Plan subscribed to (e.g. basic, plus, premium): retention is modelled per plan.",
+    ),
+    Column("started_at", Date, nullable=False, comment="Date the subscription started."),
+    Column(
+        "ended_at",
+        Date,
+        nullable=True,
+        comment="Date the subscription ended (cancelled or not renewed); null while active. "
+        "Not before started_at.",
+        info={"not_before": "started_at"},
+    ),
+    Column(
+        "monthly_value",
+        Double,
+        nullable=False,
+        comment="Recurring revenue per month (an annual plan's price / 12), net of tax.",
+        info={"unit": MONEY, "min": 0},
+    ),
+    comment="**Optional.** Subscriptions (contracts renewed every month) for a subscription "
+    "line of business. A store may lack this table or leave it empty: the Customer-base audit "
+    "page then says that its subscription section needs it, and everything else works. "
+    "Orders of subscription customers, if any, stay in `orders`.",
+)
+
+#: Contract tables a store may lack: the pages that read them say what they would show.
+OPTIONAL_TABLES = frozenset({"subscriptions"})
+
 #: Dataset version: bumped by every write (demo build, import, model fit) so caches keyed by it
 #: are invalidated. A warehouse exposed through views may lack it; the app then falls back to a
 #: fingerprint of row counts (see ``queries.data_version``).
@@ -336,6 +387,7 @@ LOAD_ORDER = [
     "referrals",
     "value_ratings",
     "opportunities",
+    "subscriptions",
 ]
 
 

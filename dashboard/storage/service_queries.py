@@ -434,33 +434,20 @@ def contact_outcomes(
 # --- Retention after contact against comparable customers -------------------------------------
 
 
-def _windows_table(window_starts: tuple[date, ...], window_end: date):
-    """Consecutive comparison windows as a CTE of bound parameters.
-
-    Columns: ``window`` (number), ``window_start``, ``window_end``, ``anchor`` (the middle
-    day, the reference date of customers without a contact) and the recency thresholds
-    ``recent_1``.. ``recent_3`` (``window_start`` minus each of :data:`RECENCY_BAND_DAYS`).
-    """
-    rows = []
+def _comparison_windows(
+    window_starts: tuple[date, ...], window_end: date
+) -> list[tuple[date, date, date]]:
+    """``(start, end, anchor)`` of each consecutive comparison window; the anchor is the
+    middle day, the reference date of customers without a contact in the window."""
+    windows = []
     for number, start in enumerate(window_starts):
         end = (
             window_starts[number + 1] - timedelta(days=1)
             if number + 1 < len(window_starts)
             else window_end
         )
-        anchor = start + timedelta(days=(end - start).days // 2)
-        columns = [
-            literal(number, Integer()).label("window"),
-            literal(start, Date()).label("window_start"),
-            literal(end, Date()).label("window_end"),
-            literal(anchor, Date()).label("anchor"),
-        ]
-        columns += [
-            literal(start - timedelta(days=days), Date()).label(f"recent_{i}")
-            for i, days in enumerate(RECENCY_BAND_DAYS, start=1)
-        ]
-        rows.append(select(*columns))
-    return (union_all(*rows) if len(rows) > 1 else rows[0]).cte("windows")
+        windows.append((start, end, start + timedelta(days=(end - start).days // 2)))
+    return windows
 
 
 def retention_cells(
@@ -486,131 +473,83 @@ def retention_cells(
     ``revenue_after_sq`` (sum and sum of squares per customer, currency units), ``contacts``
     (contacts opened in the window by these customers; 0 for comparable customers).
     """
-    windows = _windows_table(window_starts, window_end)
-    # Each customer's orders numbered in time, with the running revenue and the date of the next
-    # order. "As-of" joins on it replace grouping every order per window and customer: the
-    # latest order before a day is the one with ordered_at before it and the next one not.
-    # Orders after the last follow-up day are not read, so their absence reads as "no next".
-    in_time = (orders.c.ordered_at, orders.c.order_id)
-    by_customer = {"partition_by": orders.c.customer_id, "order_by": in_time}
-    numbered = (
-        select(
-            orders.c.customer_id,
-            orders.c.ordered_at,
-            func.row_number().over(**by_customer).label("order_number"),
-            func.sum(orders.c.revenue).over(**by_customer, rows=(None, 0)).label("running_revenue"),
-            func.coalesce(
-                func.lead(orders.c.ordered_at).over(**by_customer), literal(date.max, Date())
-            ).label("next_order"),
-        )
-        .where(
-            orders.c.ordered_at <= window_end + timedelta(days=follow_up_days),
-            customer_scope(scope, orders.c.customer_id),
-        )
-        .cte("numbered")
-    )
-    prior = (
-        select(
-            windows.c.window,
-            numbered.c.customer_id,
-            numbered.c.order_number.label("prior_orders"),
-            numbered.c.ordered_at.label("last_order"),
-        )
-        .select_from(
-            numbered.join(
-                windows,
-                and_(
-                    numbered.c.ordered_at < windows.c.window_start,
-                    numbered.c.next_order >= windows.c.window_start,
-                ),
-            )
-        )
-        .cte("prior")
-    )
+    windows = _comparison_windows(window_starts, window_end)
+    follow_up = timedelta(days=follow_up_days)
+    # One pass over the contacts: each contacted customer's reference dates, one column pair
+    # per window (the first contact in it and the end of its follow-up), and contact counts.
     c = service_contacts
+    contact_columns = []
+    for k, (start, end, _) in enumerate(windows):
+        in_window = between(c.c.opened_at, start, end)
+        first = func.min(case((in_window, c.c.opened_at)))
+        contact_columns += [
+            first.label(f"reference_{k}"),
+            add_days(first, follow_up_days).label(f"follow_up_end_{k}"),
+            func.count(case((in_window, 1))).label(f"contacts_{k}"),
+        ]
     contacted = (
-        select(
-            windows.c.window,
-            c.c.customer_id,
-            func.min(c.c.opened_at).label("first_contact"),
-            func.count().label("contacts"),
+        select(c.c.customer_id, *contact_columns)
+        .where(
+            between(c.c.opened_at, windows[0][0], windows[-1][1]),
+            customer_scope(scope, c.c.customer_id),
         )
-        .select_from(
-            c.join(windows, between(c.c.opened_at, windows.c.window_start, windows.c.window_end))
-        )
-        .where(customer_scope(scope, c.c.customer_id))
-        .group_by(windows.c.window, c.c.customer_id)
+        .group_by(c.c.customer_id)
         .cte("contacted")
     )
-    recency_band = case(
-        (prior.c.last_order >= windows.c.recent_1, 1),
-        (prior.c.last_order >= windows.c.recent_2, 2),
-        (prior.c.last_order >= windows.c.recent_3, 3),
-        else_=4,
+    # One pass over the orders, grouped by customer: per window the orders before it starts,
+    # the latest of them, and the orders and revenue of the follow-up days. Orders after the
+    # last follow-up day are not read. (It replaced as-of joins over every order numbered by
+    # window functions, with the same result: docs/performance.md, "Service in one pass".)
+    o = orders
+    order_columns = []
+    for k, (start, _, anchor) in enumerate(windows):
+        before = o.c.ordered_at < start
+        reference = func.coalesce(contacted.c[f"reference_{k}"], literal(anchor, Date()))
+        follow_up_end = func.coalesce(
+            contacted.c[f"follow_up_end_{k}"], literal(anchor + follow_up, Date())
+        )
+        after = and_(o.c.ordered_at > reference, o.c.ordered_at <= follow_up_end)
+        order_columns += [
+            func.count(case((before, 1))).label(f"prior_orders_{k}"),
+            func.max(case((before, o.c.ordered_at))).label(f"last_order_{k}"),
+            func.count(case((after, 1))).label(f"orders_after_{k}"),
+            func.sum(case((after, o.c.revenue), else_=0.0)).label(f"revenue_after_{k}"),
+            func.max(func.coalesce(contacted.c[f"contacts_{k}"], 0)).label(f"contacts_{k}"),
+        ]
+    per_customer = (
+        select(o.c.customer_id, *order_columns)
+        .select_from(o.outerjoin(contacted, contacted.c.customer_id == o.c.customer_id))
+        .where(
+            o.c.ordered_at <= window_end + follow_up,
+            customer_scope(scope, o.c.customer_id),
+        )
+        .group_by(o.c.customer_id)
+        .cte("per_customer")
     )
     low, high = FREQUENCY_BAND_ORDERS
-    frequency_band = case(
-        (prior.c.prior_orders < low, 1), (prior.c.prior_orders < high, 2), else_=3
-    )
-    reference_date = func.coalesce(contacted.c.first_contact, windows.c.anchor)
-    population = (
-        select(
-            prior.c.window,
-            prior.c.customer_id,
-            recency_band.label("recency_band"),
-            frequency_band.label("frequency_band"),
-            contacted.c.first_contact.is_not(None).label("contacted"),
-            func.coalesce(contacted.c.contacts, 0).label("contacts"),
-            reference_date.label("reference_date"),
-            add_days(reference_date, follow_up_days).label("follow_up_end"),
+    per_window = []
+    for k, (start, _, _) in enumerate(windows):
+        prior_orders = per_customer.c[f"prior_orders_{k}"]
+        last_order = per_customer.c[f"last_order_{k}"]
+        thresholds = [start - timedelta(days=days) for days in RECENCY_BAND_DAYS]
+        recency_band = case(
+            *[(last_order >= day, band) for band, day in enumerate(thresholds, start=1)],
+            else_=len(thresholds) + 1,
         )
-        .select_from(
-            prior.join(windows, windows.c.window == prior.c.window).outerjoin(
-                contacted,
-                and_(
-                    contacted.c.window == prior.c.window,
-                    contacted.c.customer_id == prior.c.customer_id,
-                ),
-            )
+        frequency_band = case((prior_orders < low, 1), (prior_orders < high, 2), else_=3)
+        contacts = per_customer.c[f"contacts_{k}"]
+        per_window.append(
+            select(
+                literal(k, Integer()).label("window"),
+                recency_band.label("recency_band"),
+                frequency_band.label("frequency_band"),
+                (contacts > 0).label("contacted"),
+                contacts.label("contacts"),
+                per_customer.c[f"orders_after_{k}"].label("orders_after"),
+                per_customer.c[f"revenue_after_{k}"].label("revenue_after"),
+            ).where(prior_orders > 0)
         )
-        .cte("population")
-    )
-    # Orders and revenue to date at the reference day and at the end of its follow-up: every
-    # customer of the population has an order before the window, so both rows exist.
-    at_reference, at_end = numbered.alias("at_reference"), numbered.alias("at_end")
-    orders_after = at_end.c.order_number - at_reference.c.order_number
-    revenue_after = case(
-        (orders_after > 0, at_end.c.running_revenue - at_reference.c.running_revenue), else_=0.0
-    )
-    outcome = (
-        select(
-            population.c.window,
-            population.c.recency_band,
-            population.c.frequency_band,
-            population.c.contacted,
-            population.c.contacts,
-            orders_after.label("orders_after"),
-            revenue_after.label("revenue_after"),
-        )
-        .select_from(
-            population.join(
-                at_reference,
-                and_(
-                    at_reference.c.customer_id == population.c.customer_id,
-                    at_reference.c.ordered_at <= population.c.reference_date,
-                    at_reference.c.next_order > population.c.reference_date,
-                ),
-            ).join(
-                at_end,
-                and_(
-                    at_end.c.customer_id == population.c.customer_id,
-                    at_end.c.ordered_at <= population.c.follow_up_end,
-                    at_end.c.next_order > population.c.follow_up_end,
-                ),
-            )
-        )
-        .cte("outcome")
-    )
+    outcome = (union_all(*per_window) if len(per_window) > 1 else per_window[0]).cte("outcome")
     statement = (
         select(
             outcome.c.window,

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
-from sqlalchemy import Date, Engine, Select, and_, exists, select, true
+from sqlalchemy import Date, Engine, Integer, Select, and_, exists, select, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
@@ -40,6 +40,48 @@ def _month_start_default(element: month_start, compiler: Any, **kw: Any) -> str:
 def _month_start_sqlite(element: month_start, compiler: Any, **kw: Any) -> str:
     (arg,) = list(element.clauses)
     return f"date({compiler.process(arg, **kw)}, 'start of month')"
+
+
+class month_index(FunctionElement):  # noqa: N801 - reads like the SQL function it is
+    """Months since year 0 of a date column, ``year * 12 + month - 1``, as an INTEGER.
+
+    The difference of two month indices is the number of calendar months between two dates.
+    PostgreSQL's ``EXTRACT`` returns ``numeric`` (arbitrary precision, slow to compute, sort and
+    group: 1.0 s of the 1.3 s the payback query took at 100k customers), so it gets
+    ``date_part``'s double precision cast to integer; elsewhere ``EXTRACT``.
+    """
+
+    type = Integer()
+    inherit_cache = True
+    name = "month_index"
+
+
+@compiles(month_index)
+def _month_index_default(element: month_index, compiler: Any, **kw: Any) -> str:
+    (arg,) = list(element.clauses)
+    day = compiler.process(arg, **kw)
+    # Constants are written out, not bound: GROUP BY must see the very expression SELECT does.
+    return f"CAST(EXTRACT(year FROM {day}) * 12 + EXTRACT(month FROM {day}) - 1 AS INTEGER)"
+
+
+@compiles(month_index, "sqlite")
+def _month_index_sqlite(element: month_index, compiler: Any, **kw: Any) -> str:
+    (arg,) = list(element.clauses)
+    day = compiler.process(arg, **kw)
+    return (
+        f"(CAST(strftime('%Y', {day}) AS INTEGER) * 12"
+        f" + CAST(strftime('%m', {day}) AS INTEGER) - 1)"
+    )
+
+
+@compiles(month_index, "postgresql")
+def _month_index_postgresql(element: month_index, compiler: Any, **kw: Any) -> str:
+    (arg,) = list(element.clauses)
+    day = compiler.process(arg, **kw)
+    return (
+        f"(CAST(date_part('year', {day}) AS INTEGER) * 12"
+        f" + CAST(date_part('month', {day}) AS INTEGER) - 1)"
+    )
 
 
 def between(column: ColumnElement, start: date, end: date) -> ColumnElement[bool]:

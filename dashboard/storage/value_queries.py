@@ -9,8 +9,7 @@ PostgreSQL and SQLite. Per-customer profit comes from
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import Engine, Integer, case, cast, extract, func, literal, select, union_all
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import Engine, case, func, literal, select, union_all
 
 from dashboard.scope import Scope
 from dashboard.storage.engine import existing_tables
@@ -22,18 +21,8 @@ from dashboard.storage.schema import (
     segment_runs,
     service_contacts,
 )
-from dashboard.storage.sql import customer_scope, read_frame
+from dashboard.storage.sql import customer_scope, month_index, read_frame
 from dashboard.storage.stores import app_engine
-
-
-def month_index(column: ColumnElement) -> ColumnElement[int]:
-    """Months since year 0 of a date column: ``year * 12 + month - 1`` as an integer.
-
-    The difference of two month indices is the number of calendar months between two dates,
-    computed with ``EXTRACT`` only, which DuckDB, PostgreSQL and SQLite (through SQLAlchemy's
-    ``strftime`` rendering) all support; no dialect-specific date arithmetic.
-    """
-    return cast(extract("year", column) * 12 + extract("month", column) - 1, Integer)
 
 
 def payback_facts(engine: Engine, scope: Scope) -> pd.DataFrame:

@@ -65,3 +65,24 @@ def test_has_tables(tmp_path):
     assert not engine.has_tables(store, customers)
     engine.create_schema(store)
     assert engine.has_tables(store, customers, clv_runs)
+
+
+@pytest.mark.postgres
+def test_postgres_sessions_start_with_jit_off_unless_the_url_says_otherwise():
+    from sqlalchemy import text
+
+    from tests.conftest import throwaway_pg_schema
+
+    with throwaway_pg_schema("settings") as url:
+        shown = {}
+        for name, extra in (("default", ""), ("url", " -c jit=on -c work_mem=8MB")):
+            # The throw-away URL ends in its options (search_path): extend them.
+            store = engine.make_engine(url + extra.replace(" ", "%20").replace("=", "%3D"))
+            with store.connect() as conn:
+                shown[name] = (
+                    conn.execute(text("SHOW jit")).scalar_one(),
+                    conn.execute(text("SHOW work_mem")).scalar_one(),
+                )
+            store.dispose()
+    assert shown["default"] == ("off", "32MB")
+    assert shown["url"] == ("on", "8MB")

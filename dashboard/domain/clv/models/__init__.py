@@ -7,6 +7,8 @@ One model a module, in the manner of PyMC-Marketing's ``clv.models``:
   1987);
 - :mod:`.gamma_gamma`: :class:`GammaGammaModel` (Fader, Hardie & Lee 2005b; Fader & Hardie
   2013);
+- :mod:`.shifted_beta_geo`: :class:`ShiftedBetaGeoModel` (sBG, Fader & Hardie 2007), retention
+  of subscription (contractual) customers;
 - :mod:`.basic`: what they share: the errors, input checks and the L-BFGS-B optimiser.
 
 Both models fit on log-parameters with L-BFGS-B and analytic gradients, over the distinct
@@ -23,6 +25,7 @@ from dashboard.domain.clv.models.basic import (
 from dashboard.domain.clv.models.beta_geo import BetaGeoModel
 from dashboard.domain.clv.models.gamma_gamma import GammaGammaModel
 from dashboard.domain.clv.models.pareto_nbd import ParetoNBDModel
+from dashboard.domain.clv.models.shifted_beta_geo import ShiftedBetaGeoModel
 
 __all__ = [
     "BetaGeoModel",
@@ -31,4 +34,5 @@ __all__ = [
     "ModelIdentificationError",
     "NotFittedError",
     "ParetoNBDModel",
+    "ShiftedBetaGeoModel",
 ]
