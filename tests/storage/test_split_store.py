@@ -18,6 +18,7 @@ from dashboard.scope import Scope
 from dashboard.services import lifetime_value, segmentation
 from dashboard.services.demo import build_demo
 from dashboard.services.views import (
+    audit,
     customer_value,
     loyalty,
     overview,
@@ -109,6 +110,9 @@ def _check_split(split, single, contract_counts_before):
     segments.view(split, filtered)
     service.view(split, scope, date(2023, 12, 1), scope.end)
     value_curves.view(split, scope, "segment")
+    audit.one_period(split, filtered)
+    audit.period_to_period(split, filtered)
+    audit.cohorts(split, filtered)
     assert _counts(plain) == contract_counts_before
 
 
