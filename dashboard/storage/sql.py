@@ -84,6 +84,27 @@ def _month_index_postgresql(element: month_index, compiler: Any, **kw: Any) -> s
     )
 
 
+class days_between(FunctionElement):  # noqa: N801 - reads like the SQL function it is
+    """``later - earlier`` in days (an integer) for two DATE columns, on every dialect: the
+    difference of two dates is an integer on DuckDB and PostgreSQL, an interval on Spark."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "days_between"
+
+
+@compiles(days_between)
+def _days_between_default(element: days_between, compiler: Any, **kw: Any) -> str:
+    later, earlier = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"({later} - {earlier})"
+
+
+@compiles(days_between, "hive")
+def _days_between_spark(element: days_between, compiler: Any, **kw: Any) -> str:
+    later, earlier = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"datediff({later}, {earlier})"
+
+
 def between(column: ColumnElement, start: date, end: date) -> ColumnElement[bool]:
     """``start <= column <= end`` with both bounds bound as parameters (days inclusive)."""
     return and_(column >= start, column <= end)
