@@ -287,8 +287,9 @@ def existing_tables(engine: Engine) -> set[str]:
     """
     from dashboard.storage import stores
 
-    if engine.url.get_backend_name() == "hive":
-        cache = getattr(engine, "_dashboard_cache", None)
+    bind = engine.engine if isinstance(engine, Connection) else engine  # a Connection too
+    if bind.url.get_backend_name() == "hive":
+        cache = getattr(bind, "_dashboard_cache", None)
         hit = cache.get("tables") if cache is not None else None
         if hit and time.monotonic() - hit[1] < stores.FINGERPRINT_SECONDS:
             names = set(hit[0])
@@ -301,8 +302,8 @@ def existing_tables(engine: Engine) -> set[str]:
     else:
         inspector = inspect(engine)
         names = set(inspector.get_table_names()) | set(inspector.get_view_names())
-    if stores.is_split(engine):
-        app_names = existing_tables(stores.app_engine(engine))
+    if stores.is_split(bind):
+        app_names = existing_tables(stores.app_engine(bind))
         names = {n for n in names if n in CONTRACT_TABLES} | app_names
     return names
 
@@ -323,16 +324,18 @@ def create_schema(engine: Engine) -> None:
     """
     from dashboard.storage import stores
 
-    if engine.url.get_backend_name() != "hive":
+    bind = engine.engine if isinstance(engine, Connection) else engine  # a Connection too
+    if bind.url.get_backend_name() != "hive":
         CONTRACT.create_all(engine, checkfirst=True)
-    APP.create_all(stores.app_engine(engine), checkfirst=True)
+    APP.create_all(stores.app_engine(bind) if stores.is_split(bind) else engine, checkfirst=True)
 
 
 def ensure_app_tables(engine: Engine) -> None:
     """Create only the app's own tables (for a warehouse whose contract tables are views)."""
     from dashboard.storage import stores
 
-    APP.create_all(stores.app_engine(engine), checkfirst=True)
+    bind = engine.engine if isinstance(engine, Connection) else engine  # a Connection too
+    APP.create_all(stores.app_engine(bind) if stores.is_split(bind) else engine, checkfirst=True)
 
 
 def bump_data_version(engine: Engine) -> str:

@@ -115,11 +115,12 @@ def stores_of(engine: Engine) -> Stores:
 
 def app_engine(engine: Engine) -> Engine:
     """The engine of the app's own tables for ``engine`` (``engine`` itself unless split)."""
-    return getattr(engine, _ATTRIBUTE, None) or engine
+    return getattr(getattr(engine, "engine", engine), _ATTRIBUTE, None) or engine
 
 
 def is_split(engine: Engine) -> bool:
-    return getattr(engine, _ATTRIBUTE, None) is not None
+    """True when ``engine`` (or a Connection's engine) has an app store apart."""
+    return getattr(getattr(engine, "engine", engine), _ATTRIBUTE, None) is not None
 
 
 def attach(contract: Engine, app: Engine) -> Engine:
