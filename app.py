@@ -29,6 +29,9 @@ navigation = st.navigation(
         "Audit": [
             st.Page("pages/audit.py", title="Customer-base audit", icon=":material/fact_check:"),
         ],
+        "Meetings": [
+            st.Page("pages/story.py", title="Story", icon=":material/slideshow:"),
+        ],
     }
 )
 navigation.run()

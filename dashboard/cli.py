@@ -1,7 +1,7 @@
 """The command line: ``python -m dashboard <command> ...`` (documented in docs/cli.md).
 
-Commands: ``demo``, ``import``, ``check``, ``fit``, ``segment``, ``contract-doc``. Each has one
-small ``cmd_*`` function that takes the parsed arguments, calls a use case of
+Commands: ``demo``, ``import``, ``check``, ``fit``, ``segment``, ``contract-doc``, ``report``.
+Each has one small ``cmd_*`` function that takes the parsed arguments, calls a use case of
 ``dashboard.services`` (or a read of ``dashboard.storage``) and returns an exit code;
 ``build_parser`` wires them up. To add a command: write ``_add_<name>(subparsers)`` that
 declares its arguments (use ``parents=[_store_options()]`` for ``--db``) and calls
@@ -267,6 +267,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
             horizon_months=args.horizon_months,
             annual_discount_rate=args.discount_rate,
             progress=lambda fraction, message: print(f"[{fraction:4.0%}] {message}", flush=True),
+            model=getattr(args, "model", "auto"),
         )
     except ModelIdentificationError as exc:
         raise CliError(f"the model cannot be fitted on this data: {exc}", EXIT_DATA) from exc
@@ -289,6 +290,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
             f"{holdout['actual_repeat_purchases']:,.0f} actual "
             f"({holdout['total_error_pct']:+.1f}%)."
         )
+    for line in lifetime_value.describe_model_choice(run):
+        print(line)
     return EXIT_OK
 
 
@@ -483,6 +486,13 @@ def _add_fit(subparsers) -> None:
         metavar="YYYY-MM-DD",
         help="last day of data to use (default: the latest order date)",
     )
+    parser.add_argument(
+        "--model",
+        choices=("auto", "bgnbd", "paretonbd"),
+        default="auto",
+        help="purchase model whose predictions are stored: auto (chosen on the holdout, "
+        "docs/clv.md), bgnbd or paretonbd; both are fitted and compared (default: auto)",
+    )
     parser.set_defaults(handler=cmd_fit)
 
 
@@ -512,6 +522,146 @@ def _add_segment(subparsers) -> None:
     parser.set_defaults(handler=cmd_segment)
 
 
+def _access_of(email: str, secrets: str | None):
+    """The access of ``email`` under ``[access]`` of ``.streamlit/secrets.toml`` (``--secrets``,
+    else the project folder, the current folder, then ``~/.streamlit``), as the app resolves it."""
+    import tomllib
+
+    from dashboard import access
+
+    folders = [Path.cwd(), PROJECT_ROOT, Path.home()]
+    paths = [Path(secrets)] if secrets else [f / ".streamlit" / "secrets.toml" for f in folders]
+    for path in paths:
+        if not path.is_file():
+            if secrets:
+                raise CliError(f"--secrets {path}: no such file.")
+            continue
+        try:
+            table = tomllib.loads(path.read_text(encoding="utf-8")).get("access")
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise CliError(f"{path} is not valid TOML: {exc}.") from exc
+        if not table:
+            continue
+        try:
+            policy = access.parse_policy(table)
+        except access.AccessConfigError as exc:
+            raise CliError(f"[access] in {path} cannot be read: {exc}.") from exc
+        user = policy.resolve({"email": email, "email_verified": True})
+        if not user.may_read:
+            raise CliError(
+                f"--as {email}: this user is not listed in [access] of {path}, so they may see "
+                "nothing and no report is made for them. Add them to [access] (docs/deploy.md); "
+                "a grant by group cannot be checked from the command line, so list the address."
+            )
+        return user
+    raise CliError(
+        "--as needs access control: no [access] table in .streamlit/secrets.toml "
+        f"({', '.join(str(p) for p in paths)}). Configure it (docs/deploy.md) or leave out --as."
+    )
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the story for the filters (and, with ``--as``, that user's regions) to a file."""
+    from dashboard.services import report
+
+    out = Path(args.out)
+    if out.suffix.lower() not in report.RENDERERS:
+        raise CliError(f"--out {out}: the file must end in .pptx or .pdf.")
+    user = _access_of(args.as_user, args.secrets) if args.as_user else None
+    allowed = None if user is None else user.allowed_regions
+    engine = _open_store(args, must_exist=True)
+    try:
+        keys = report.story_keys(args.story, args.screens, engine)
+    except report.ReportError as exc:
+        raise CliError(str(exc)) from exc
+    who = f" for {user.email}, {user.describe()}" if user else ""
+    print(f"Writing the story to {out} from {_describe(args.location)}{who}", flush=True)
+    try:
+        scope, inputs = report.scope_for(
+            engine,
+            period=args.period,
+            regions=args.region or (),
+            channels=args.channel or (),
+            segments=args.segment or (),
+            allowed_regions=allowed,
+        )
+    except report.ReportArgumentError as exc:
+        raise CliError(str(exc)) from exc
+    except report.ReportError as exc:
+        raise CliError(str(exc), EXIT_DATA) from exc
+    print(f"Filters: {scope.describe(dict(inputs.segment_names))}", flush=True)
+    try:
+        written = report.write_report(
+            engine,
+            scope,
+            inputs,
+            keys,
+            out,
+            progress=lambda fraction, message: print(f"[{fraction:4.0%}] {message}", flush=True),
+        )
+    except OSError as exc:
+        raise CliError(f"Cannot write {out}: {exc.strerror or exc}.") from exc
+    print(f"[100%] Wrote {written.path} ({written.size / 1024:,.0f} KiB):")
+    for number, slide in enumerate(written.story.slides, 1):
+        print(f"  {number}. {slide.name}: {slide.finding}")
+    return EXIT_OK
+
+
+def _add_report(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "report",
+        parents=[_store_options()],
+        help="write the story to a PowerPoint or PDF file",
+        description="Write the portfolio story (the Story page's screens: one chart and its "
+        "finding each) for the filters to FILE.pptx (native, editable charts) or FILE.pdf. "
+        "With --as, only what that user may see under [access]. See docs/cli.md.",
+    )
+    parser.add_argument("--out", required=True, metavar="FILE", help="FILE.pptx or FILE.pdf")
+    parser.add_argument(
+        "--period",
+        metavar="PERIOD",
+        help="'Last 3 months' (default), 'last-month', 'last-6-months', 'last-12-months', "
+        "'year-to-date', 'all-history', or START:END (YYYY-MM-DD:YYYY-MM-DD); periods end on "
+        "the latest order date",
+    )
+    parser.add_argument(
+        "--region", action="append", metavar="REGION", help="a region (repeat for several)"
+    )
+    parser.add_argument(
+        "--channel", action="append", metavar="CHANNEL", help="an acquisition channel (repeat)"
+    )
+    parser.add_argument(
+        "--segment",
+        action="append",
+        metavar="SEGMENT",
+        help="a segment of the latest segmentation, by number or label (repeat)",
+    )
+    parser.add_argument(
+        "--story",
+        metavar="NAME",
+        help="a named story: default (every screen), value, cx, or one saved from the Story "
+        "page (see docs/cli.md)",
+    )
+    parser.add_argument(
+        "--screens",
+        metavar="KEYS",
+        help="the screens in order, comma-separated: headline, whale, segments, loyalty, "
+        "service, value_curves, payback (overrides --story; as the Story page's link)",
+    )
+    parser.add_argument(
+        "--as",
+        dest="as_user",
+        metavar="EMAIL",
+        help="make the report as this user sees the app under [access]: their regions only",
+    )
+    parser.add_argument(
+        "--secrets",
+        metavar="PATH",
+        help="the secrets.toml holding [access] (default: .streamlit/secrets.toml)",
+    )
+    parser.set_defaults(handler=cmd_report)
+
+
 #: Subcommand registrars, in the order ``--help`` lists them.
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_demo,
@@ -520,6 +670,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_contract_doc,
     _add_fit,
     _add_segment,
+    _add_report,
 ]
 
 

@@ -6,9 +6,11 @@ import functools
 import streamlit as st
 
 from dashboard.app.context import load, page_setup, run_action
+from dashboard.app.exports import with_finding
 from dashboard.charts import value as charts
-from dashboard.domain import value
+from dashboard.domain import findings, value
 from dashboard.domain.clv import ModelIdentificationError
+from dashboard.domain.clv import scenario as scenarios
 from dashboard.formatting import format_value, in_percent
 from dashboard.services import exports, lifetime_value
 from dashboard.services.lifetime_value import StoreError
@@ -115,11 +117,16 @@ else:
     )
     left, right = st.columns([3, 2])
     left.plotly_chart(
-        charts.build_whale_curve(
-            whale.points,
-            title=f"Whale curve: cumulative profit by customers ranked, {basis_label}",
-            peak_share=whale.peak_share,
-            peak_customer_share=whale.peak_customer_share,
+        with_finding(
+            charts.build_whale_curve(
+                whale.points,
+                title="",
+                peak_share=whale.peak_share,
+                peak_customer_share=whale.peak_customer_share,
+            ),
+            ctx,
+            findings.whale_finding(whale.top_20_share, whale.total_profit),
+            f"whale curve, profit {basis_label}",
         ),
         width="stretch",
     )
@@ -257,7 +264,7 @@ st.header("Lifetime value and customer equity", divider="gray")
 run = view.run
 
 
-def fit_button(label: str, *, primary: bool) -> None:
+def fit_button(label: str, *, primary: bool, model: str = "auto") -> None:
     """The explicit action that fits and stores the model (never on a page view); admins only."""
     if not ctx.access.may_write:
         st.caption("Only an administrator can fit the lifetime-value model.")
@@ -276,6 +283,7 @@ def fit_button(label: str, *, primary: bool) -> None:
                 ctx,
                 lifetime_value.fit_and_save,
                 progress=lambda fraction, message: bar.progress(fraction, text=message),
+                model=model,
             )
         except (ModelIdentificationError, StoreError) as exc:
             bar.empty()
@@ -308,13 +316,31 @@ else:
     # who sees only some regions gets the model's parameters, not those portfolio-wide figures.
     whole_portfolio = not ctx.access.is_restricted
     holdout = run.holdout if whole_portfolio else None
+    intervals = view.intervals
+    model_label = customer_value.MODEL_LABELS.get(run.purchase_model, run.purchase_model)
+
+    def between(bounds) -> str | None:
+        """The 90% interval under a figure (None for a fit stored without intervals)."""
+        if bounds is None:
+            return None
+        return f"90%: {money(bounds.low)} to {money(bounds.high)}"
+
+    interval_note = (
+        "No interval: this fit was stored before intervals; refit to get them."
+        if intervals is None
+        else f"{intervals.method}."
+    )
     cols = st.columns(4)
     cols[0].metric(
         "Customer equity",
         money(equity.equity),
+        delta=between(None if intervals is None else intervals.equity),
+        delta_color="off",
+        delta_arrow="off",
         help="Sum of the predicted lifetime value (CLV) of the customers in scope. CLV = "
-        "expected purchases per month (BG/NBD) × expected revenue per purchase (Gamma-Gamma) "
-        f"× gross margin %, discounted. {clv_note}. Currency units.",
+        f"expected purchases per month ({model_label}) × expected revenue per purchase "
+        f"(Gamma-Gamma) × gross margin %, discounted. {clv_note}. Currency units. "
+        f"{interval_note}",
         border=True,
     )
     cols[1].metric(
@@ -326,9 +352,14 @@ else:
     cols[2].metric(
         "Expected customers alive",
         f"{equity.expected_alive:,.0f}",
-        help="Sum over customers of the model's probability that they have not left for good, "
-        f"as of {run.calibration_end:%d %b %Y}. Compare: {equity.active_customers:,} active "
-        "customers (an order in the 12 months to that date).",
+        delta=None
+        if intervals is None
+        else f"90%: {intervals.expected_alive.low:,.0f} to {intervals.expected_alive.high:,.0f}",
+        delta_color="off",
+        delta_arrow="off",
+        help=f"{interval_note} Sum over customers of the model's probability that they have "
+        f"not left for good, as of {run.calibration_end:%d %b %Y}. Compare: "
+        f"{equity.active_customers:,} active customers (an order in the 12 months to that date).",
         border=True,
     )
     if not whole_portfolio:
@@ -365,12 +396,17 @@ else:
     split = view.equity_by_group[equity_grouping]
     left, right = st.columns(2)
     left.plotly_chart(
-        charts.build_group_bars(
-            split,
-            group=equity_grouping,
-            measure="equity",
-            title=f"Customer equity by {GROUPINGS[equity_grouping].lower()}",
-            axis_title="Customer equity (currency)",
+        with_finding(
+            charts.build_group_bars(
+                split,
+                group=equity_grouping,
+                measure="equity",
+                title="",
+                axis_title="Customer equity (currency)",
+            ),
+            ctx,
+            findings.equity_finding(split, equity_grouping, GROUPINGS[equity_grouping]),
+            f"customer equity by {GROUPINGS[equity_grouping].lower()}",
         ),
         width="stretch",
     )
@@ -417,11 +453,136 @@ else:
             "of the shaded band: the weeks the check's model was fitted on; in the band: the "
             "holdout it had not seen (a last, partial week is left out)."
         )
+    # ---- Issue 13: both purchase models side by side, the choice and its miss ----------
+    st.subheader("Purchase model: BG/NBD beside Pareto/NBD")
+    comparison = view.model_comparison
+    choice = run.diagnostics.get("model_choice") or {}
+    if comparison is None or comparison.empty or not choice.get("models"):
+        st.caption(
+            f"Predictions from {model_label}. This fit was stored before the two purchase "
+            "models were compared: refit to compare them on the holdout."
+        )
+    else:
+        st.markdown(
+            f"**Predictions from {model_label}.** {choice.get('reason', '')}. Rule: the model "
+            "with the lower per-customer holdout error (MAE) wins unless the two are within 1% "
+            "of each other, then the higher log-likelihood; overridable below."
+        )
+        st.dataframe(
+            comparison.assign(chosen=comparison["chosen"].map({True: "✓ chosen", False: ""})),
+            hide_index=True,
+            width="stretch",
+            column_order=[
+                column
+                for column in (
+                    "label",
+                    "chosen",
+                    "parameters",
+                    "log_likelihood",
+                    "holdout_mae",
+                    "holdout_predicted",
+                    "holdout_actual",
+                    "holdout_error_pct",
+                )
+                if column in comparison.columns
+            ],
+            column_config={
+                "label": "Model",
+                "chosen": "",
+                "parameters": st.column_config.TextColumn(
+                    "Parameters (all data)", help="Fitted on every customer to the fit date; "
+                    "alpha and beta in weeks."
+                ),
+                "log_likelihood": st.column_config.NumberColumn(
+                    "Log-likelihood", format="%,.1f",
+                    help="Of the holdout check's fit (data before the holdout weeks); higher is "
+                    "better, both models have four parameters.",
+                ),
+                "holdout_mae": st.column_config.NumberColumn(
+                    "Holdout MAE", format="%.4f",
+                    help="Mean over customers of |predicted − actual| repeat purchases in the "
+                    "holdout weeks (purchases per customer). Lower is better.",
+                ),
+                "holdout_predicted": st.column_config.NumberColumn(
+                    "Predicted", format="%,.0f", help="Repeat purchases predicted for the "
+                    "holdout weeks."
+                ),
+                "holdout_actual": st.column_config.NumberColumn(
+                    "Actual", format="%,.0f", help="Repeat purchases customers made in them."
+                ),
+                "holdout_error_pct": st.column_config.NumberColumn(
+                    "Total error", format="%+.1f%%",
+                    help="(predicted − actual) / actual repeat purchases in the holdout weeks.",
+                ),
+            },
+        )  # fmt: skip
+        chosen_row = comparison.loc[comparison["chosen"]]
+        if whole_portfolio and not chosen_row.empty and "holdout_error_pct" in comparison:
+            row = chosen_row.iloc[0]
+            miss = row["holdout_predicted"] - row["holdout_actual"]
+            if row["holdout_error_pct"] is not None and abs(row["holdout_error_pct"]) >= 1:
+                st.warning(
+                    f"**{model_label} misses the holdout total by {abs(miss):,.0f} repeat "
+                    f"purchases ({row['holdout_error_pct']:+.1f}%):** it predicted "
+                    f"{row['holdout_predicted']:,.0f} where customers made "
+                    f"{row['holdout_actual']:,.0f}. It "
+                    + ("over" if miss > 0 else "under")
+                    + "states future purchases by about as much; read lifetime values with that "
+                    "in mind.",
+                    icon=":material/rule:",
+                )
+            else:
+                st.caption(
+                    f"{model_label} predicted the holdout total within 1% "
+                    f"({row['holdout_error_pct']:+.1f}%)."
+                )
+        if view.model_tracking is not None and run.holdout_start is not None:
+            st.plotly_chart(
+                charts.build_model_tracking(
+                    view.model_tracking,
+                    models=customer_value.MODEL_LABELS,
+                    chosen=run.purchase_model,
+                    holdout_start=run.holdout_start,
+                    title="Repeat purchases per week: actual against both models",
+                ),
+                width="stretch",
+            )
+            st.caption(
+                "Whole portfolio: both models fitted on the weeks left of the shaded band, "
+                "predicting the weeks in it (a last, partial week is left out)."
+            )
+    chosen_model = "auto"
+    if ctx.access.may_write:
+        chosen_model = (
+            st.segmented_control(
+                "Purchase model for the next fit",
+                ["auto", "bgnbd", "pareto_nbd"],
+                default="auto",
+                format_func={
+                    "auto": "Chosen by the holdout",
+                    "bgnbd": "BG/NBD",
+                    "pareto_nbd": "Pareto/NBD",
+                }.get,
+                key="cv_model",
+                help="Both models are always fitted and compared; this chooses whose "
+                "predictions are stored. Applies when you refit (below).",
+            )
+            or "auto"
+        )
+
     with st.expander("Model parameters" + (" and refit" if ctx.access.may_write else "")):
         bgnbd, spend = run.params["bgnbd"], run.params["gamma_gamma"]
         parameters = (
             f"- **BG/NBD** (purchases, weeks): r = {bgnbd['r']:.3f}, α = {bgnbd['alpha']:.3f}, "
             f"a = {bgnbd['a']:.3f}, b = {bgnbd['b']:.3f}\n"
+            + (
+                ""
+                if "pareto_nbd" not in run.params
+                else "- **Pareto/NBD** (purchases, weeks): "
+                + ", ".join(f"{k} = {v:.3f}" for k, v in run.params["pareto_nbd"].items())
+                + "\n"
+            )
+            + f"- Predictions from **{model_label}**\n"
             f"- **Gamma-Gamma** (revenue per purchase day): p = {spend['p']:.3f}, "
             f"q = {spend['q']:.3f}, v = {spend['v']:.2f}"
         )
@@ -444,9 +605,137 @@ else:
                 f"- Portfolio gross margin %: "
                 f"{percent(run.settings['portfolio_margin_share'])}"
             )
-        fit_button("Refit the model now", primary=False)
+        fit_button("Refit the model now", primary=False, model=chosen_model)
         if ctx.access.may_write:
             st.caption(f"Or on the command line: `{fit_command}`")
+
+# --------------------------------------------------------------------------------------
+# Issue 13: what-if on customer equity (levers kept in the URL, result exportable)
+if run is not None:
+    st.header("What if…? Customer equity under other assumptions", divider="gray")
+    today = load(customer_value.what_if, ctx, scenarios.Scenario())
+    if today.error:
+        st.info(f"**No what-if for this fit:** {today.error}.", icon=":material/help:")
+    else:
+        st.caption(
+            "Move the levers to see customer equity and LTV / CAC of the customers in scope "
+            "if, from now on, customers behaved differently or more were won. Each lever "
+            "applies on top of the ones before it (the waterfall's order). The levers are kept "
+            "in the link: share it to show the same scenario."
+        )
+        cols = st.columns(4)
+        dropout = cols[0].select_slider(
+            "Dropout rate",
+            options=[round(100 * c) for c in scenarios.DROPOUT_CHANGES],
+            value=0,
+            format_func=lambda pct: f"{pct:+d}%",
+            key="cv_wi_dropout",
+            bind="query-params",
+            help="How much faster (+) or slower (−) alive customers leave from now on. "
+            "Recomputed with the purchase model for these steps at fit time.",
+        )
+        rate = cols[1].slider(
+            "Purchase rate", -50, 100, 0, 5, format="%+d%%", key="cv_wi_rate",
+            bind="query-params",
+            help="Alive customers buy this much more (or less) often from now on.",
+        )  # fmt: skip
+        spend_change = cols[2].slider(
+            "Spend per order", -50, 100, 0, 5, format="%+d%%", key="cv_wi_spend",
+            bind="query-params", help="Change in the expected revenue of each future order.",
+        )  # fmt: skip
+        margin_pp = cols[3].slider(
+            "Margin", -10.0, 10.0, 0.0, 0.5, format="%+.1f pp", key="cv_wi_margin",
+            bind="query-params",
+            help="Percentage points added to each customer's gross margin % on future orders.",
+        )  # fmt: skip
+        st.markdown("**Acquisition by channel** — extra customers won, at a cost per customer")
+        channel_cols = st.columns(max(len(today.channels), 1))
+        acquisition = []
+        for col, row in zip(channel_cols, today.channels.itertuples(), strict=False):
+            slug = "".join(ch if ch.isalnum() else "_" for ch in row.acquisition_channel)
+            extra = col.number_input(
+                f"{row.acquisition_channel}: extra customers", min_value=0, value=0, step=100,
+                key=f"cv_wi_n_{slug}", bind="query-params",
+                help=f"New customers won through {row.acquisition_channel}; each is taken to be "
+                f"worth the channel's mean LTV ({money(row.value_per_customer)}) under the "
+                "levers above.",
+            )  # fmt: skip
+            cac = col.number_input(
+                f"{row.acquisition_channel}: CAC", min_value=0.0,
+                value=float(round(row.mean_cac, 2)), step=5.0, key=f"cv_wi_cac_{slug}",
+                bind="query-params",
+                help=f"Cost to win one; default the channel's mean CAC ({money(row.mean_cac)}).",
+            )  # fmt: skip
+            if extra:  # only channels with extra customers: no levers = today's cached result
+                acquisition.append(
+                    scenarios.ChannelAcquisition(row.acquisition_channel, float(extra), float(cac))
+                )
+        scenario = scenarios.Scenario(
+            dropout_change=dropout / 100,
+            purchase_rate_change=rate / 100,
+            spend_change=spend_change / 100,
+            margin_change=margin_pp / 100,
+            acquisition=tuple(acquisition),
+        )
+        what_if = load(customer_value.what_if, ctx, scenario)
+        if what_if.error:
+            st.error(f"**The scenario cannot be computed:** {what_if.error}.")
+        else:
+            result = what_if.result
+            cols = st.columns(3)
+            cols[0].metric(
+                "Customer equity today",
+                money(result.equity_today),
+                delta=f"90%: {money(result.equity_today_low)} to "
+                f"{money(result.equity_today_high)}",
+                delta_color="off", delta_arrow="off", border=True,
+                help="Sum of CLV of the customers in scope (as above). " + intervals.method + ".",
+            )  # fmt: skip
+            cols[1].metric(
+                "Customer equity in the scenario",
+                money(result.equity),
+                delta=f"90%: {money(result.equity_low)} to {money(result.equity_high)}",
+                delta_color="off", delta_arrow="off", border=True,
+                help="Today's equity under the levers, plus what the extra customers are worth "
+                "(channel mean LTV under the levers) minus what they cost. The interval carries "
+                "today's relative uncertainty; the levers are taken as given.",
+            )  # fmt: skip
+            ratio = (
+                "—" if result.ltv_to_cac is None
+                else f"{result.ltv_to_cac:.2f}× (today {result.ltv_to_cac_today:.2f}×)"
+            )  # fmt: skip
+            cols[2].metric(
+                "LTV / CAC in the scenario",
+                ratio,
+                delta=None if result.ltv_to_cac_low is None
+                else f"90%: {result.ltv_to_cac_low:.2f}× to {result.ltv_to_cac_high:.2f}×",
+                delta_color="off", delta_arrow="off", border=True,
+                help="(Gross margin earned to date + equity, with the extra customers' value) / "
+                "(acquisition cost of the customers in scope + the extra customers'). Blank when "
+                "they cost nothing to win.",
+            )  # fmt: skip
+            st.plotly_chart(
+                charts.build_equity_waterfall(
+                    result.steps,
+                    scenario_label="Scenario",
+                    title="From today's customer equity to the scenario's, lever by lever",
+                ),
+                width="stretch",
+            )
+            st.download_button(
+                "Download the scenario (CSV)",
+                data=functools.partial(exports.csv_bytes, what_if.export_frame()),
+                file_name=f"equity-what-if-{run.calibration_end:%Y-%m-%d}.csv",
+                mime="text/csv",
+                icon=":material/download:",
+                on_click="ignore",
+                key="cv_wi_download",
+            )
+            st.caption(
+                f"Customers in scope acquired by {as_of}; {clv_note}. Dropout changes are "
+                "computed with the purchase model at fit time, so only the steps shown are "
+                "offered."
+            )
 
 # --------------------------------------------------------------------------------------
 st.header("What acquisition is worth", divider="gray")
@@ -481,7 +770,7 @@ curve_key = (
     or "channel"
 )
 column, label = payback_by[curve_key]
-ltv_columns = [] if not has_values else ["mean_ltv", "ltv_to_cac"]
+ltv_columns = [] if not has_values else ["mean_ltv", "ltv_to_cac", "ltv_to_cac_interval"]
 st.dataframe(
     in_percent(tables[curve_key], ["paid_back_share"]),
     hide_index=True,
@@ -519,6 +808,11 @@ st.dataframe(
             help="Mean LTV / mean CAC of the customers with a prediction. 3× is a common rule "
             "of thumb, not a law. Blank when they cost nothing to win.",
         ),
+        "ltv_to_cac_interval": st.column_config.TextColumn(
+            "LTV / CAC, 90%",
+            help="90% interval of LTV / CAC from the parameters' uncertainty (draws of the "
+            "model parameters; the margin already earned and the CAC are known).",
+        ),
         "payback": st.column_config.TextColumn(
             "Payback",
             width="small",
@@ -555,10 +849,13 @@ if curves[curve_key].empty:
     )
 else:
     st.plotly_chart(
-        charts.build_payback_curves(
-            curves[curve_key],
-            title=f"Payback by {label.lower()}: cumulative net margin per customer − CAC",
-            chronological=curve_key == "cohort",
+        with_finding(
+            charts.build_payback_curves(
+                curves[curve_key], title="", chronological=curve_key == "cohort"
+            ),
+            ctx,
+            findings.payback_finding(tables[curve_key], column),
+            f"payback by {label.lower()}: cumulative net margin per customer − CAC",
         ),
         width="stretch",
     )
@@ -620,3 +917,8 @@ else:
             f"acquisition cost). A retention action that saves one customer in ten is worth up "
             f"to {money(0.1 * choice.keep_value)} per customer it targets."
         )
+
+# --- Export for a meeting (dashboard/app/exports.py) ---
+from dashboard.app.exports import page_exports  # noqa: E402
+
+page_exports(ctx, "Customer value", "customer-value")

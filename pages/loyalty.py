@@ -5,6 +5,7 @@ from functools import partial
 import streamlit as st
 
 from dashboard.app.context import load, page_setup
+from dashboard.app.exports import with_finding
 from dashboard.app.widgets import table_height
 from dashboard.charts.loyalty import (
     build_nps_trend,
@@ -12,7 +13,7 @@ from dashboard.charts.loyalty import (
     build_quadrant_scatter,
     build_repeat_purchase_trend,
 )
-from dashboard.domain import loyalty
+from dashboard.domain import findings, loyalty
 from dashboard.formatting import format_value
 from dashboard.services import exports
 from dashboard.services.views import loyalty as loyalty_view
@@ -119,6 +120,9 @@ else:
         st.markdown(view.verdict)
 
     st.subheader("Satisfaction against loyalty")
+    risk_finding = findings.loyalty_finding(
+        risk.customers, risk.revenue_last_12m, risk.share_of_revenue
+    )
     cut_note = (
         f"Dashed lines: loyal = index ≥ {settings.loyal_cut:g}; satisfied = "
         f"satisfaction ≥ {settings.satisfied_cut:g} (a single answer of CSAT 4–5 or "
@@ -126,12 +130,17 @@ else:
     )
     if view.scatter is not None:
         st.plotly_chart(
-            build_quadrant_scatter(
-                view.scatter,
-                summary,
-                loyal_cut=settings.loyal_cut,
-                satisfied_cut=settings.satisfied_cut,
-                title=f"One mark per customer with a survey answer, as of {as_of}",
+            with_finding(
+                build_quadrant_scatter(
+                    view.scatter,
+                    summary,
+                    loyal_cut=settings.loyal_cut,
+                    satisfied_cut=settings.satisfied_cut,
+                    title="",
+                ),
+                ctx,
+                risk_finding,
+                "one mark per customer with a survey answer, as of the period's end",
             ),
             width="stretch",
         )
@@ -141,12 +150,17 @@ else:
         )
     else:
         st.plotly_chart(
-            build_quadrant_density(
-                view.density,
-                summary,
-                loyal_cut=settings.loyal_cut,
-                satisfied_cut=settings.satisfied_cut,
-                title=f"Customers with a survey answer per cell, as of {as_of}",
+            with_finding(
+                build_quadrant_density(
+                    view.density,
+                    summary,
+                    loyal_cut=settings.loyal_cut,
+                    satisfied_cut=settings.satisfied_cut,
+                    title="",
+                ),
+                ctx,
+                risk_finding,
+                "customers with a survey answer per cell, as of the period's end",
             ),
             width="stretch",
         )
@@ -378,3 +392,8 @@ st.markdown(
     f"unenthusiastic); loyal = loyalty index ≥ {settings.loyal_cut:g}. The cuts are fixed, so "
     "a filter does not move them. Details in `docs/loyalty.md`."
 )
+
+# --- Export for a meeting (dashboard/app/exports.py) ---
+from dashboard.app.exports import page_exports  # noqa: E402
+
+page_exports(ctx, "Loyalty vs satisfaction", "loyalty")

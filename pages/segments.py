@@ -5,7 +5,9 @@ from functools import partial
 import streamlit as st
 
 from dashboard.app.context import load, page_setup, run_action
+from dashboard.app.exports import with_finding
 from dashboard.charts import segments as charts
+from dashboard.domain import findings
 from dashboard.domain.segment_features import K_RANGE, SegmentationError
 from dashboard.domain.segment_playbook import PLAYBOOK_RULES
 from dashboard.formatting import format_value
@@ -148,7 +150,12 @@ st.subheader("What each segment is worth")
 if view.concentration:
     st.markdown(view.concentration)
 st.plotly_chart(
-    charts.build_value_shares(worth, title="Share of customers against share of value, by segment"),
+    with_finding(
+        charts.build_value_shares(worth, title=""),
+        ctx,
+        findings.segment_finding(worth),
+        "share of customers against share of value, by segment",
+    ),
     width="stretch",
 )
 has_value_engine = view.has_value_engine
@@ -325,12 +332,17 @@ else:
         "change in behaviour, not in the model.",
     )
     st.plotly_chart(
-        charts.build_migration_sankey(
-            view.transitions,
-            view.labels,
-            previous_label=before,
-            current_label=now,
-            title=f"Where customers were on {before} and are on {now}",
+        with_finding(
+            charts.build_migration_sankey(
+                view.transitions,
+                view.labels,
+                previous_label=before,
+                current_label=now,
+                title="",
+            ),
+            ctx,
+            findings.migration_finding(view.stayed, before, now),
+            f"where customers were on {before} and are on {now}",
         ),
         width="stretch",
     )
@@ -415,3 +427,8 @@ if choices:
             "detail": st.column_config.TextColumn("Detail"),
         },
     )
+
+# --- Export for a meeting (dashboard/app/exports.py) ---
+from dashboard.app.exports import page_exports  # noqa: E402
+
+page_exports(ctx, "Segments", "segments")

@@ -5,6 +5,7 @@ import streamlit as st
 
 from dashboard import formatting
 from dashboard.app.context import load, page_setup
+from dashboard.app.exports import with_finding
 from dashboard.charts.service import (
     build_agent_ranks,
     build_driver_effects,
@@ -102,7 +103,12 @@ else:
     for effect in drivers.effects:
         st.markdown(f"- {effect.sentence}")
     st.plotly_chart(
-        build_driver_effects(view.driver_effects, title="Effect of each service measure, 95% CI"),
+        with_finding(
+            build_driver_effects(view.driver_effects, title=""),
+            ctx,
+            drivers.summary,
+            "effect of each service measure, 95% CI",
+        ),
         width="stretch",
     )
     st.caption(view.driver_note)
@@ -133,12 +139,17 @@ if not ranking.comparable:
 else:
     st.markdown(ranking.sentence)
     st.plotly_chart(
-        build_agent_ranks(
-            ranking.ranked,
-            value_measure=measure,
-            value_label=value_label,
-            value_unit=ranking.unit,
-            title=f"Rank by handle time against rank by {formatting.lower_first(value_label)}",
+        with_finding(
+            build_agent_ranks(
+                ranking.ranked,
+                value_measure=measure,
+                value_label=value_label,
+                value_unit=ranking.unit,
+                title="",
+            ),
+            ctx,
+            ranking.sentence,
+            f"rank by handle time against rank by {formatting.lower_first(value_label)}",
         ),
         width="stretch",
     )
@@ -171,3 +182,8 @@ st.caption(
     "Calendar months from the month the previous period starts in to the period's end; "
     "the last month may be partial. Hover for each month's contacts."
 )
+
+# --- Export for a meeting (dashboard/app/exports.py) ---
+from dashboard.app.exports import page_exports  # noqa: E402
+
+page_exports(ctx, "Service", "service")

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dashboard.app.context import load, page_setup
+from dashboard.app.exports import with_finding
 from dashboard.app.widgets import table_height
 from dashboard.charts.value_curves import (
     build_gap_heatmap,
@@ -10,6 +11,7 @@ from dashboard.charts.value_curves import (
     build_value_curves,
     build_win_rate_trend,
 )
+from dashboard.domain import findings
 from dashboard.domain import value_curves as vc
 from dashboard.formatting import format_value
 from dashboard.services.views import value_curves
@@ -45,7 +47,12 @@ if not view.has_ratings:
 else:
     curves = view.curves
     st.plotly_chart(
-        build_value_curves(curves, title=f"Value curves by {group_label}"),
+        with_finding(
+            build_value_curves(curves, title=""),
+            ctx,
+            findings.value_curve_finding(view.gaps, vc.GROUPINGS[grouping], vc.GAP_THRESHOLD),
+            f"value curves by {group_label}",
+        ),
         width="stretch",
     )
     st.caption(
@@ -138,4 +145,17 @@ reasons = view.loss_reasons
 if reasons.empty:
     right.info("No opportunity was lost in this period.")
 else:
-    right.plotly_chart(build_loss_reasons(reasons, title="Why we lose"), width="stretch")
+    right.plotly_chart(
+        with_finding(
+            build_loss_reasons(reasons, title=""),
+            ctx,
+            findings.loss_reason_finding(reasons),
+            "why we lose",
+        ),
+        width="stretch",
+    )
+
+# --- Export for a meeting (dashboard/app/exports.py) ---
+from dashboard.app.exports import page_exports  # noqa: E402
+
+page_exports(ctx, "Value curves", "value-curves", grouping)

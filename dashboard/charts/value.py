@@ -218,3 +218,78 @@ def build_holdout_by_frequency(frame: pd.DataFrame, *, title: str) -> go.Figure:
     )
     fig.update_xaxes(type="category")
     return apply_theme(fig, title=title)
+
+
+# Issue 13: both purchase models on the holdout, and the what-if waterfall.
+
+
+def build_model_tracking(
+    tracking: pd.DataFrame, *, models: dict[str, str], chosen: str, holdout_start: date, title: str
+) -> go.Figure:
+    """Repeat purchases per week, actual against each purchase model, holdout shaded.
+
+    ``tracking``: ``week_end``, ``actual`` and one column per key of ``models`` (key ->
+    label); the chosen model's line is solid, the other dotted.
+    """
+    fig = go.Figure()
+    fig.add_scatter(
+        x=tracking["week_end"],
+        y=tracking["actual"],
+        mode="lines",
+        name="Actual",
+        line={"color": PALETTE["primary"], "width": 2},
+        hovertemplate="Week to %{x|%d %b %Y}<br>Actual %{y:,.0f}<extra></extra>",
+    )
+    colours = iter((PALETTE["highlight"], SEQUENCE[2 % len(SEQUENCE)]))
+    for key, label in models.items():
+        if key not in tracking.columns:
+            continue
+        name = f"{label} (chosen)" if key == chosen else label
+        fig.add_scatter(
+            x=tracking["week_end"],
+            y=tracking[key],
+            mode="lines",
+            name=name,
+            line={"color": next(colours), "width": 2, "dash": "dash" if key == chosen else "dot"},
+            hovertemplate=f"Week to %{{x|%d %b %Y}}<br>{label} %{{y:,.0f}}<extra></extra>",
+        )
+    fig.add_vrect(
+        x0=pd.Timestamp(holdout_start),
+        x1=tracking["week_end"].max(),
+        fillcolor=PALETTE["neutral"],
+        opacity=0.12,
+        line_width=0,
+        annotation_text="holdout (not seen by the fits)",
+        annotation_position="top left",
+    )
+    fig.update_layout(xaxis_title=None, yaxis_title="Repeat purchases per week")
+    return apply_theme(fig, title=title)
+
+
+def build_equity_waterfall(
+    steps: tuple[tuple[str, float], ...], *, scenario_label: str, title: str
+) -> go.Figure:
+    """Waterfall from today's customer equity to the scenario's, one step per lever.
+
+    ``steps``: (label, amount), the first today's equity, the others changes (currency);
+    a last bar ``scenario_label`` shows the total.
+    """
+    labels = [label for label, _ in steps] + [scenario_label]
+    amounts = [amount for _, amount in steps]
+    fig = go.Figure(
+        go.Waterfall(
+            x=labels,
+            y=[*amounts, sum(amounts)],
+            measure=["absolute"] + ["relative"] * (len(steps) - 1) + ["total"],
+            text=[f"{amount:+,.0f}" if i else f"{amount:,.0f}" for i, amount in enumerate(amounts)]
+            + [f"{sum(amounts):,.0f}"],
+            textposition="outside",
+            connector={"line": {"color": PALETTE["neutral"]}},
+            increasing={"marker": {"color": PALETTE["positive"]}},
+            decreasing={"marker": {"color": PALETTE["negative"]}},
+            totals={"marker": {"color": PALETTE["primary"]}},
+            hovertemplate="%{x}<br>%{y:,.0f}<extra></extra>",
+        )
+    )
+    fig.update_layout(xaxis_title=None, yaxis_title="Customer equity (currency)", showlegend=False)
+    return apply_theme(fig, title=title)

@@ -7,12 +7,16 @@ the reasons):
 
 1. reads the orders up to ``calibration_end`` (default: the latest order date) aggregated in
    the database to one row per customer and day (revenue, gross margin);
-2. holdout check: fits BG/NBD on the data up to ``calibration_end - holdout_weeks`` and
-   compares its predictions for the last ``holdout_weeks`` with what customers actually did
-   (in total, week by week, and by number of past repeat purchases);
-3. refits BG/NBD and Gamma-Gamma (on revenue per purchase day) on all data to
-   ``calibration_end`` and scores every customer: probability alive, expected purchases in the
-   next 12 months, expected revenue per purchase and CLV;
+2. holdout check: fits BG/NBD and Pareto/NBD on the data up to ``calibration_end -
+   holdout_weeks`` and compares their predictions for the last ``holdout_weeks`` with what
+   customers actually did (in total, per customer, week by week, by past repeat purchases);
+   the rule of :func:`dashboard.domain.clv.choose_purchase_model` picks one, unless ``model``
+   names it;
+3. refits both purchase models and Gamma-Gamma (on revenue per purchase day) on all data to
+   ``calibration_end`` and scores every customer with the chosen one: probability alive,
+   expected purchases in the next 12 months, expected revenue per purchase and CLV, with the
+   CLV's 90 % interval and the draw loadings from 100 parameter draws, and the discounted
+   revenue at the what-if's dropout changes (``docs/clv.md``);
 4. CLV margin: each customer's own gross margin / revenue over their orders to
    ``calibration_end`` (clipped to [-1, 1]; the portfolio's where a customer has no revenue),
    applied to the expected revenue;
@@ -35,6 +39,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from dashboard.domain import clv
+from dashboard.domain.clv import scenario, uncertainty
 from dashboard.storage import clv_store
 from dashboard.storage.engine import Progress, StoreLocation
 
@@ -48,6 +53,17 @@ WEEKS_PER_YEAR = 365.25 / 7
 MAX_FREQUENCY_GROUP = 7
 #: How the CLV margin is chosen (stored with each fit, shown beside every CLV figure).
 MARGIN_RULE = clv_store.MARGIN_RULE
+#: What ``fit_and_save(model=...)`` and ``fit --model`` accept -> stored purchase model.
+MODEL_CHOICES = {
+    "auto": "auto",
+    "bgnbd": clv.BGNBD,
+    "pareto_nbd": clv.PARETO_NBD,
+    "paretonbd": clv.PARETO_NBD,
+}
+#: Parameter draws per fit for the intervals (fixed seed: a refit on the same data gives the
+#: same intervals).
+N_DRAWS = 100
+INTERVAL_LEVEL = 0.9
 
 
 def fit_and_save(
@@ -58,8 +74,9 @@ def fit_and_save(
     horizon_months: int = 36,
     annual_discount_rate: float = 0.10,
     progress: Progress | None = None,
+    model: str = "auto",
 ) -> clv_store.ClvRun:
-    """Fit BG/NBD and Gamma-Gamma on the store, check them on a holdout, save and return the run.
+    """Fit BG/NBD, Pareto/NBD and Gamma-Gamma, compare them on a holdout, save the run.
 
     Parameters
     ----------
@@ -74,6 +91,10 @@ def fit_and_save(
         CLV horizon (months) and yearly discount rate.
     progress : callable, optional
         ``progress(fraction, message)`` as the fit advances.
+    model : str
+        ``"auto"`` (the holdout chooses, :func:`dashboard.domain.clv.choose_purchase_model`),
+        ``"bgnbd"`` or ``"pareto_nbd"`` (``"paretonbd"`` too): the purchase model whose
+        predictions are stored. Both are fitted and compared either way.
 
     Raises
     ------
@@ -84,6 +105,9 @@ def fit_and_save(
         The store refused the write (e.g. a read-only warehouse user).
     """
     report = progress or (lambda fraction, message: None)
+    requested = MODEL_CHOICES.get(model)
+    if requested is None:
+        raise ValueError(f"model must be one of {', '.join(sorted(MODEL_CHOICES))}, got {model!r}")
     if holdout_weeks < 1:
         raise ValueError(f"holdout_weeks must be at least 1, got {holdout_weeks}")
     if horizon_months < 1:
@@ -103,12 +127,16 @@ def fit_and_save(
     if days.empty:
         raise clv.ModelIdentificationError(f"no orders up to {calibration_end}: nothing to fit")
 
-    report(0.25, f"Holdout check: predicting the last {holdout_weeks} weeks…")
-    holdout = _holdout_check(days, calibration_end, holdout_weeks)
+    report(0.2, f"Holdout check: both purchase models predict the last {holdout_weeks} weeks…")
+    holdout, comparison = _holdout_check(days, calibration_end, holdout_weeks)
+    chosen, reason = _choose(requested, comparison)
+    if "error" not in holdout:
+        holdout = {**comparison["models"][chosen]["holdout"], "chosen": chosen}
+    comparison = {**comparison, "chosen": chosen, "reason": reason, "requested": model}
 
-    report(0.5, "Fitting purchase and spend models on all the data…")
+    report(0.4, "Fitting purchase and spend models on all the data…")
     scores, params, fit_diagnostics = _fit_and_score(
-        days, calibration_end, horizon_months, annual_discount_rate
+        days, calibration_end, horizon_months, annual_discount_rate, chosen, report
     )
 
     report(0.85, "Saving the predictions…")
@@ -125,9 +153,12 @@ def fit_and_save(
     diagnostics = {
         **fit_diagnostics,
         "holdout": holdout,
+        "model_choice": comparison,
         "fit_seconds": round(time.perf_counter() - started, 2),
     }
-    run = clv_store.save_run(engine, calibration_end, settings, params, diagnostics, scores)
+    run = clv_store.save_run(
+        engine, calibration_end, settings, params, diagnostics, scores, purchase_model=chosen
+    )
     report(1.0, "Lifetime-value model fitted and saved.")
     return run
 
@@ -149,36 +180,69 @@ def fit_if_possible(engine: Engine, *, progress: Progress | None = None) -> clv_
         return None
 
 
-def _holdout_check(days: pd.DataFrame, calibration_end: date, holdout_weeks: int) -> dict[str, Any]:
-    """Fit on the data before the holdout weeks and compare with what happened in them."""
+def _holdout_check(
+    days: pd.DataFrame, calibration_end: date, holdout_weeks: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Fit both purchase models on the data before the holdout weeks, compare them on those.
+
+    Returns the holdout summary (``{"error": ...}`` when the check cannot run) and the model
+    comparison: per model its holdout figures, calibration log-likelihood, per-customer MAE,
+    weekly tracking; the rule's choice and reason.
+    """
     check_end = calibration_end - timedelta(weeks=holdout_weeks)
     first_day = days["ordered_at"].min().date()
     # The calibration part must be at least as long as the holdout it predicts.
     if (check_end - first_day).days < holdout_weeks * 7:
-        return {
-            "error": (
-                f"the data start on {first_day:%d %b %Y}: too short a history to leave "
-                f"{holdout_weeks} weeks out and fit on at least as long a period before them"
-            )
-        }
+        error = (
+            f"the data start on {first_day:%d %b %Y}: too short a history to leave "
+            f"{holdout_weeks} weeks out and fit on at least as long a period before them"
+        )
+        return {"error": error}, {"models": {}, "auto": None, "auto_reason": error}
     split = clv.calibration_holdout_split(
         days, "customer_id", "ordered_at", check_end, calibration_end, time_unit=clv_store.TIME_UNIT
     )
     try:
-        model = clv.BetaGeoModel().fit(split["frequency"], split["recency"], split["T"])
+        choice = clv.choose_purchase_model(
+            split,
+            days,
+            customer_id_col="customer_id",
+            datetime_col="ordered_at",
+            calibration_end=check_end,
+            holdout_end=calibration_end,
+            time_unit=clv_store.TIME_UNIT,
+        )
     except clv.ModelIdentificationError as exc:
-        return {"error": f"the model cannot be fitted on the data before the holdout: {exc}"}
-    comparison = clv.holdout_comparison(
-        model,
-        split,
-        days,
-        customer_id_col="customer_id",
-        datetime_col="ordered_at",
-        calibration_end=check_end,
-        holdout_end=calibration_end,
-        time_unit=clv_store.TIME_UNIT,
-        max_frequency=MAX_FREQUENCY_GROUP,
-    )
+        error = f"the models cannot be fitted on the data before the holdout: {exc}"
+        return {"error": error}, {"models": {}, "auto": None, "auto_reason": error}
+    models = {}
+    for name, comparison in choice.comparisons.items():
+        scores = choice.scores.loc[name]
+        models[name] = {
+            "params": choice.models[name].params_,
+            "log_likelihood": float(scores["log_likelihood"]),
+            "holdout_mae": _finite(scores["holdout_mae"]),
+            "holdout": _holdout_summary(
+                comparison, choice.models[name], split, first_day, check_end, calibration_end,
+                holdout_weeks,
+            ),
+        }  # fmt: skip
+    return models[choice.chosen]["holdout"], {
+        "models": models,
+        "errors": choice.errors,
+        "auto": choice.chosen,
+        "auto_reason": choice.reason,
+    }
+
+
+def _holdout_summary(
+    comparison: clv.HoldoutComparison,
+    model: Any,
+    split: pd.DataFrame,
+    first_day: date,
+    check_end: date,
+    calibration_end: date,
+    holdout_weeks: int,
+) -> dict[str, Any]:
     totals = comparison.totals.set_index(["period", "series"])["repeat_purchases"]
     by_frequency = comparison.by_frequency.pivot_table(
         index=["calibration_purchases", "customers"],
@@ -227,10 +291,36 @@ def _holdout_check(days: pd.DataFrame, calibration_end: date, holdout_weeks: int
     }
 
 
+def _choose(requested: str, comparison: dict[str, Any]) -> tuple[str, str]:
+    """The purchase model to store predictions of, and why."""
+    auto, auto_reason = comparison.get("auto"), comparison.get("auto_reason")
+    if requested != "auto":
+        label = clv_labels()[requested]
+        if auto is None:
+            return requested, f"{label}: chosen by hand (no holdout check: {auto_reason})"
+        if requested == auto:
+            return requested, f"{label}: chosen by hand, as the rule would ({auto_reason})"
+        return requested, f"{label}: chosen by hand over the rule's choice ({auto_reason})"
+    if auto is None:
+        return clv.BGNBD, f"BG/NBD by default: no holdout check to choose by ({auto_reason})"
+    return auto, auto_reason
+
+
+def clv_labels() -> dict[str, str]:
+    """Display names of the purchase models."""
+    return {clv.BGNBD: "BG/NBD", clv.PARETO_NBD: "Pareto/NBD"}
+
+
 def _fit_and_score(
-    days: pd.DataFrame, calibration_end: date, horizon_months: int, annual_discount_rate: float
+    days: pd.DataFrame,
+    calibration_end: date,
+    horizon_months: int,
+    annual_discount_rate: float,
+    chosen: str,
+    report: Progress,
 ) -> tuple[pd.DataFrame, dict, dict]:
-    """Fit both models on all purchase days to ``calibration_end`` and score every customer."""
+    """Fit both purchase models and Gamma-Gamma on all data; score every customer with
+    ``chosen``, with 90 % intervals from parameter draws and the what-if columns."""
     summary = clv.rfm_summary(
         days,
         "customer_id",
@@ -240,7 +330,16 @@ def _fit_and_score(
         time_unit=clv_store.TIME_UNIT,
     )
     frequency, recency, age = summary["frequency"], summary["recency"], summary["T"]
-    bgnbd = clv.BetaGeoModel().fit(frequency, recency, age)
+    fitted: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name, model_class in ((clv.BGNBD, clv.BetaGeoModel), (clv.PARETO_NBD, clv.ParetoNBDModel)):
+        try:
+            fitted[name] = model_class().fit(frequency, recency, age)
+        except clv.ModelIdentificationError as exc:
+            if name == chosen:
+                raise
+            errors[name] = str(exc)
+    purchase = fitted[chosen]
     repeat = frequency > 0
     # Repeat days worth nothing (free or refunded orders) cannot enter Gamma-Gamma; score them
     # as if their repeat spend were a cent, which the model shrinks towards the mean.
@@ -248,19 +347,14 @@ def _fit_and_score(
     spend_fit = repeat & (summary["monetary_value"] > 0)
     gamma_gamma = clv.GammaGammaModel().fit(frequency[spend_fit], monetary[spend_fit])
     expected_spend = gamma_gamma.expected_spend(frequency, monetary)
+    history = (frequency, recency, age, monetary)
+    settings = {"horizon_months": horizon_months, "annual_discount_rate": annual_discount_rate}
     discounted_revenue = clv.customer_lifetime_value(
-        bgnbd,
-        gamma_gamma,
-        frequency,
-        recency,
-        age,
-        monetary,
-        horizon_months=horizon_months,
-        margin=1.0,
-        annual_discount_rate=annual_discount_rate,
+        purchase, gamma_gamma, *history, margin=1.0, **settings
     )
     margin_share = _customer_margin_share(days).reindex(summary.index)
-    margin_share = margin_share.fillna(_portfolio_margin_share(days))
+    margin_share = margin_share.fillna(_portfolio_margin_share(days)).to_numpy()
+    alive = purchase.probability_alive(frequency, recency, age)
     scores = pd.DataFrame(
         {
             "customer_id": summary.index.to_numpy(),
@@ -268,13 +362,13 @@ def _fit_and_score(
             "recency": recency.to_numpy(),
             "T": age.to_numpy(),
             "monetary_value": summary["monetary_value"].to_numpy(),
-            "probability_alive": bgnbd.probability_alive(frequency, recency, age),
-            "expected_purchases_12m": bgnbd.expected_purchases(
+            "probability_alive": alive,
+            "expected_purchases_12m": purchase.expected_purchases(
                 WEEKS_PER_YEAR, frequency, recency, age
             ),
             "expected_spend": expected_spend,
-            "margin_share": margin_share.to_numpy(),
-            "clv": discounted_revenue * margin_share.to_numpy(),
+            "margin_share": margin_share,
+            "clv": discounted_revenue * margin_share,
         }
     )
     if not np.isfinite(scores["clv"]).all():
@@ -282,17 +376,82 @@ def _fit_and_score(
             "the spend model has no finite mean (Gamma-Gamma q <= 1): lifetime values would be "
             "infinite; more repeat buyers are needed"
         )
+
+    report(0.55, f"Intervals: lifetime value at {N_DRAWS} draws of the parameters…")
+    purchase_draws = clv.parameter_draws(
+        purchase, frequency, recency, age, n_draws=N_DRAWS, random_state=13
+    )
+    spend_draws = clv.parameter_draws(
+        gamma_gamma, frequency[spend_fit], monetary[spend_fit], n_draws=N_DRAWS, random_state=14
+    )
+    spread = uncertainty.lifetime_value_uncertainty(
+        purchase_draws, spend_draws, *history, margin_share, level=INTERVAL_LEVEL, **settings
+    )
+    scores["clv_low"], scores["clv_high"] = spread.clv_low, spread.clv_high
+    scores["discounted_revenue"] = discounted_revenue
+    for k, name in enumerate(clv_store.CLV_LOADINGS):
+        scores[name] = spread.clv_loadings[:, k] if k < spread.clv_loadings.shape[1] else 0.0
+    for k, name in enumerate(clv_store.ALIVE_LOADINGS):
+        scores[name] = spread.alive_loadings[:, k] if k < spread.alive_loadings.shape[1] else 0.0
+
+    report(0.8, "What-if: lifetime value with customers leaving faster or slower…")
+    spend_alive = alive * expected_spend
+    for change in scenario.DROPOUT_CHANGES:
+        if change == 0:
+            continue
+        faster = uncertainty.DropoutScaled(purchase, 1.0 + change)
+        scores[scenario.dropout_column(change)] = spend_alive * uncertainty.discounted_purchases(
+            faster, frequency, age, **settings
+        )
+
+    def padded(basis: np.ndarray, rank: int) -> list[list[float]]:
+        full = np.zeros((rank, basis.shape[1]))
+        full[: basis.shape[0]] = basis
+        return full.tolist()
+
     with np.errstate(invalid="ignore"):
         correlation = float(np.corrcoef(frequency[spend_fit], monetary[spend_fit])[0, 1])
-    params = {"bgnbd": bgnbd.params_, "gamma_gamma": gamma_gamma.params_}
+    params = {
+        **{name: model.params_ for name, model in fitted.items()},
+        "gamma_gamma": gamma_gamma.params_,
+        "purchase_model": chosen,
+        "covariance": {
+            "purchase": purchase_draws.log_covariance.tolist(),
+            "gamma_gamma": spend_draws.log_covariance.tolist(),
+            "scale": "log-parameters",
+        },
+        "standard_errors": {
+            "purchase": purchase_draws.standard_errors,
+            "gamma_gamma": spend_draws.standard_errors,
+        },
+        "draw_basis": {
+            "method": "asymptotic normal draws of the log-parameters",
+            "n_draws": N_DRAWS,
+            "level": INTERVAL_LEVEL,
+            "clv": padded(spread.clv_basis, len(clv_store.CLV_LOADINGS)),
+            "alive": padded(spread.alive_basis, len(clv_store.ALIVE_LOADINGS)),
+            "clv_captured": spread.clv_captured,
+            "alive_captured": spread.alive_captured,
+        },
+    }
+    equity_draws = uncertainty.scope_total_draws(
+        float(scores["clv"].sum()), spread.clv_loadings.sum(axis=0), spread.clv_basis
+    )
+    low, high = uncertainty.total_interval(equity_draws, INTERVAL_LEVEL)
     diagnostics = {
         "customers": len(summary),
         "repeat_buyers": int(repeat.sum()),
-        "bgnbd_log_likelihood": bgnbd.log_likelihood_,
+        "bgnbd_log_likelihood": _finite(getattr(fitted.get(clv.BGNBD), "log_likelihood_", None)),
+        "pareto_nbd_log_likelihood": _finite(
+            getattr(fitted.get(clv.PARETO_NBD), "log_likelihood_", None)
+        ),
+        "full_fit_errors": errors,
         "gamma_gamma_log_likelihood": gamma_gamma.log_likelihood_,
         "spend_frequency_correlation": _finite(correlation),
         "mean_spend": float(gamma_gamma.expected_spend(0, 0)),
         "customer_equity": float(scores["clv"].sum()),
+        "customer_equity_low": low,
+        "customer_equity_high": high,
     }
     return scores, params, diagnostics
 
@@ -315,3 +474,68 @@ def _finite(value: float | None) -> float | None:
         return None
     value = float(value)
     return value if math.isfinite(value) else None
+
+
+def model_comparison(run: clv_store.ClvRun) -> pd.DataFrame:
+    """Both purchase models side by side: one row per model.
+
+    Columns ``model`` (key), ``label``, ``chosen`` (bool), ``parameters`` (text),
+    ``log_likelihood`` (holdout-check calibration fit), ``holdout_mae`` (per customer,
+    purchases), ``holdout_predicted``, ``holdout_actual`` (repeat purchases in the holdout
+    weeks), ``holdout_error_pct``, ``full_log_likelihood`` (fit on all data). Empty for a run
+    stored before the comparison.
+    """
+    choice = run.diagnostics.get("model_choice") or {}
+    rows = []
+    for name, label in clv_labels().items():
+        params = run.params.get(name)
+        if params is None:
+            continue
+        check = (choice.get("models") or {}).get(name) or {}
+        holdout = check.get("holdout") or {}
+        rows.append(
+            {
+                "model": name,
+                "label": label,
+                "chosen": name == run.purchase_model,
+                "parameters": ", ".join(f"{k} {v:.3f}" for k, v in params.items()),
+                "log_likelihood": check.get("log_likelihood"),
+                "holdout_mae": check.get("holdout_mae"),
+                "holdout_predicted": holdout.get("predicted_repeat_purchases"),
+                "holdout_actual": holdout.get("actual_repeat_purchases"),
+                "holdout_error_pct": holdout.get("total_error_pct"),
+                "full_log_likelihood": run.diagnostics.get(f"{name}_log_likelihood"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def describe_model_choice(run: clv_store.ClvRun) -> list[str]:
+    """The comparison as lines for the command line: both models and the choice."""
+    table = model_comparison(run)
+    if table.empty:
+        return []
+    lines = [f"{'model':<11} {'holdout MAE':>11} {'predicted':>10} {'actual':>10} {'error':>7} "
+             f"{'calib. LL':>12}  parameters"]  # fmt: skip
+
+    def number(value, spec):
+        return "—" if value is None or pd.isna(value) else format(value, spec)
+
+    for row in table.itertuples():
+        mark = "*" if row.chosen else " "
+        lines.append(
+            f"{mark}{row.label:<10} {number(row.holdout_mae, '.4f'):>11} "
+            f"{number(row.holdout_predicted, ',.0f'):>10} {number(row.holdout_actual, ',.0f'):>10} "
+            f"{number(row.holdout_error_pct, '+.1f'):>6}% {number(row.log_likelihood, ',.1f'):>12}"
+            f"  {row.parameters}"
+        )
+    reason = (run.diagnostics.get("model_choice") or {}).get("reason", "")
+    lines.append(f"* predictions from {clv_labels()[run.purchase_model]}: {reason}")
+    low = run.diagnostics.get("customer_equity_low")
+    if low is not None:
+        lines.append(
+            f"Customer equity {run.diagnostics['customer_equity']:,.0f} "
+            f"(90% interval {low:,.0f} to {run.diagnostics['customer_equity_high']:,.0f}, "
+            "parameter uncertainty)."
+        )
+    return lines

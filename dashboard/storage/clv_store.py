@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, true
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.errors import first_line
@@ -31,7 +31,7 @@ from dashboard.storage.engine import (
     has_tables,
     refresh_statistics,
 )
-from dashboard.storage.schema import clv_runs, customer_clv, orders
+from dashboard.storage.schema import clv_runs, customer_clv, customers, orders
 from dashboard.storage.sql import customer_scope, read_frame
 from dashboard.storage.stores import app_engine, route
 
@@ -64,6 +64,13 @@ class ClvRun:
     settings: dict[str, Any] = field(hash=False)
     params: dict[str, Any] = field(hash=False)
     diagnostics: dict[str, Any] = field(hash=False)
+    #: "bgnbd" or "pareto_nbd": the purchase model the stored predictions come from.
+    purchase_model: str = "bgnbd"
+
+    @property
+    def has_intervals(self) -> bool:
+        """Whether the fit stored parameter draws (fits before intervals have none)."""
+        return "draw_basis" in self.params
 
     @property
     def horizon_months(self) -> int:
@@ -162,12 +169,18 @@ def latest_run(engine: Engine) -> ClvRun | None:
     """The most recent stored fit, or None when no fit has been stored."""
     if not has_tables(engine, clv_runs, customer_clv):
         return None
-    statement = select(clv_runs).order_by(clv_runs.c.run_id.desc()).limit(1)
+    latest = clv_runs.c.run_id.desc()
     with app_engine(engine).connect() as conn:
-        row = conn.execute(statement).mappings().first()
+        try:
+            row = conn.execute(select(clv_runs).order_by(latest).limit(1)).mappings().first()
+        except SQLAlchemyError:  # a store from before purchase_model: read the old columns
+            conn.rollback()
+            old = [c for c in clv_runs.c if c.name in _OLD_RUN_COLUMNS]
+            row = conn.execute(select(*old).order_by(latest).limit(1)).mappings().first()
     if row is None:
         return None
     return ClvRun(
+        purchase_model=row.get("purchase_model") or "bgnbd",
         run_id=int(row["run_id"]),
         fitted_at=pd.Timestamp(row["fitted_at"]).to_pydatetime(),
         calibration_end=pd.Timestamp(row["calibration_end"]).date(),
@@ -177,7 +190,9 @@ def latest_run(engine: Engine) -> ClvRun | None:
     )
 
 
-def scored_customers(engine: Engine, scope: Scope, run_id: int) -> pd.DataFrame:
+def scored_customers(
+    engine: Engine, scope: Scope, run_id: int, with_intervals: bool | None = None
+) -> pd.DataFrame:
     """Stored predictions of run ``run_id`` for the customers in scope.
 
     The predictions are as of the run's ``calibration_end``, whatever the period: only the
@@ -188,9 +203,14 @@ def scored_customers(engine: Engine, scope: Scope, run_id: int) -> pd.DataFrame:
     DataFrame
         The ``customer_clv`` columns but ``run_id``: ``customer_id``, ``frequency``,
         ``recency``, ``T`` (weeks), ``monetary_value``, ``probability_alive``,
-        ``expected_purchases_12m``, ``expected_spend``, ``margin_share``, ``clv`` (currency).
+        ``expected_purchases_12m``, ``expected_spend``, ``margin_share``, ``clv`` (currency),
+        ``clv_low`` and ``clv_high`` (its 90 % interval; NaN for a fit stored without).
     """
-    columns = [c for c in customer_clv.c if c.name != "run_id"]
+    columns = [customer_clv.c[name] for name in _SCORED_COLUMNS]
+    if with_intervals is None:
+        with_intervals = has_interval_layout(engine)
+    if with_intervals:  # ``run.has_intervals``: the run was written to the new layout
+        columns += [customer_clv.c.clv_low, customer_clv.c.clv_high]
     statement = (
         select(*columns)
         .where(customer_clv.c.run_id == run_id, customer_scope(scope, customer_clv.c.customer_id))
@@ -200,6 +220,9 @@ def scored_customers(engine: Engine, scope: Scope, run_id: int) -> pd.DataFrame:
     for column in frame.columns:
         if column != "customer_id":
             frame[column] = pd.to_numeric(frame[column]).astype("float64")
+    for column in ("clv_low", "clv_high"):
+        if column not in frame.columns:
+            frame[column] = float("nan")
     return frame
 
 
@@ -249,14 +272,125 @@ def last_order_date(engine: Engine) -> date | None:
     return None if last is None else pd.Timestamp(last).date()
 
 
+# --------------------------------------------------------------------------------------
+# Issue 13: intervals and the what-if (columns added to customer_clv and clv_runs)
+# --------------------------------------------------------------------------------------
+
+#: Columns of the first layout (stores fitted before intervals have only these).
+_OLD_RUN_COLUMNS = ("run_id", "fitted_at", "calibration_end", "settings", "params", "diagnostics")
+_SCORED_COLUMNS = (
+    "customer_id",
+    "frequency",
+    "recency",
+    "T",
+    "monetary_value",
+    "probability_alive",
+    "expected_purchases_12m",
+    "expected_spend",
+    "margin_share",
+    "clv",
+)
+CLV_LOADINGS = tuple(f"clv_u{k}" for k in range(1, 9))
+ALIVE_LOADINGS = tuple(f"alive_u{k}" for k in range(1, 7))
+#: Discounted revenue at each dropout change of ``dashboard.domain.clv.scenario.DROPOUT_CHANGES``
+#: (-50 %, -25 %, -10 %, the fit, +10 %, +25 %, +50 %; ``dropout_column`` names them).
+DROPOUT_COLUMNS = (
+    "revenue_dropout_m50",
+    "revenue_dropout_m25",
+    "revenue_dropout_m10",
+    "discounted_revenue",
+    "revenue_dropout_p10",
+    "revenue_dropout_p25",
+    "revenue_dropout_p50",
+)
+
+
+def has_interval_layout(engine: Engine) -> bool:
+    """Whether the CLV tables have the interval columns (a store from before them does not).
+
+    A probe rather than reflection (which duckdb-engine does not fully support). Such a store
+    still opens: its runs read without intervals, and the next fit recreates the tables.
+    """
+    try:
+        with engine.connect() as conn:
+            conn.execute(
+                select(clv_runs.c.purchase_model, customer_clv.c.clv_low, customer_clv.c.alive_u6)
+                .select_from(clv_runs.join(customer_clv, true()))
+                .limit(0)
+            ).fetchall()
+    except SQLAlchemyError:
+        return False
+    return True
+
+
+def draw_sums(engine: Engine, scope: Scope, run: ClvRun, as_of: date) -> pd.DataFrame | None:
+    """Per acquisition channel, the sums a scope's intervals and what-if need, in SQL.
+
+    The current customers in scope as the Customer value page counts them: acquired by
+    ``as_of`` and either scored by ``run`` or acquired by its data end without an order (CLV
+    0). Columns ``acquisition_channel``, ``customers``, ``acquisition_cost`` (sum of CAC),
+    ``margin_to_date`` (gross margin of their orders to ``as_of``), ``clv``,
+    ``probability_alive``, the ``revenue_dropout_*`` and ``discounted_revenue`` columns (sums
+    of discounted revenue at each dropout change), ``margin_value_<column>`` (the same times
+    each customer's margin share; ``margin_value_discounted_revenue`` is the CLV),
+    ``clv_u1..8`` and ``alive_u1..6`` (sums of the draw loadings). All sums: a total over
+    channels is the column sum. None for a store or a run without intervals.
+    """
+    if not run.has_intervals:  # a run with draws was written to the interval layout
+        return None
+    c = customer_clv.c
+    margin = (
+        select(
+            orders.c.customer_id,
+            func.sum(orders.c.revenue - orders.c.cost).label("gross_margin"),
+        )
+        .where(orders.c.ordered_at <= as_of)
+        .group_by(orders.c.customer_id)
+        .subquery()
+    )
+
+    def total(column):
+        return func.coalesce(func.sum(column), 0.0)
+
+    sums = [
+        func.count().label("customers"),
+        total(customers.c.acquisition_cost).label("acquisition_cost"),
+        total(margin.c.gross_margin).label("margin_to_date"),
+        total(c.clv).label("clv"),
+        total(c.probability_alive).label("probability_alive"),
+        *[total(c[name]).label(name) for name in DROPOUT_COLUMNS],
+        *[
+            total(c[name] * c.margin_share).label(f"margin_value_{name}")
+            for name in DROPOUT_COLUMNS
+        ],
+        *[total(c[name]).label(name) for name in CLV_LOADINGS + ALIVE_LOADINGS],
+    ]
+    joined = customers.outerjoin(
+        customer_clv, (c.customer_id == customers.c.customer_id) & (c.run_id == run.run_id)
+    ).outerjoin(margin, margin.c.customer_id == customers.c.customer_id)
+    statement = (
+        select(customers.c.acquisition_channel, *sums)
+        .select_from(joined)
+        .where(
+            customers.c.acquired_at <= as_of,
+            c.customer_id.is_not(None) | (customers.c.acquired_at <= run.calibration_end),
+            customer_scope(scope),
+        )
+        .group_by(customers.c.acquisition_channel)
+        .order_by(customers.c.acquisition_channel)
+    )
+    frame = read_frame(engine, statement)
+    for column in frame.columns:
+        if column != "acquisition_channel":
+            frame[column] = pd.to_numeric(frame[column]).astype("float64")
+    return frame
+
+
 def _ensure_tables(engine: Engine) -> None:
     """Create the CLV tables; recreate them if an older layout lacks columns (derived data)."""
     engine = app_engine(engine)
     ensure_app_tables(engine)
-    try:  # a probe rather than reflection, which duckdb-engine does not fully support
-        with engine.connect() as conn:
-            conn.execute(select(*customer_clv.c).limit(0)).fetchall()
-    except SQLAlchemyError:
+    if not has_interval_layout(engine):
         customer_clv.drop(engine)
         clv_runs.drop(engine)
         ensure_app_tables(engine)
@@ -269,6 +403,7 @@ def save_run(
     params: dict,
     diagnostics: dict,
     scores: pd.DataFrame,
+    purchase_model: str = "bgnbd",
 ) -> ClvRun:
     """Write a fit and its customer rows in one transaction, drop runs beyond KEEP_RUNS, and
     bump the data version.
@@ -293,6 +428,7 @@ def save_run(
                     settings=json.dumps(settings),
                     params=json.dumps(params),
                     diagnostics=json.dumps(diagnostics),
+                    purchase_model=purchase_model,
                 )
             )
             bulk_insert(conn, customer_clv, scores.assign(run_id=run_id))
@@ -307,4 +443,23 @@ def save_run(
             "tables (clv_runs, customer_clv, dataset_info): give its database user the right to "
             "create and write them."
         ) from exc
-    return ClvRun(run_id, fitted_at, calibration_end, settings, params, diagnostics)
+    return ClvRun(run_id, fitted_at, calibration_end, settings, params, diagnostics, purchase_model)
+
+
+def alive_sums(engine: Engine, scope: Scope) -> tuple[float, list[float], ClvRun] | None:
+    """Latest fit's sum of P(alive) and of the P(alive) draw loadings in scope, with the run.
+
+    The same customers as :func:`expected_alive`; None without a fit with intervals.
+    """
+    run = latest_run(engine)
+    if run is None or not run.has_intervals:
+        return None
+    columns = [func.coalesce(func.sum(customer_clv.c.probability_alive), 0.0)]
+    columns += [func.coalesce(func.sum(customer_clv.c[name]), 0.0) for name in ALIVE_LOADINGS]
+    statement = select(*columns).where(
+        customer_clv.c.run_id == run.run_id,
+        customer_scope(scope, customer_clv.c.customer_id),
+    )
+    with engine.connect() as conn:
+        row = conn.execute(statement).one()
+    return float(row[0]), [float(v) for v in row[1:]], run

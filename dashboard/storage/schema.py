@@ -422,6 +422,8 @@ clv_runs = Table(
         nullable=False,
         comment="JSON: log-likelihoods and holdout accuracy figures.",
     ),
+    # Issue 13: the purchase model the predictions come from (None: BG/NBD, older fits).
+    Column("purchase_model", String(20), comment="bgnbd or pareto_nbd."),
 )
 
 customer_clv = Table(
@@ -467,6 +469,16 @@ customer_clv = Table(
         comment="Discounted lifetime value over the horizon.",
         info={"unit": MONEY},
     ),
+    # Issue 13 (intervals and what-if; nullable: fits stored before it have none).
+    Column("clv_low", Double, comment="5th percentile of CLV over parameter draws."),
+    Column("clv_high", Double, comment="95th percentile of CLV over parameter draws."),
+    Column("discounted_revenue", Double, comment="CLV before margin (discounted revenue)."),
+    *[
+        Column(f"revenue_dropout_{code}", Double, comment="Discounted revenue, dropout changed.")
+        for code in ("m50", "m25", "m10", "p10", "p25", "p50")
+    ],
+    *[Column(f"clv_u{k}", Double, comment="CLV draw loading.") for k in range(1, 9)],
+    *[Column(f"alive_u{k}", Double, comment="P(alive) draw loading.") for k in range(1, 7)],
 )
 
 segment_runs = Table(

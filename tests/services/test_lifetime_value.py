@@ -158,9 +158,11 @@ def test_customer_rows(fit_engine):
     assert planted["monetary_value"] == pytest.approx((50 + 50) / 2)
     assert planted["margin_share"] == pytest.approx(80 / 200)
     # CLV = margin share x discounted expected revenue of the stored models.
-    bgnbd = clv.BetaGeoModel.from_params(run.params["bgnbd"])
+    # (the purchase model the fit chose: both are fitted, one scores).
+    model_class = {"bgnbd": clv.BetaGeoModel, "pareto_nbd": clv.ParetoNBDModel}
+    purchase = model_class[run.purchase_model].from_params(run.params[run.purchase_model])
     spend = clv.GammaGammaModel.from_params(run.params["gamma_gamma"])
-    revenue = clv.customer_lifetime_value(bgnbd, spend, 2, 10.0, planted["T"], 50.0)
+    revenue = clv.customer_lifetime_value(purchase, spend, 2, 10.0, planted["T"], 50.0)
     assert planted["clv"] == pytest.approx(0.4 * float(revenue))
     assert 0 < planted["probability_alive"] <= 1
     assert scored["clv"].notna().all() and (scored["expected_purchases_12m"] >= 0).all()
@@ -258,3 +260,167 @@ def test_fit_command_on_data_that_cannot_be_fitted(tmp_path, capsys):
     load_tiny(make_engine(url))
     assert main(["fit", "--db", url]) == 1
     assert "cannot be fitted" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------------------
+# Issue 13: both purchase models, the choice, intervals, what-if columns, old stores
+# --------------------------------------------------------------------------------------
+
+
+def test_both_models_are_compared_and_the_rule_chooses(fit_engine):
+    run = lifetime_value.fit_and_save(fit_engine)
+    choice = run.diagnostics["model_choice"]
+    assert set(choice["models"]) == {"bgnbd", "pareto_nbd"}
+    mae = {name: check["holdout_mae"] for name, check in choice["models"].items()}
+    ll = {name: check["log_likelihood"] for name, check in choice["models"].items()}
+    # The stated rule: lower MAE unless within 1 %, then higher log-likelihood.
+    gap = abs(mae["bgnbd"] - mae["pareto_nbd"]) / min(mae.values())
+    expected = min(mae, key=mae.get) if gap > 0.01 else max(ll, key=ll.get)
+    assert run.purchase_model == expected == choice["auto"]
+    assert clv_store.latest_run(fit_engine).purchase_model == expected
+    # The stored holdout is the chosen model's; both models' parameters are stored.
+    assert run.holdout == {**choice["models"][expected]["holdout"], "chosen": expected}
+    assert set(run.params["pareto_nbd"]) == {"r", "alpha", "s", "beta"}
+    assert len(run.params["covariance"]["purchase"]) == 4
+    table = lifetime_value.model_comparison(run)
+    assert list(table["chosen"]) == [name == expected for name in table["model"]]
+    lines = lifetime_value.describe_model_choice(run)
+    assert lines[-1].startswith("Customer equity") and "90% interval" in lines[-1]
+
+    other = "bgnbd" if expected == "pareto_nbd" else "pareto_nbd"
+    forced = lifetime_value.fit_and_save(fit_engine, model=other.replace("_", ""))
+    assert forced.purchase_model == other
+    assert "chosen by hand over the rule" in forced.diagnostics["model_choice"]["reason"]
+    with pytest.raises(ValueError, match="model must be one of"):
+        lifetime_value.fit_and_save(fit_engine, model="gamma")
+
+
+def test_intervals_per_customer_and_for_any_scope(fit_engine):
+    run = lifetime_value.fit_and_save(fit_engine)
+    scope = Scope(*PERIOD)
+    scored = clv_store.scored_customers(fit_engine, scope, run.run_id)
+    assert (scored["clv_low"] <= scored["clv"] + 1e-9).all()
+    assert (scored["clv"] <= scored["clv_high"] + 1e-9).all()
+    assert (scored["clv_high"] > scored["clv_low"]).mean() > 0.9
+    as_of = END
+    sums = clv_store.draw_sums(fit_engine, scope, run, as_of)
+    assert sums["customers"].sum() == len(scored)
+    assert sums["clv"].sum() == pytest.approx(scored["clv"].sum())
+    assert sums["clv"].sum() == pytest.approx(run.diagnostics["customer_equity"])
+    south_scope = replace(scope, regions=("South",))
+    south = clv_store.draw_sums(fit_engine, south_scope, run, as_of)
+    south_rows = clv_store.scored_customers(fit_engine, south_scope, run.run_id)
+    assert south["clv"].sum() == pytest.approx(south_rows["clv"].sum())
+    # CLV at dropout -50 % is above the fit's, at +50 % below it, customer by customer summed.
+    total = sums.sum(numeric_only=True)
+    assert total["margin_value_discounted_revenue"] == pytest.approx(total["clv"])
+    assert total["revenue_dropout_m50"] > total["discounted_revenue"] > total["revenue_dropout_p50"]
+
+    from dashboard.services.views import customer_value
+
+    intervals = customer_value.value_intervals(sums, run)
+    equity = intervals.equity
+    assert equity.low < equity.point < equity.high
+    assert (equity.low, equity.high) == pytest.approx(
+        (run.diagnostics["customer_equity_low"], run.diagnostics["customer_equity_high"])
+    )
+    south_equity = customer_value.value_intervals(south, run).equity
+    # A scope's interval is that of its own total: narrower in money than the whole's, and not
+    # the sum of its customers' interval ends.
+    assert south_equity.high - south_equity.low < equity.high - equity.low
+    assert south_equity.high < south_rows["clv_high"].sum()
+    alive = intervals.expected_alive
+    assert alive.low < scored["probability_alive"].sum() < alive.high
+
+
+OLD_CUSTOMER_CLV = (
+    "run_id", "customer_id", "frequency", "recency", "T", "monetary_value", "probability_alive",
+    "expected_purchases_12m", "expected_spend", "margin_share", "clv",
+)  # fmt: skip
+
+
+def _plain(column: Column) -> Column:
+    return Column(
+        column.name, column.type, primary_key=column.primary_key, nullable=column.nullable,
+        autoincrement=False,
+    )  # fmt: skip
+
+
+def _old_layout(engine) -> None:
+    """The CLV tables as stores created before issue 13 have them, with one run."""
+    metadata = MetaData()
+    old_runs = Table(
+        "clv_runs",
+        metadata,
+        *[_plain(c) for c in clv_runs.c if c.name != "purchase_model"],
+    )
+    old_customers = Table(
+        "customer_clv",
+        metadata,
+        *[_plain(c) for c in customer_clv.c if c.name in OLD_CUSTOMER_CLV],
+    )
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            old_runs.insert().values(
+                run_id=1, fitted_at=pd.Timestamp("2024-01-02 10:00").to_pydatetime(),
+                calibration_end=END, settings=json.dumps({"horizon_months": 36,
+                "annual_discount_rate": 0.1}), params=json.dumps({"bgnbd": {}}),
+                diagnostics=json.dumps({}),
+            )
+        )  # fmt: skip
+        conn.execute(
+            old_customers.insert().values(
+                run_id=1, customer_id=1, frequency=1, recency=1.0, T=2.0, monetary_value=10.0,
+                probability_alive=0.5, expected_purchases_12m=1.0, expected_spend=10.0,
+                margin_share=0.4, clv=12.0,
+            )
+        )  # fmt: skip
+
+
+def test_a_store_from_before_intervals_still_opens_and_refits(store_url):
+    engine = make_engine(store_url)
+    try:
+        bulk_insert_tables = [customers, orders]
+        for table in bulk_insert_tables:
+            table.create(engine, checkfirst=True)
+        bulk_insert(engine, customers, PORTFOLIO["customers"])
+        bulk_insert(engine, orders, PORTFOLIO["orders"])
+        _old_layout(engine)
+        assert not clv_store.has_interval_layout(engine)
+        run = clv_store.latest_run(engine)
+        assert run.run_id == 1 and run.purchase_model == "bgnbd" and not run.has_intervals
+        scored = clv_store.scored_customers(engine, Scope(*PERIOD), 1)
+        assert scored["clv"].tolist() == [12.0] and scored["clv_low"].isna().all()
+        assert clv_store.draw_sums(engine, Scope(*PERIOD), run, END) is None
+        # The next fit recreates the derived tables with the new columns.
+        fitted = lifetime_value.fit_and_save(engine)
+        assert clv_store.has_interval_layout(engine)
+        assert clv_store.latest_run(engine).run_id == fitted.run_id
+        assert clv_store.draw_sums(engine, Scope(*PERIOD), fitted, END) is not None
+    finally:
+        engine.dispose()
+
+
+def test_what_if_view_and_its_csv(fit_engine):
+    import io
+
+    from dashboard.domain.clv.scenario import ChannelAcquisition, Scenario
+    from dashboard.services import exports
+    from dashboard.services.views import customer_value
+
+    run = lifetime_value.fit_and_save(fit_engine)
+    scope = Scope(*PERIOD)
+    today = customer_value.what_if(fit_engine, scope, Scenario())
+    assert today.result.equity == pytest.approx(run.diagnostics["customer_equity"])
+    assert set(today.channels["acquisition_channel"]) == {"search", "referral"}
+    scenario = Scenario(spend_change=0.1, acquisition=(ChannelAcquisition("search", 10, 5.0),))
+    view = customer_value.what_if(fit_engine, scope, scenario)
+    search = today.channels.set_index("acquisition_channel").loc["search"]
+    expected = 1.1 * today.result.equity + 10 * (1.1 * search["value_per_customer"] - 5.0)
+    assert view.result.equity == pytest.approx(expected)
+    back = pd.read_csv(io.BytesIO(exports.csv_bytes(view.export_frame())))
+    row = back.set_index("figure").loc["Customer equity"]
+    assert row["scenario"] == pytest.approx(expected)
+    assert row["scenario_low"] < row["scenario"] < row["scenario_high"]
+    assert back.set_index("figure").loc["Spend per order change", "scenario"] == 0.1

@@ -23,7 +23,12 @@ from dashboard.domain.clv.data import (
 )
 from dashboard.domain.clv.holdout import HoldoutComparison, holdout_comparison
 from dashboard.domain.clv.intervals import Interval, ParameterDraws, interval, parameter_draws
-from dashboard.domain.clv.model_choice import PurchaseModelChoice, choose_purchase_model
+from dashboard.domain.clv.model_choice import (
+    BGNBD,
+    PARETO_NBD,
+    PurchaseModelChoice,
+    choose_purchase_model,
+)
 from dashboard.domain.clv.models import (
     BetaGeoModel,
     GammaGammaModel,
@@ -39,6 +44,8 @@ from dashboard.domain.clv.value import (
 )
 
 __all__ = [
+    "BGNBD",
+    "PARETO_NBD",
     "DAYS_PER_MONTH",
     "TIME_UNIT_DAYS",
     "WEEKS_PER_MONTH",

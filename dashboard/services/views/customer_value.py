@@ -9,6 +9,8 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from dashboard.domain import value
+from dashboard.domain.clv import scenario as scenarios
+from dashboard.domain.clv import uncertainty
 from dashboard.scope import Scope
 from dashboard.storage import clv_store, queries, value_queries
 from dashboard.storage.customer_queries import customer_summary
@@ -17,7 +19,8 @@ from dashboard.storage.customer_queries import customer_summary
 #: (``dashboard.app.context.load`` adds the period and filters).
 COMPUTING = {
     "view": "Computing profit per customer, the whale curve, lifetime value, customer equity "
-    "and payback"
+    "and payback",
+    "what_if": "Computing the what-if on customer equity",
 }
 
 #: Groupings of the acquisition table and payback curves: key -> grouping column.
@@ -89,6 +92,11 @@ class CustomerValueView:
     keep_versus_win: value.KeepVersusWin | None = None
     payback_curves: dict[str, pd.DataFrame] | None = None
     acquisition_tables: dict[str, pd.DataFrame] | None = None
+    # Issue 13: both purchase models side by side and the intervals (None: no fit, or a fit
+    # stored before them). See the block at the end of this module.
+    model_comparison: pd.DataFrame | None = None
+    model_tracking: pd.DataFrame | None = None
+    intervals: ValueIntervals | None = None
 
     @property
     def run_id(self) -> int | None:
@@ -168,7 +176,7 @@ def view(
     run = clv_store.latest_run(engine)
     values = None
     if run is not None:
-        scored = clv_store.scored_customers(engine, scope, run.run_id)
+        scored = clv_store.scored_customers(engine, scope, run.run_id, run.has_intervals)
         values = value.lifetime_values(summary, scored, calibration_end=run.calibration_end)
     acquisition_frame = summary if values is None else values
     facts = value_queries.payback_facts(engine, scope)
@@ -209,4 +217,235 @@ def view(
         else value.keep_versus_win(values, period_start=scope.start),
         payback_curves=curves,
         acquisition_tables=tables,
+        **_model_and_intervals(engine, scope, run, whole, tables),
     )
+
+
+# --------------------------------------------------------------------------------------
+# Issue 13: both purchase models side by side, 90 % intervals, the what-if on equity
+# --------------------------------------------------------------------------------------
+
+MODEL_LABELS = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD"}
+INTERVAL_METHOD = (
+    "90% intervals from 100 draws of the models' parameters from the asymptotic normal "
+    "distribution of their maximum-likelihood estimates (log scale; covariance = inverse "
+    "Hessian): the uncertainty of the parameters, not of what customers will do"
+)
+
+
+@dataclass(frozen=True)
+class FigureInterval:
+    """A figure and its interval (same unit as the figure)."""
+
+    point: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class ValueIntervals:
+    """90 % intervals of the scope's figures, from the stored draws (see ``INTERVAL_METHOD``).
+
+    ``by_channel``: ``acquisition_channel``, ``equity``, ``equity_low``, ``equity_high``,
+    ``ltv_to_cac``, ``ltv_to_cac_low``, ``ltv_to_cac_high`` (NaN when free to win).
+    """
+
+    level: float
+    method: str
+    equity: FigureInterval
+    expected_alive: FigureInterval
+    ltv_to_cac: FigureInterval | None
+    by_channel: pd.DataFrame
+
+
+def _interval(point: float, draws) -> FigureInterval:
+    low, high = uncertainty.total_interval(draws)
+    return FigureInterval(float(point), low, high)
+
+
+def _scope_draws(sums: pd.DataFrame, run: clv_store.ClvRun):
+    """Equity and expected-alive draws of the rows of ``sums`` (totals of every column)."""
+    basis = run.params["draw_basis"]
+    equity = uncertainty.scope_total_draws(
+        float(sums["clv"].sum()), sums[list(clv_store.CLV_LOADINGS)].sum().to_numpy(), basis["clv"]
+    )
+    alive = uncertainty.scope_total_draws(
+        float(sums["probability_alive"].sum()),
+        sums[list(clv_store.ALIVE_LOADINGS)].sum().to_numpy(),
+        basis["alive"],
+    )
+    return equity, alive
+
+
+def _ltv_to_cac(sums: pd.DataFrame, equity_draws) -> FigureInterval | None:
+    cost = float(sums["acquisition_cost"].sum())
+    if cost <= 0:
+        return None
+    margin = float(sums["margin_to_date"].sum())
+    return _interval((margin + float(sums["clv"].sum())) / cost, (margin + equity_draws) / cost)
+
+
+def value_intervals(sums: pd.DataFrame, run: clv_store.ClvRun) -> ValueIntervals:
+    """Intervals of equity, expected alive and LTV/CAC from :func:`clv_store.draw_sums`."""
+    equity, alive = _scope_draws(sums, run)
+    rows = []
+    for _, group in sums.groupby("acquisition_channel", sort=True):
+        group_equity, _ = _scope_draws(group, run)
+        ratio = _ltv_to_cac(group, group_equity)
+        bounds = _interval(float(group["clv"].sum()), group_equity)
+        rows.append(
+            {
+                "acquisition_channel": group["acquisition_channel"].iloc[0],
+                "equity": bounds.point,
+                "equity_low": bounds.low,
+                "equity_high": bounds.high,
+                "ltv_to_cac": None if ratio is None else ratio.point,
+                "ltv_to_cac_low": None if ratio is None else ratio.low,
+                "ltv_to_cac_high": None if ratio is None else ratio.high,
+            }
+        )
+    return ValueIntervals(
+        level=float(run.params["draw_basis"]["level"]),
+        method=INTERVAL_METHOD,
+        equity=_interval(float(sums["clv"].sum()), equity),
+        expected_alive=_interval(float(sums["probability_alive"].sum()), alive),
+        ltv_to_cac=_ltv_to_cac(sums, equity),
+        by_channel=pd.DataFrame(rows),
+    )
+
+
+def model_tracking(run: clv_store.ClvRun) -> pd.DataFrame | None:
+    """Repeat purchases per week, actual and each model's, over calibration and holdout.
+
+    Columns ``week_end``, ``period``, ``actual`` and one per model key (purchases in the
+    week); a last, partial week is left out. None for a run without the comparison.
+    """
+    models = (run.diagnostics.get("model_choice") or {}).get("models") or {}
+    frame = None
+    for name, check in models.items():
+        tracking = pd.DataFrame(check["holdout"]["tracking"])
+        tracking["week_end"] = pd.to_datetime(tracking["week_end"])
+        weekly = tracking[["actual", "predicted"]].diff().fillna(tracking[["actual", "predicted"]])
+        if frame is None:
+            frame = tracking[["week_end", "period"]].assign(actual=weekly["actual"])
+        frame[name] = weekly["predicted"].to_numpy()
+    if frame is None:
+        return None
+    if len(frame) > 1 and (frame["week_end"].iloc[-1] - frame["week_end"].iloc[-2]).days < 7:
+        frame = frame.iloc[:-1]
+    return frame.reset_index(drop=True)
+
+
+def _model_and_intervals(engine: Engine, scope: Scope, run, whole: bool, tables: dict) -> dict:
+    """The comparison, the weekly tracking of both models, the intervals; adds the LTV/CAC
+    interval (text ``ltv_to_cac_interval``) to the by-channel acquisition table in place."""
+    if run is None:
+        return {}
+    from dashboard.services.lifetime_value import model_comparison
+
+    sums = clv_store.draw_sums(engine, scope, run, scope.end)
+    comparison = model_comparison(run)
+    if not whole:  # the holdout figures count every region's customers
+        comparison = comparison.drop(
+            columns=["holdout_predicted", "holdout_actual", "holdout_error_pct", "holdout_mae"]
+        )
+    intervals = None if sums is None or sums.empty else value_intervals(sums, run)
+    table = tables.get("channel")
+    if intervals is not None and table is not None and not intervals.by_channel.empty:
+        bounds = intervals.by_channel.set_index("acquisition_channel")
+        text = {
+            channel: (
+                "—"
+                if pd.isna(row["ltv_to_cac_low"])
+                else f"{row['ltv_to_cac_low']:.2f}× to {row['ltv_to_cac_high']:.2f}×"
+            )
+            for channel, row in bounds.iterrows()
+        }
+        tables["channel"] = table.assign(
+            ltv_to_cac_interval=table["acquisition_channel"].map(text).fillna("—")
+        )
+    return {
+        "model_comparison": comparison,
+        "model_tracking": model_tracking(run) if whole else None,
+        "intervals": intervals,
+    }
+
+
+@dataclass(frozen=True)
+class WhatIfView:
+    """The what-if on customer equity in scope (None fields: no fit with intervals).
+
+    ``channels``: ``acquisition_channel``, ``customers``, ``mean_cac`` and
+    ``value_per_customer`` (mean LTV: gross margin to date + CLV, what a new customer of the
+    channel is taken to be worth). ``result`` is
+    :func:`~dashboard.domain.clv.scenario.run_scenario` of ``scenario``.
+    """
+
+    scenario: scenarios.Scenario
+    channels: pd.DataFrame | None = None
+    base: scenarios.EquityBase | None = None
+    result: scenarios.ScenarioResult | None = None
+    error: str | None = None
+
+    def export_frame(self) -> pd.DataFrame:
+        """The scenario and its result as one table (for CSV and other exporters)."""
+        levers = [
+            ("Dropout rate change", self.scenario.dropout_change),
+            ("Purchase rate change", self.scenario.purchase_rate_change),
+            ("Spend per order change", self.scenario.spend_change),
+            ("Margin change (fraction)", self.scenario.margin_change),
+        ]
+        levers += [
+            (f"{item.channel}: extra customers at CAC {item.cac:.2f}", item.extra_customers)
+            for item in self.scenario.acquisition
+        ]
+        rows = [{"figure": name, "scenario": amount} for name, amount in levers]
+        if self.result is not None:
+            rows += self.result.as_rows()
+            rows += [{"figure": f"Step: {label}", "scenario": amount}
+                     for label, amount in self.result.steps]  # fmt: skip
+        return pd.DataFrame(rows)
+
+
+def what_if(engine: Engine, scope: Scope, scenario: scenarios.Scenario) -> WhatIfView:
+    """Customer equity and LTV/CAC in scope under ``scenario``, with intervals."""
+    run = clv_store.latest_run(engine)
+    if run is None:
+        return WhatIfView(scenario, error="no lifetime-value model has been fitted")
+    sums = clv_store.draw_sums(engine, scope, run, scope.end)
+    if sums is None or sums.empty:
+        return WhatIfView(
+            scenario, error="the stored fit has no intervals: refit the model to use the what-if"
+        )
+    equity_draws, _ = _scope_draws(sums, run)
+    total = sums.sum(numeric_only=True)
+    channels = pd.DataFrame(
+        {
+            "acquisition_channel": sums["acquisition_channel"],
+            "customers": sums["customers"].astype("int64"),
+            "mean_cac": sums["acquisition_cost"] / sums["customers"],
+            "value_per_customer": (sums["margin_to_date"] + sums["clv"]) / sums["customers"],
+        }
+    )
+    base = scenarios.EquityBase(
+        equity=float(total["clv"]),
+        equity_draws=equity_draws,
+        margin_value_at_dropout={
+            change: float(total[f"margin_value_{scenarios.dropout_column(change)}"])
+            for change in scenarios.DROPOUT_CHANGES
+        },
+        revenue_at_dropout={
+            change: float(total[scenarios.dropout_column(change)])
+            for change in scenarios.DROPOUT_CHANGES
+        },
+        margin_to_date=float(total["margin_to_date"]),
+        acquisition_cost=float(total["acquisition_cost"]),
+        new_customer_value=dict(
+            zip(channels["acquisition_channel"], channels["value_per_customer"], strict=True)
+        ),
+    )
+    try:
+        result = scenarios.run_scenario(base, scenario)
+    except ValueError as exc:
+        return WhatIfView(scenario, channels, base, error=str(exc))
+    return WhatIfView(scenario, channels, base, result)

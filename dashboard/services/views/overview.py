@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
@@ -43,6 +44,9 @@ class OverviewView:
     expected_alive: float | None = None
     alive_fit_end: date | None = None
     monthly: pd.DataFrame | None = None
+    #: 90 % interval of ``expected_alive`` from the fit's parameter draws (None: no fit, or a
+    #: fit stored before intervals). Issue 13.
+    alive_interval: tuple[float, float] | None = None
 
 
 def view(engine: Engine, scope: Scope) -> OverviewView:
@@ -61,4 +65,19 @@ def view(engine: Engine, scope: Scope) -> OverviewView:
         monthly=metrics.fill_months(
             queries.monthly_activity(engine, scope), scope.start, scope.end
         ),
+        alive_interval=_alive_interval(engine, scope),
     )
+
+
+def _alive_interval(engine: Engine, scope: Scope) -> tuple[float, float] | None:
+    """90 % interval of the expected customers alive in scope (issue 13)."""
+    sums = clv_store.alive_sums(engine, scope)
+    if sums is None:
+        return None
+    point, loadings, run = sums
+    # The scope's total at every parameter draw from the stored loadings
+    # (dashboard.domain.clv.uncertainty.scope_total_draws; numpy here, so this page does
+    # not load the model library).
+    draws = point + np.asarray(loadings) @ np.asarray(run.params["draw_basis"]["alive"])
+    low, high = np.quantile(draws, [0.05, 0.95])
+    return float(low), float(high)
