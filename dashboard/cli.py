@@ -97,7 +97,9 @@ def _open_store(args: argparse.Namespace, *, must_exist: bool = False) -> Engine
             f"There is no DuckDB file at {path} (URL from {_SOURCE_LABELS[location.source]}). "
             "Check the path, or build a demo store with 'python -m dashboard demo'."
         )
-    return make_engine(location.url, on_lock_wait=_say_waiting)
+    return make_engine(
+        location.url, on_lock_wait=_say_waiting, app_url=getattr(args, "app_db", None)
+    )
 
 
 def _say_waiting(message: str) -> None:
@@ -350,6 +352,13 @@ def _store_options() -> argparse.ArgumentParser:
         metavar="URL",
         help=f"SQLAlchemy database URL (default: {ENV_VAR}, then .streamlit/secrets.toml "
         f"[connections.{SECRETS_CONNECTION}] url, then data/portfolio.duckdb)",
+    )
+    options.add_argument(
+        "--app-db",
+        metavar="URL",
+        help="store of the app's own tables (fits, segments, data version) when the --db "
+        "store is read-only (default: DASHBOARD_APP_DB_URL, then the --db store itself, or "
+        "data/app-<hash>.duckdb for a warehouse such as hive://; docs/warehouses.md)",
     )
     return options
 

@@ -22,13 +22,16 @@ from dashboard.simulator import (
     iter_demo_chunks,
     validate_n_customers,
 )
+from dashboard.storage import spark
 from dashboard.storage.engine import (
     Progress,
     bulk_insert,
     bump_data_version,
     clear_all_rows,
+    clear_app_rows,
     contract_row_counts,
     create_schema,
+    ensure_app_tables,
     refresh_statistics,
 )
 from dashboard.storage.markers import read_marker, write_marker
@@ -96,6 +99,8 @@ def build_demo(
     """
     validate_n_customers(n_customers)
     spec = DemoSpec(n_customers=int(n_customers), seed=seed, end_date=end_date)
+    if spark.is_spark(engine):  # Parquet files and CREATE TABLE ... USING parquet
+        return _build_on_spark(engine, spec, replace=replace, progress=progress)
     create_schema(engine)
     if not replace:
         filled = {name: rows for name, rows in contract_row_counts(engine).items() if rows}
@@ -122,6 +127,37 @@ def build_demo(
                 )
     # Planner statistics for the freshly loaded tables (PostgreSQL; docs/performance.md).
     refresh_statistics(engine, [CONTRACT_TABLES[name] for name in LOAD_ORDER])
+    bump_data_version(engine)
+    return written
+
+
+def _build_on_spark(
+    engine: Engine, spec: DemoSpec, *, replace: bool, progress: Progress | None
+) -> dict[str, int]:
+    if not replace and not missing_contract_tables(engine):
+        filled = {name: rows for name, rows in contract_row_counts(engine).items() if rows}
+        if filled:
+            raise DemoError(
+                "The Spark store already holds the contract tables "
+                f"({', '.join(filled)}); pass --replace to recreate them."
+            )
+    ensure_app_tables(engine)
+    if replace:
+        with engine.connect() as conn:  # clears the app store's rows (never the contract's)
+            clear_app_rows(conn)
+
+    def chunks():
+        done = 0
+        for chunk in iter_demo_chunks(spec):
+            yield chunk.frames
+            done += len(chunk.frames["customers"])
+            if progress is not None:
+                progress(
+                    done / spec.n_customers,
+                    f"Demo portfolio: {done:,} of {spec.n_customers:,} customers written",
+                )
+
+    written = spark.load_tables(engine, chunks())
     bump_data_version(engine)
     return written
 

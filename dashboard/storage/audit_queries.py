@@ -18,7 +18,13 @@ from sqlalchemy import Engine, Integer, and_, case, cast, extract, func, literal
 from dashboard.scope import Scope
 from dashboard.storage.engine import existing_tables
 from dashboard.storage.schema import clv_runs, customer_clv, customers, orders, subscriptions
-from dashboard.storage.sql import between, customer_scope, month_index, read_frame
+from dashboard.storage.sql import (
+    between,
+    customer_scope,
+    days_between,
+    month_index,
+    read_frame,
+)
 
 #: Grains of the cohort lenses: months per cohort period.
 GRAIN_MONTHS = {"month": 1, "quarter": 3}
@@ -305,7 +311,7 @@ def second_purchase(engine: Engine, scope: Scope, grain: str = "month") -> pd.Da
         .group_by(orders.c.customer_id)
         .cte("second_purchase")
     )
-    days = second.c.second_at - first.c.first_at
+    days = days_between(second.c.second_at, first.c.first_at)
     raw = cast(func.floor((days - 1) / float(SECOND_PURCHASE_BUCKET_DAYS)), Integer)
     bucket = case(
         (second.c.second_at.is_(None), None),

@@ -38,7 +38,7 @@ from sqlalchemy import types as sqltypes
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.errors import first_line
-from dashboard.storage.engine import StoreError, StoreLocation
+from dashboard.storage.engine import StoreError, StoreLocation, existing_tables
 from dashboard.storage.schema import (
     APP,
     CONTRACT_TABLES,
@@ -211,7 +211,15 @@ def _store_columns(conn: Connection, name: str) -> dict[str, _StoreColumn]:
     try:
         reflected = inspect(conn).get_columns(name)
         return {
-            c["name"]: _StoreColumn(c["name"], type_family(c["type"]), str(c["type"]))
+            c["name"]: _StoreColumn(
+                c["name"],
+                # A type the dialect does not map (PyHive reflects Spark's DATE as NullType)
+                # is classified by its name.
+                type_family(c["type"])
+                if type_family(c["type"]) != "unknown"
+                else family_from_type_name(str(c.get("raw_type") or c["type"])),
+                str(c["type"]),
+            )
             for c in reflected
         }
     except (SQLAlchemyError, NotImplementedError):
@@ -546,8 +554,7 @@ def check_store(engine: Engine, location: StoreLocation | None = None) -> CheckR
         ) from exc
     try:
         with conn:
-            inspector = inspect(conn)
-            present = set(inspector.get_table_names()) | set(inspector.get_view_names())
+            present = existing_tables(engine)  # also Spark's, whose inspector misreads
             for name in LOAD_ORDER:
                 if name not in present and name in OPTIONAL_TABLES:
                     findings.append(

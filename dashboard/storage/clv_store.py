@@ -33,6 +33,7 @@ from dashboard.storage.engine import (
 )
 from dashboard.storage.schema import clv_runs, customer_clv, customers, orders
 from dashboard.storage.sql import customer_scope, read_frame
+from dashboard.storage.stores import app_engine, route
 
 #: Time unit of the stored recency and T (weeks), as in the BG/NBD paper.
 TIME_UNIT = "W"
@@ -169,7 +170,7 @@ def latest_run(engine: Engine) -> ClvRun | None:
     if not has_tables(engine, clv_runs, customer_clv):
         return None
     latest = clv_runs.c.run_id.desc()
-    with engine.connect() as conn:
+    with app_engine(engine).connect() as conn:
         try:
             row = conn.execute(select(clv_runs).order_by(latest).limit(1)).mappings().first()
         except SQLAlchemyError:  # a store from before purchase_model: read the old columns
@@ -238,7 +239,7 @@ def expected_alive(engine: Engine, scope: Scope) -> tuple[float, date] | None:
         customer_clv.c.run_id == run.run_id,
         customer_scope(scope, customer_clv.c.customer_id),
     )
-    with engine.connect() as conn:
+    with route(engine, statement).connect() as conn:
         return float(conn.execute(statement).scalar_one()), run.calibration_end
 
 
@@ -387,6 +388,7 @@ def draw_sums(engine: Engine, scope: Scope, run: ClvRun, as_of: date) -> pd.Data
 
 def _ensure_tables(engine: Engine) -> None:
     """Create the CLV tables; recreate them if an older layout lacks columns (derived data)."""
+    engine = app_engine(engine)
     ensure_app_tables(engine)
     if not has_interval_layout(engine):
         customer_clv.drop(engine)
@@ -411,6 +413,7 @@ def save_run(
     dashboard.storage.engine.StoreError
         The store refused the write (e.g. a read-only warehouse user); nothing is written.
     """
+    engine = app_engine(engine)
     try:
         _ensure_tables(engine)
         fitted_at = datetime.now().replace(microsecond=0)

@@ -45,6 +45,7 @@ from dashboard.storage.engine import has_tables, refresh_statistics
 from dashboard.storage.queries import data_version
 from dashboard.storage.schema import KEY, customers, orders, referrals, service_contacts, surveys
 from dashboard.storage.sql import between, customer_scope, read_frame
+from dashboard.storage.stores import is_split, store_summaries_apart
 
 log = logging.getLogger(__name__)
 
@@ -310,6 +311,8 @@ def store_summaries(engine: Engine, start: date, end: date) -> str | None:
     tables are analysed afterwards (``refresh_statistics``).
     """
     version = data_version(engine)
+    if is_split(engine):  # computed in the warehouse, stored in the app store
+        return store_summaries_apart(engine, start, end, version)
     key = (
         customer_summary_periods.c.data_version == version,
         customer_summary_periods.c.period_start == start,

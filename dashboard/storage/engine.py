@@ -144,14 +144,33 @@ def _log_wait(message: str) -> None:
     log.warning("%s", message)
 
 
-def make_engine(url: str, on_lock_wait: Callable[[str], None] | None = None) -> Engine:
+def make_engine(
+    url: str,
+    on_lock_wait: Callable[[str], None] | None = None,
+    app_url: str | None = None,
+) -> Engine:
     """Create an engine for ``url`` with a message a user can act on when the URL is wrong.
+
+    The app's own tables go to the app store of :func:`dashboard.storage.stores.resolve_app_url`
+    (``app_url``, ``DASHBOARD_APP_DB_URL``, an embedded file for a read-only warehouse);
+    when it is another store, it is attached to the returned engine (``stores.app_engine``).
 
     A DuckDB file gets no connection pool and waits for another process that holds the file
     (:mod:`dashboard.storage.embedded`); ``on_lock_wait`` is told once per wait (default: a log
     warning). Server stores get a bounded pool: at most ``POOL_SIZE + POOL_MAX_OVERFLOW``
     connections per process.
     """
+    from dashboard.storage import stores
+
+    engine = _make_engine(url, on_lock_wait)
+    engine._dashboard_cache = {}  # per-engine reuse of a warehouse's table list and fingerprint
+    resolved_app = stores.resolve_app_url(url, app_url)
+    if resolved_app is not None:
+        stores.attach(engine, _make_engine(resolved_app, on_lock_wait))
+    return engine
+
+
+def _make_engine(url: str, on_lock_wait: Callable[[str], None] | None = None) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -250,39 +269,81 @@ def store_session(engine: Engine) -> Iterator[None]:
     opening once instead of per connection; outside such a block the file is closed as soon as
     the last connection is.
     """
-    path = embedded_file(engine.url)
-    if path is None:
-        yield
-        return
-    with gate_for(path).session():
+    from dashboard.storage import stores
+
+    with contextlib.ExitStack() as stack:
+        for store in {id(e): e for e in (engine, stores.app_engine(engine))}.values():
+            path = embedded_file(store.url)  # the app store's file too, when it is apart
+            if path is not None:
+                stack.enter_context(gate_for(path).session())
         yield
 
 
 def existing_tables(engine: Engine) -> set[str]:
-    """Names of the tables and views in the store's default schema."""
-    inspector = inspect(engine)
-    return set(inspector.get_table_names()) | set(inspector.get_view_names())
+    """Names of the tables and views in the store's default schema.
+
+    With a separate app store (``stores.app_engine``), the contract store's tables and the app
+    store's. Spark (``hive://``) is asked with ``SHOW TABLES`` (PyHive's inspector misreads
+    its answer), the listing reused for ``stores.FINGERPRINT_SECONDS``.
+    """
+    from dashboard.storage import stores
+
+    bind = engine.engine if isinstance(engine, Connection) else engine  # a Connection too
+    if bind.url.get_backend_name() == "hive":
+        cache = getattr(bind, "_dashboard_cache", None)
+        hit = cache.get("tables") if cache is not None else None
+        if hit and time.monotonic() - hit[1] < stores.FINGERPRINT_SECONDS:
+            names = set(hit[0])
+        else:
+            with engine.connect() as conn:
+                rows = conn.exec_driver_sql("SHOW TABLES").fetchall()
+            names = {str(row[1]) for row in rows if not (len(row) > 2 and row[2])}
+            if cache is not None:
+                cache["tables"] = (frozenset(names), time.monotonic())
+    else:
+        inspector = inspect(engine)
+        names = set(inspector.get_table_names()) | set(inspector.get_view_names())
+    if stores.is_split(bind):
+        app_names = existing_tables(stores.app_engine(bind))
+        names = {n for n in names if n in CONTRACT_TABLES} | app_names
+    return names
 
 
 def has_tables(engine: Engine, *tables: Table) -> bool:
-    """True when every one of ``tables`` exists in the store (e.g. before reading a model run)."""
+    """True when every one of ``tables`` exists in the store (e.g. before reading a model run).
+
+    With a separate app store, the app's tables are looked for there (``existing_tables``)."""
     present = existing_tables(engine)
     return all(table.name in present for table in tables)
 
 
 def create_schema(engine: Engine) -> None:
-    """Create the contract and app tables that do not exist yet (never drops anything)."""
-    CONTRACT.create_all(engine, checkfirst=True)
-    APP.create_all(engine, checkfirst=True)
+    """Create the contract and app tables that do not exist yet (never drops anything).
+
+    The app tables go to the app store (``stores.app_engine``); Spark's contract tables are
+    created by the Parquet load (``dashboard.storage.spark``), not here.
+    """
+    from dashboard.storage import stores
+
+    bind = engine.engine if isinstance(engine, Connection) else engine  # a Connection too
+    if bind.url.get_backend_name() != "hive":
+        CONTRACT.create_all(engine, checkfirst=True)
+    APP.create_all(stores.app_engine(bind) if stores.is_split(bind) else engine, checkfirst=True)
 
 
 def ensure_app_tables(engine: Engine) -> None:
     """Create only the app's own tables (for a warehouse whose contract tables are views)."""
-    APP.create_all(engine, checkfirst=True)
+    from dashboard.storage import stores
+
+    bind = engine.engine if isinstance(engine, Connection) else engine  # a Connection too
+    APP.create_all(stores.app_engine(bind) if stores.is_split(bind) else engine, checkfirst=True)
 
 
 def bump_data_version(engine: Engine) -> str:
     """Record that the data changed, so caches keyed by the version are invalidated."""
+    from dashboard.storage import stores
+
+    engine = stores.app_engine(engine)
     now = datetime.now()
     version = now.strftime("%Y%m%dT%H%M%S.%f")
     with engine.begin() as conn:
@@ -310,6 +371,8 @@ def contract_fingerprint(engine: Engine, present: set[str] | None = None) -> str
     present = existing_tables(engine) if present is None else present
     names = [name for name in LOAD_ORDER if name in present]
     parts: list[str] = []
+    if engine.url.get_backend_name() == "hive" and names:
+        return _one_statement_fingerprint(engine, names)
     with engine.connect() as conn:
         counted = names
         if engine.url.get_backend_name() == "postgresql" and names:
@@ -335,10 +398,29 @@ def contract_fingerprint(engine: Engine, present: set[str] | None = None) -> str
     return hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
 
 
+def _one_statement_fingerprint(engine: Engine, names: list[str]) -> str:
+    """Counts and latest dates of every table in ONE statement (a warehouse statement costs
+    about a second whatever it does)."""
+    columns = []
+    for name in names:
+        table = CONTRACT_TABLES[name]
+        columns.append(select(func.count()).select_from(table).scalar_subquery().label(name))
+        if name in _FINGERPRINT_DATES:
+            latest = func.max(table.c[_FINGERPRINT_DATES[name]])
+            columns.append(select(latest).scalar_subquery().label(f"{name}_latest"))
+    with engine.connect() as conn:
+        values = conn.execute(select(*columns)).one()
+    parts = [f"{label}:{value}" for label, value in zip(values._fields, values, strict=True)]
+    return hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
+
+
 def read_data_version(engine: Engine, present: set[str] | None = None) -> str | None:
     """The stored dataset version, or None when the store has no version table."""
+    from dashboard.storage import stores
+
     if "dataset_info" not in (existing_tables(engine) if present is None else present):
         return None
+    engine = stores.app_engine(engine)
     with engine.connect() as conn:
         return conn.execute(
             select(dataset_info.c.value).where(dataset_info.c.key == "version")
@@ -487,11 +569,29 @@ def _absent_optional_tables(conn: Connection) -> set[str]:
 
 
 def clear_all_rows(conn: Connection) -> None:
-    """Delete every row of the contract and app tables (the tables stay)."""
-    # App tables first (they may refer to customers), then the contract in reverse load order.
-    for table in reversed(APP.sorted_tables):
-        conn.execute(table.delete())
+    """Delete every row of the contract and app tables (the tables stay).
+
+    With a separate app store, its rows are deleted in a transaction of its own, first."""
+    from dashboard.storage import stores
+
+    if stores.is_split(conn.engine):
+        with stores.app_engine(conn.engine).begin() as app_conn:
+            for table in reversed(APP.sorted_tables):
+                app_conn.execute(table.delete())
+    else:
+        # App tables first (they may refer to customers), then the contract in reverse order.
+        for table in reversed(APP.sorted_tables):
+            conn.execute(table.delete())
     absent = _absent_optional_tables(conn)
     for name in reversed(LOAD_ORDER):
         if name not in absent:
             conn.execute(CONTRACT_TABLES[name].delete())
+
+
+def clear_app_rows(conn: Connection) -> None:
+    """Delete every row of the app tables, in the app store (the contract is not touched)."""
+    from dashboard.storage import stores
+
+    with stores.app_engine(conn.engine).begin() as app_conn:
+        for table in reversed(APP.sorted_tables):
+            app_conn.execute(table.delete())

@@ -12,10 +12,12 @@ from sqlalchemy import Connection, Engine, select
 
 from dashboard.storage.engine import existing_tables
 from dashboard.storage.schema import dataset_info
+from dashboard.storage.stores import app_engine
 
 
 def read_marker(engine: Engine, key: str) -> str | None:
     """The value stored under ``key``, or None (no such row, or no ``dataset_info`` table)."""
+    engine = app_engine(engine)
     if "dataset_info" not in existing_tables(engine):
         return None
     with engine.connect() as conn:
@@ -27,7 +29,7 @@ def read_marker(engine: Engine, key: str) -> str | None:
 def write_marker(engine_or_conn: Engine | Connection, key: str, value: str) -> None:
     """Store ``value`` under ``key`` (replacing it); with a Connection, in its transaction."""
     if isinstance(engine_or_conn, Engine):
-        with engine_or_conn.begin() as conn:
+        with app_engine(engine_or_conn).begin() as conn:
             write_marker(conn, key, value)
         return
     engine_or_conn.execute(dataset_info.delete().where(dataset_info.c.key == key))

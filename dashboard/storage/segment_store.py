@@ -64,6 +64,7 @@ from dashboard.storage.schema import (
     surveys,
 )
 from dashboard.storage.sql import between, customer_scope, read_frame
+from dashboard.storage.stores import app_engine
 
 #: The segment tables this module adds. Kept off ``schema.APP`` on purpose: APP's table list
 #: must not depend on whether this module happens to be imported (the generated contract doc
@@ -129,6 +130,7 @@ MIGRATION_MONTHS = 3
 
 def ensure_segment_tables(engine: Engine) -> None:
     """Create the segment tables that do not exist yet (never drops anything)."""
+    engine = app_engine(engine)
     APP.create_all(engine, tables=SEGMENT_TABLES, checkfirst=True)
     SEGMENT_EXTRA.create_all(engine, checkfirst=True)
 
@@ -312,7 +314,7 @@ def latest_run(engine: Engine) -> SegmentRun | None:
     """The most recent saved run, or None when segmentation has never run on this store."""
     if not has_tables(engine, segment_runs):
         return None
-    with engine.connect() as conn:
+    with app_engine(engine).connect() as conn:
         row = conn.execute(
             select(segment_runs).order_by(segment_runs.c.run_id.desc()).limit(1)
         ).first()
@@ -323,7 +325,7 @@ def run_by_id(engine: Engine, run_id: int) -> SegmentRun | None:
     """A saved run by its id (None when there is none)."""
     if not has_tables(engine, segment_runs):
         return None
-    with engine.connect() as conn:
+    with app_engine(engine).connect() as conn:
         row = conn.execute(select(segment_runs).where(segment_runs.c.run_id == run_id)).first()
     return None if row is None else _run_from_row(row)
 
@@ -379,6 +381,7 @@ def save_run(
     assignments.insert(0, "run_id", run_id)
     profiles = result.profiles.copy()
     profiles.insert(0, "run_id", run_id)
+    engine = app_engine(engine)
     with engine.begin() as conn:
         # Only the latest run and the one before it are kept in full (for label matching);
         # older runs keep their row and names but not their per-customer rows.
@@ -428,7 +431,7 @@ def rename_segment(engine: Engine, run_id: int, segment: int, name: str) -> None
     if not name:
         raise ValueError("a segment name cannot be blank")
     ensure_segment_tables(engine)
-    with engine.begin() as conn:
+    with app_engine(engine).begin() as conn:
         for table in (segment_names, segment_given_names):
             conn.execute(table.delete().where(table.c.run_id == run_id, table.c.segment == segment))
             conn.execute(table.insert().values(run_id=run_id, segment=segment, name=name))

@@ -84,6 +84,27 @@ def _month_index_postgresql(element: month_index, compiler: Any, **kw: Any) -> s
     )
 
 
+class days_between(FunctionElement):  # noqa: N801 - reads like the SQL function it is
+    """``later - earlier`` in days (an integer) for two DATE columns, on every dialect: the
+    difference of two dates is an integer on DuckDB and PostgreSQL, an interval on Spark."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "days_between"
+
+
+@compiles(days_between)
+def _days_between_default(element: days_between, compiler: Any, **kw: Any) -> str:
+    later, earlier = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"({later} - {earlier})"
+
+
+@compiles(days_between, "hive")
+def _days_between_spark(element: days_between, compiler: Any, **kw: Any) -> str:
+    later, earlier = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"datediff({later}, {earlier})"
+
+
 def between(column: ColumnElement, start: date, end: date) -> ColumnElement[bool]:
     """``start <= column <= end`` with both bounds bound as parameters (days inclusive)."""
     return and_(column >= start, column <= end)
@@ -125,7 +146,20 @@ def read_frame(engine: Engine, statement: Select) -> pd.DataFrame:
     faster than psycopg's rows at 100k rows, docs/performance.md). Parameters stay bound
     (psycopg binds them client-side for COPY, quoting each value as a literal). On both,
     DATE columns arrive as datetime64 and numeric sums as floats: callers normalise types.
+
+    With a separate app store the statement runs where its tables are
+    (:func:`dashboard.storage.stores.route`); one that reads contract facts and app tables
+    runs in the contract store through SQLAlchemy, which hands the app rows over.
     """
+    from dashboard.storage import stores
+
+    if stores.is_split(engine):
+        routed = stores.route(engine, statement)
+        if routed is engine and stores.reads_app_tables(statement):
+            with engine.connect() as conn:
+                result = conn.execute(statement)
+                return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+        engine = routed
     backend = engine.url.get_backend_name()
     if backend == "duckdb":
         compiled = statement.compile(

@@ -22,6 +22,7 @@ from dashboard.storage.schema import (
     service_contacts,
 )
 from dashboard.storage.sql import customer_scope, month_index, read_frame
+from dashboard.storage.stores import app_engine
 
 
 def payback_facts(engine: Engine, scope: Scope) -> pd.DataFrame:
@@ -112,7 +113,7 @@ def latest_segment_run(engine: Engine) -> int | None:
     """Run id of the latest saved segmentation, or None when there is none."""
     if not {"segment_runs", "segment_assignments", "segment_names"} <= existing_tables(engine):
         return None
-    with engine.connect() as conn:
+    with app_engine(engine).connect() as conn:
         return conn.execute(select(func.max(segment_runs.c.run_id))).scalar_one_or_none()
 
 
@@ -165,7 +166,7 @@ def segment_list(engine: Engine) -> pd.DataFrame:
     if run_id is None:
         return pd.DataFrame(columns=columns)
     run = segment_runs.c
-    with engine.connect() as conn:
+    with app_engine(engine).connect() as conn:
         n_segments = conn.execute(select(run.n_segments).where(run.run_id == run_id)).scalar_one()
         names = dict(
             conn.execute(
