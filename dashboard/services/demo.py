@@ -23,6 +23,7 @@ from dashboard.simulator import (
     validate_n_customers,
 )
 from dashboard.storage import spark
+from dashboard.storage.check import integer_customer_ids
 from dashboard.storage.engine import (
     Progress,
     bulk_insert,
@@ -31,6 +32,7 @@ from dashboard.storage.engine import (
     clear_app_rows,
     contract_row_counts,
     create_schema,
+    drop_every_table,
     ensure_app_tables,
     refresh_statistics,
 )
@@ -242,10 +244,16 @@ def first_run_step(engine: Engine) -> str | None:
       built before the marker existed): store the missing fit and segments, then the marker;
     - ``None``: the marker is there, nothing to do.
 
+    A demo store whose customer ids are integers (built before identifiers were text) is
+    built again: it is the app's own demo, nothing of the user's is lost, and the pages now
+    expect text identifiers.
+
     Only the app's embedded default store is meant: a store the user points the app at is
     never built or completed.
     """
     if missing_contract_tables(engine) or not contract_row_counts(engine)["customers"]:
+        return "build"
+    if integer_customer_ids(engine):
         return "build"
     if read_marker(engine, COMPLETE_MARKER) is not None:
         return None
@@ -257,6 +265,8 @@ def complete_first_run(
 ) -> str | None:
     """Do :func:`first_run_step`'s step (build, or finish) and return it (None: nothing done)."""
     step = first_run_step(engine)
+    if step == "build" and not missing_contract_tables(engine) and integer_customer_ids(engine):
+        drop_every_table(engine)  # the old demo's integer-keyed tables: a new layout
     if step == "build":
         build_complete_demo(engine, n_customers, progress=progress)
     elif step == "finish":

@@ -246,6 +246,14 @@ def _store_columns(conn: Connection, name: str) -> dict[str, _StoreColumn]:
     }
 
 
+def integer_customer_ids(engine: Engine) -> bool:
+    """Whether ``customers.customer_id`` is an integer column: a store built before identifiers
+    were text (the contract now wants text)."""
+    with engine.connect() as conn:
+        found = _store_columns(conn, "customers").get("customer_id")
+    return found is not None and found.family == "integer"
+
+
 def _display(value: Any) -> str:
     text_ = str(value)
     return text_ if len(text_) <= 40 else text_[:37] + "..."

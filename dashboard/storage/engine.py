@@ -317,6 +317,19 @@ def has_tables(engine: Engine, *tables: Table) -> bool:
     return all(table.name in present for table in tables)
 
 
+def drop_every_table(engine: Engine) -> None:
+    """Drop every table and view of the store's default schema, in one transaction (used only
+    to rebuild the app's own demo store when its layout is out of date)."""
+    inspector = inspect(engine)
+    views, tables = inspector.get_view_names(), inspector.get_table_names()
+    quote = engine.dialect.identifier_preparer.quote
+    with engine.begin() as conn:
+        for name in views:
+            conn.execute(text(f"DROP VIEW IF EXISTS {quote(name)}"))
+        for name in tables:
+            conn.execute(text(f"DROP TABLE IF EXISTS {quote(name)} CASCADE"))
+
+
 def create_schema(engine: Engine) -> None:
     """Create the contract and app tables that do not exist yet (never drops anything).
 

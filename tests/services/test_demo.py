@@ -236,3 +236,26 @@ def test_complete_demo_without_replace_refuses_a_store_with_data(duck):
     build_demo(duck, 1_000, seed=1)
     with pytest.raises(DemoError, match="already holds data"):
         build_complete_demo(duck, 1_000, replace=False)
+
+
+def test_a_demo_store_with_integer_customer_ids_is_built_again(duck):
+    # A default store built before identifiers were text: integer customer ids, and its marker.
+    from sqlalchemy import text
+
+    from dashboard.services.demo import COMPLETE_MARKER, complete_first_run, first_run_step
+    from dashboard.storage.check import integer_customer_ids
+    from dashboard.storage.markers import read_marker, write_marker
+
+    build_demo(duck, 1_000, seed=3)
+    write_marker(duck, COMPLETE_MARKER, "2026-01-01")
+    assert first_run_step(duck) is None and not integer_customer_ids(duck)
+    with duck.begin() as conn:
+        conn.execute(text("CREATE TABLE old_customers AS SELECT * FROM customers"))
+        conn.execute(text("DROP TABLE customers"))
+        conn.execute(text("ALTER TABLE old_customers RENAME TO customers"))
+        conn.execute(text("ALTER TABLE customers ALTER customer_id TYPE INTEGER"))
+    assert integer_customer_ids(duck)
+    assert first_run_step(duck) == "build"
+    assert complete_first_run(duck, 1_000) == "build"
+    assert not integer_customer_ids(duck) and read_marker(duck, COMPLETE_MARKER) is not None
+    assert first_run_step(duck) is None
