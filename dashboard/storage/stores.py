@@ -289,8 +289,11 @@ def write_parquet(frame: pd.DataFrame, table: Table, path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from dashboard.storage.engine import text_identifiers  # engine imports this module
+
     schema = pa.schema([(c.name, _arrow_type(c.type)) for c in table.columns if c.name in frame])
-    data = frame[[name for name in schema.names]].copy()
+    # Identifiers are text in every store: integer ids of the demo become their digits.
+    data = text_identifiers(table, frame)[[name for name in schema.names]].copy()
     for field in schema:
         if pa.types.is_date32(field.type):
             data[field.name] = pd.to_datetime(data[field.name]).dt.date

@@ -101,6 +101,11 @@ TABLE_WORDS = {
 }
 
 
+#: What each function of this module computes, shown while it runs on a cache miss
+#: (``dashboard.app.context.load`` adds the period and filters).
+COMPUTING = {"view": "Counting each table's rows, dates and last load, and checking the contract"}
+
+
 def contract_anchor(table: str) -> str:
     """``docs/data-contract.md#<table>``: the section that lists the table's columns."""
     return f"{CONTRACT_DOC}#{table}"
