@@ -41,3 +41,14 @@ def test_headers_dates_and_float_format():
     )
     table = rows(csv_bytes(frame, {"customer_id": "Customer ID"}, float_format="%.2f"))
     assert table == [["Customer ID", "acquired_at", "revenue"], ["7", "2024-02-01", "0.33"]]
+
+
+def test_the_app_offers_no_csv_download_that_bypasses_the_neutralising_writer():
+    # Streamlit's own table download would write cells such as "=HYPERLINK(...)" as they are.
+    import tomllib
+    from pathlib import Path
+
+    config = tomllib.loads(
+        (Path(__file__).resolve().parents[2] / ".streamlit" / "config.toml").read_text()
+    )
+    assert config["client"]["disableDataExport"] is True
