@@ -13,7 +13,7 @@ from tests.spark_server import SparkThriftServer, unavailable_reason
 DEMO_CUSTOMERS = 2000
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def spark_demo(tmp_path_factory):
     """(hive URL, app store URL, environment) of a Spark store holding the demo, fitted."""
     reason = unavailable_reason()
@@ -37,7 +37,19 @@ def spark_demo(tmp_path_factory):
         assert code == 0
         print(f"\nSpark: server up in {server.started_in:.1f} s, demo loaded and fitted in "
               f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+        # The variables must not outlive the set-up: tests after these would route their app
+        # tables to this store. Each Spark test gets them again (_spark_environment).
+        patch.undo()
         yield server.url, env
     finally:
         server.stop()
         patch.undo()
+
+
+@pytest.fixture(autouse=True)
+def _spark_environment(request, monkeypatch):
+    """The Spark store's environment for the tests that use it, and for no other test."""
+    if "spark_demo" in request.fixturenames:
+        _, env = request.getfixturevalue("spark_demo")
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
