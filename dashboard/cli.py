@@ -27,7 +27,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
-from dashboard.cli_transactions import add_import_transactions
+from dashboard.cli_transactions import add_import_transactions, cmd_import_transactions
 from dashboard.errors import first_line
 from dashboard.services.importing import ImportRejected, UnknownTableError, import_file
 from dashboard.storage.check import FAMILY_LABELS, check_store, type_family
@@ -724,7 +724,7 @@ def _prepare_first_view(args: argparse.Namespace) -> None:
 
 
 #: Commands after which the first view of the new data is prepared (they change the data).
-PREPARE_AFTER = (cmd_demo, cmd_import, cmd_fit, cmd_segment)
+PREPARE_AFTER = (cmd_demo, cmd_import, cmd_import_transactions, cmd_fit, cmd_segment)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -78,6 +78,7 @@ def test_command_line_with_day_first_dates_fits_and_segments(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0, out
     assert "customers: 2 added" in out and "orders: 3 added" in out
+    assert "Preparing the pages' default period" in out  # as after any other write
     engine = make_engine(url)
     with engine.connect() as conn:
         cost = conn.execute(select(func.sum(orders.c.cost))).scalar_one()
