@@ -178,7 +178,19 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(url: str, log_dir: Path) -> tuple[subprocess.Popen, str, Path, Path]:
+def _server_option(option: str) -> tuple[str, str]:
+    """``server.websocketPingInterval=120`` as ``--server.websocketPingInterval 120``."""
+    name, sep, value = option.partition("=")
+    if not sep or not name:
+        raise SystemExit(
+            f"--option takes NAME=VALUE (e.g. server.websocketPingInterval=120), got {option!r}"
+        )
+    return f"--{name}", value
+
+
+def start_server(
+    url: str, log_dir: Path, options: list[str] = ()
+) -> tuple[subprocess.Popen, str, Path, Path]:
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     out_path, err_path = log_dir / "streamlit.stdout", log_dir / "streamlit.stderr"
@@ -198,6 +210,7 @@ def start_server(url: str, log_dir: Path) -> tuple[subprocess.Popen, str, Path, 
         "none",
         "--browser.gatherUsageStats",
         "false",
+        *(part for option in options for part in _server_option(option)),
     ]
     env = {**os.environ, "DASHBOARD_DB_URL": url}
     with out_path.open("wb") as out, err_path.open("wb") as err:
@@ -527,7 +540,7 @@ def bench_store(url: str, args, declared, log_root: Path) -> StoreRun:
     log_dir = log_root / re.sub(r"[^A-Za-z0-9]+", "_", _store_name(url)).strip("_")
     log_dir.mkdir(parents=True, exist_ok=True)
     pool = describe_pool(url)
-    process, base_url, out_path, err_path = start_server(url, log_dir)
+    process, base_url, out_path, err_path = start_server(url, log_dir, args.option)
     sampler = Sampler(process.pid, url)
     sampler.start()
     try:
@@ -635,6 +648,14 @@ def main(argv: list[str] | None = None) -> int:
         "--quiet-ms", type=int, default=400, help="ms a page must stay idle to count as finished"
     )
     parser.add_argument("--log-dir", type=Path, help="where the server logs go")
+    parser.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a Streamlit config option for the server (repeatable), e.g. "
+        "server.websocketPingInterval=120",
+    )
     parser.add_argument("--json", type=Path, help="also write every page visit to this file")
     args = parser.parse_args(argv)
 
