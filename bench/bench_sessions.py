@@ -473,15 +473,25 @@ async def run_session(browser, base_url: str, index: int, args, declared) -> lis
     finally:
         recording = False
         await context.close()
+    failed = sum(bool(visit.errors) for visit in visits)
+    print(f"  session {index}: {len(visits)} pages, {failed} with errors", flush=True)
     return visits
 
 
 async def run_sessions(base_url: str, args, declared) -> tuple[list[PageVisit], float]:
     from playwright.async_api import async_playwright
 
+    executable = CHROMIUM
+    if args.browser_nice:
+        # The browsers stand in for people's own machines: at a lower priority they do not take
+        # the server's cores on a small machine (docs/performance.md, "Many users").
+        wrapper = Path(tempfile.mkdtemp(prefix="bench-chromium-")) / "chromium"
+        wrapper.write_text(f'#!/bin/sh\nexec nice -n {int(args.browser_nice)} {CHROMIUM} "$@"\n')
+        wrapper.chmod(0o755)
+        executable = str(wrapper)
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
         )
         try:
             started = time.perf_counter()
@@ -655,6 +665,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME=VALUE",
         help="a Streamlit config option for the server (repeatable), e.g. "
         "server.websocketPingInterval=120",
+    )
+    parser.add_argument(
+        "--browser-nice",
+        type=int,
+        default=0,
+        metavar="N",
+        help="run Chromium at nice N (e.g. 15) so that it does not take the server's CPU",
     )
     parser.add_argument("--json", type=Path, help="also write every page visit to this file")
     args = parser.parse_args(argv)
