@@ -53,7 +53,10 @@ log = logging.getLogger(__name__)
 #: The stored facts' tables (not part of the contract doc; created on the first fill).
 FACT_STORE = MetaData()
 
-VERSION = Column("data_version", String(200), primary_key=True)
+
+def version_column() -> Column:
+    """The ``data_version`` key column every stored table starts with (a new Column each)."""
+    return Column("data_version", String(200), primary_key=True)
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ def marker_table(name: str, *keys: Column) -> Table:
     return Table(
         name,
         FACT_STORE,
-        VERSION.copy(),
+        version_column(),
         *keys,
         Column("stored_at", DateTime, nullable=False),
         Column("rows", BigInteger, nullable=False),

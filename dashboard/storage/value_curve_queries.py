@@ -42,17 +42,26 @@ from dashboard.storage.schema import (
     value_ratings,
 )
 from dashboard.storage.sql import between, customer_scope, month_start, read_frame
-from dashboard.storage.stored_facts import FACT_STORE, VERSION, FactStore, marker_table, store
+from dashboard.storage.stored_facts import (
+    FACT_STORE,
+    FactStore,
+    marker_table,
+    store,
+    version_column,
+)
 from dashboard.storage.value_queries import latest_segment_run
 
-_AS_OF = Column("as_of", Date, primary_key=True, comment="Date the ratings are as of.")
+
+def _as_of() -> Column:
+    return Column("as_of", Date, primary_key=True, comment="Date the ratings are as of.")
+
 
 #: Each customer's latest rating of each attribute on or before ``as_of``.
 latest_ratings = Table(
     "latest_ratings",
     FACT_STORE,
-    VERSION.copy(),
-    _AS_OF.copy(),
+    version_column(),
+    _as_of(),
     Column("customer_id", KEY, primary_key=True, autoincrement=False),
     Column("attribute", String(100), primary_key=True),
     Column("importance", Integer, nullable=False),
@@ -64,15 +73,15 @@ latest_ratings = Table(
 rater_margins = Table(
     "rater_margins",
     FACT_STORE,
-    VERSION.copy(),
-    _AS_OF.copy(),
+    version_column(),
+    _as_of(),
     Column("customer_id", KEY, primary_key=True, autoincrement=False),
     Column("margin_12m", Double, nullable=True),
 )
 
 LATEST_RATINGS = FactStore(
     name="latest ratings",
-    marker=marker_table("latest_rating_dates", _AS_OF.copy()),
+    marker=marker_table("latest_rating_dates", _as_of()),
     tables=(latest_ratings, rater_margins),
     keys=("as_of",),
 )
