@@ -66,10 +66,6 @@ def test_the_latest_rating_of_each_attribute_by_hand(rated_again):
     assert rows.loc[("North", "price"), "group_margin_12m"] == pytest.approx(280.0)
     assert rows.loc[("South", "price"), "group_margin_12m"] == pytest.approx(200.0)
     assert rows.loc[("North", "price"), "group_raters"] == 1
-    early = q.value_curve_ratings(rated_again, EARLY, "region").set_index(["group", "attribute"])
-    # As of 10 June: Alice's price rating of 1 May; her margin 80 + 50.
-    assert early.loc[("North", "price"), ["importance", "performance"]].tolist() == [8, 6]
-    assert early.loc[("North", "price"), "group_margin_12m"] == pytest.approx(130.0)
     # Stored rows as of 30 June: Alice 2 attributes + Cara 1; raters: Alice and Cara.
     assert PERIOD[1] in [as_of for _, as_of in _markers(rated_again)]
     with rated_again.connect() as conn:
@@ -79,6 +75,10 @@ def test_the_latest_rating_of_each_attribute_by_hand(rated_again):
             .order_by(q.latest_ratings.c.customer_id, q.latest_ratings.c.attribute)
         ).all()
     assert stored == [("1", "price"), ("1", "quality"), ("3", "price")]
+    early = q.value_curve_ratings(rated_again, EARLY, "region").set_index(["group", "attribute"])
+    # As of 10 June: Alice's price rating of 1 May; her margin 80 + 50.
+    assert early.loc[("North", "price"), ["importance", "performance"]].tolist() == [8, 6]
+    assert early.loc[("North", "price"), "group_margin_12m"] == pytest.approx(130.0)
 
 
 @pytest.mark.parametrize("grouping", ["region", "acquisition_channel"])
