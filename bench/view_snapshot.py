@@ -10,7 +10,8 @@ tree, once from the new) in the default period (last 3 months), for every region
 first region alone, and pickles every field of every result as plain values (dataclasses as
 dicts, frames as frames). Customer value's full loss-maker lists (``ProfitView.losing`` before,
 :func:`~dashboard.services.views.customer_value.loss_makers` after) are saved under
-``losing_all``, the list the page shows under ``losing_shown``, so both layouts compare.
+``losing_all``, the list the page shows under ``losing_shown``, and likewise Loyalty's action
+list (``action_all``, ``action_list``, ``action_customers``), so both layouts compare.
 ``compare`` walks two snapshots and prints every difference: a frame's columns, dtypes kind,
 length and values (numbers to ``--rtol``), a field present in only one. Exit status 1 when
 anything differs.
@@ -29,8 +30,9 @@ import numpy as np
 import pandas as pd
 
 VIEWS = ("customer_value", "loyalty", "segments", "overview")
-#: Rows of the loss makers the page shows.
+#: Rows of the loss makers and of the loyalty action list the page shows.
 SHOWN = 100
+ACTION_SHOWN = 1_000
 
 
 def plain(value):
@@ -56,13 +58,26 @@ def _customer_value(module, engine, scope, bounds):
         losing = profit.pop("losing", None)
         if hasattr(module, "loss_makers"):
             profit["losing_all"] = module.loss_makers(engine, scope, basis)
-            profit["losing_shown"] = profit.pop("loss_makers_shown", losing)
+            profit["losing_shown"] = profit.pop("worst_losses")
         else:
             profit["losing_all"] = losing
             profit["losing_shown"] = None if losing is None else losing.head(SHOWN)
     from dashboard.domain.clv import scenario
 
     result["what_if"] = plain(module.what_if(engine, scope, scenario.Scenario()))
+    return result
+
+
+def _loyalty(module, engine, scope):
+    result = plain(module.view(engine, scope))
+    shown = result.get("action_list")
+    if hasattr(module, "action_list"):
+        result["action_all"] = module.action_list(engine, scope)
+        result["action_customers"] = int(result.get("action_customers") or 0)
+    elif shown is not None:
+        result["action_all"] = shown
+        result["action_customers"] = len(shown)
+        result["action_list"] = shown.head(ACTION_SHOWN)
     return result
 
 
@@ -85,6 +100,8 @@ def save(args) -> int:
             with store_session(engine):
                 if name == "customer_value":
                     result = _customer_value(module, engine, scope, bounds)
+                elif name == "loyalty":
+                    result = _loyalty(module, engine, scope)
                 else:
                     result = plain(module.view(engine, scope))
             snapshot[f"{name}[{','.join(regions) or 'all'}]"] = result

@@ -165,7 +165,6 @@ PROFIT_SUMS = (
     "acquisition_cost",
     "profit",
     "losing_customers",
-    "profitable_customers",
     "profit_destroyed",
 )
 
@@ -174,14 +173,12 @@ def profit_sums(profit: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
     """Per-customer profit (:func:`customer_profit`) summed per group of ``by``.
 
     Returns one row per group (one row in all without ``by``): the ``by`` columns and
-    :data:`PROFIT_SUMS`. Customers count as losing when their profit is below zero and as
-    profitable when above.
+    :data:`PROFIT_SUMS`. Customers count as losing when their profit is below zero.
     """
     values = profit["profit"]
     frame = profit[[*by, "gross_margin", "service_cost", "acquisition_cost", "profit"]].assign(
         customers=1,
         losing_customers=(values < 0).astype("int64"),
-        profitable_customers=(values > 0).astype("int64"),
         profit_destroyed=-values.where(values < 0, 0.0),
     )
     if not by:
@@ -189,7 +186,7 @@ def profit_sums(profit: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
     return frame.groupby(list(by), observed=True, sort=False)[list(PROFIT_SUMS)].sum().reset_index()
 
 
-_SUM_TYPES = {"customers": "int64", "losing_customers": "int64", "profitable_customers": "int64"}
+_SUM_TYPES = {"customers": "int64", "losing_customers": "int64"}
 
 
 def profit_totals(sums: pd.DataFrame) -> ProfitTotals:
@@ -327,11 +324,12 @@ def whale_curve(
     if values.size == 0:
         raise ValueError("the whale curve needs at least one customer")
     cumulative = np.concatenate([[0.0], np.cumsum(values)])
-    ranks = whale_ranks(values.size, int((values > 0).sum()), max_points=max_points)
+    peak = int(np.argmax(cumulative))
+    ranks = np.union1d(whale_ranks(values.size, max_points=max_points), [peak])
     return whale_from_ranks(
         pd.Series(cumulative[ranks], index=ranks),
         customers=values.size,
-        profitable_customers=int((values > 0).sum()),
+        peak_rank=peak,
         losing_customers=int((values < 0).sum()),
         profit_destroyed=float(-values[values < 0].sum()),
         max_points=max_points,
@@ -343,18 +341,16 @@ def whale_curve(
 _READ_AT = (0.2, 0.9)
 
 
-def whale_ranks(
-    customers: int, profitable_customers: int, *, max_points: int = WHALE_CURVE_POINTS
-) -> np.ndarray:
+def whale_ranks(customers: int, *, max_points: int = WHALE_CURVE_POINTS) -> np.ndarray:
     """Ranks (0 = nobody, ``customers`` = everyone, most profitable first) at which
-    :func:`whale_from_ranks` needs the cumulative profit: the plotted points (at most
-    ``max_points``, evenly spaced, with the peak and the end) and the two ranks either side of
-    each share the headline figures are read at. The peak is at ``profitable_customers``."""
+    :func:`whale_from_ranks` needs the cumulative profit, besides the peak's: the evenly
+    spaced plotted points, the end, and the two ranks either side of each share the headline
+    figures are read at."""
     if customers < 1:
         raise ValueError("the whale curve needs at least one customer")
     shares = np.arange(customers + 1) / customers
     brackets = [rank for x in _READ_AT for rank in _bracket(shares, x)]
-    keep = _downsample(customers, profitable_customers, max_points)
+    keep = _downsample(customers, customers, max_points)
     return np.unique(np.concatenate([keep, brackets])).astype(np.int64)
 
 
@@ -368,24 +364,26 @@ def whale_from_ranks(
     cumulative: pd.Series,
     *,
     customers: int,
-    profitable_customers: int,
+    peak_rank: int,
     losing_customers: int,
     profit_destroyed: float,
     max_points: int = WHALE_CURVE_POINTS,
 ) -> WhaleCurve:
-    """The whale curve from the cumulative profit at the ranks of :func:`whale_ranks`.
+    """The whale curve from the cumulative profit at the ranks of :func:`whale_ranks` and at
+    the peak.
 
     ``cumulative`` is indexed by rank (profit of the ``rank`` most profitable customers; rank
-    0 may be left out: it is 0). The peak is the profit of the profitable customers alone
-    (rank ``profitable_customers``); the end (rank ``customers``) is the total profit. The
-    other arguments are counts and sums over every customer (:data:`PROFIT_SUMS`).
+    0 may be left out: it is 0). ``peak_rank`` is the first rank at which it is highest (0
+    when it never rises above zero): the profitable customers. The end (rank ``customers``)
+    is the total profit. ``losing_customers`` and ``profit_destroyed`` count and sum the
+    negative profits (:data:`PROFIT_SUMS`).
     """
     cumulative = cumulative.astype(np.float64)
     cumulative.loc[0] = 0.0
     cumulative = cumulative.sort_index()
     n = customers
     total = float(cumulative.loc[n])
-    peak = float(cumulative.loc[profitable_customers])
+    peak = float(cumulative.loc[peak_rank])
     positive_total = total > 0
     shares = np.arange(n + 1) / n
 
@@ -393,7 +391,7 @@ def whale_from_ranks(
         ranks = list(_bracket(shares, x))
         return float(np.interp(x, shares[ranks], cumulative.loc[ranks].to_numpy()))
 
-    keep = _downsample(n, profitable_customers, max_points)
+    keep = _downsample(n, peak_rank, max_points)
     at_keep = cumulative.loc[keep].to_numpy()
     points = pd.DataFrame(
         {
@@ -408,7 +406,7 @@ def whale_from_ranks(
         total_profit=total,
         peak_profit=peak,
         peak_share=peak / total if positive_total else None,
-        peak_customer_share=profitable_customers / n,
+        peak_customer_share=peak_rank / n,
         losing_customers=losing_customers,
         losing_share=losing_customers / n,
         profit_destroyed=profit_destroyed,

@@ -127,17 +127,22 @@ def profit_sums(
             for name in ("gross_margin", "service_cost", "acquisition_cost", "profit")
         ),
         _count(value < 0).label("losing_customers"),
-        _count(value > 0).label("profitable_customers"),
         func.sum(case((value < 0, -value), else_=literal(0.0, Float))).label("profit_destroyed"),
     ).group_by(*keys)
-    return _typed(read_frame(engine, statement), PROFIT_SUMS, ("customers",
-                  "losing_customers", "profitable_customers"))  # fmt: skip
+    return _typed(read_frame(engine, statement), PROFIT_SUMS, ("customers", "losing_customers"))
 
 
-def whale_cumulative(engine: Engine, scope: Scope, basis: str, ranks: Sequence[int]) -> pd.Series:
-    """Cumulative profit of the ``rank`` most profitable customers counted on ``basis``, at
-    each of ``ranks`` (1 = the most profitable; ties broken by customer id): a Series indexed
-    by rank. Ranks beyond the customers counted are absent."""
+def whale_cumulative(
+    engine: Engine, scope: Scope, basis: str, ranks: Sequence[int]
+) -> tuple[pd.Series, int]:
+    """The whale curve's cumulative profit at ``ranks``, and its peak, for ``basis``.
+
+    Customers counted on ``basis`` are ranked most profitable first (ties by customer id);
+    the cumulative profit at rank *k* is the profit of the *k* first. Returns a Series indexed
+    by rank (ranks beyond the customers counted are absent) holding each of ``ranks`` and the
+    peak, and the peak's rank: the first at which the cumulative profit is highest (0 when it
+    never rises above zero), as :func:`dashboard.domain.value.whale_curve` finds it.
+    """
     per_customer = profit_rows(engine, scope, basis).subquery("profit_rows")
     order = (per_customer.c.profit.desc(), per_customer.c.customer_id)
     ranked = select(
@@ -146,14 +151,30 @@ def whale_cumulative(engine: Engine, scope: Scope, basis: str, ranks: Sequence[i
         .over(order_by=order, rows=(None, 0))
         .label("cumulative_profit"),
     ).subquery("ranked")
+    with_top = select(ranked, func.max(ranked.c.cumulative_profit).over().label("top")).subquery(
+        "with_top"
+    )
+    with_peak = select(
+        with_top.c.rank,
+        with_top.c.cumulative_profit,
+        func.min(case((with_top.c.cumulative_profit == with_top.c.top, with_top.c.rank)))
+        .over()
+        .label("peak_rank"),
+    ).subquery("with_peak")
     wanted = sorted({int(rank) for rank in ranks if rank >= 1})
-    statement = select(ranked.c.rank, ranked.c.cumulative_profit).where(ranked.c.rank.in_(wanted))
+    statement = select(with_peak).where(
+        with_peak.c.rank.in_(wanted) | (with_peak.c.rank == with_peak.c.peak_rank)
+    )
     frame = read_frame(engine, statement)
-    return pd.Series(
+    cumulative = pd.Series(
         pd.to_numeric(frame["cumulative_profit"]).astype("float64").to_numpy(),
         index=frame["rank"].astype("int64").to_numpy(),
         name="cumulative_profit",
     ).sort_index()
+    if frame.empty:
+        return cumulative, 0
+    peak = int(frame["peak_rank"].iloc[0])
+    return cumulative, peak if cumulative.loc[peak] > 0 else 0
 
 
 def loss_makers(

@@ -138,12 +138,13 @@ def _profit_view(
     totals = value.profit_totals(sums)
     if totals.customers == 0:
         return ProfitView(customers=0)
-    profitable = int(sums["profitable_customers"].sum())
-    ranks = value.whale_ranks(totals.customers, profitable)
+    cumulative, peak = portfolio_queries.whale_cumulative(
+        engine, scope, basis, value.whale_ranks(totals.customers)
+    )
     whale = value.whale_from_ranks(
-        portfolio_queries.whale_cumulative(engine, scope, basis, ranks),
+        cumulative,
         customers=totals.customers,
-        profitable_customers=profitable,
+        peak_rank=peak,
         losing_customers=totals.losing_customers,
         profit_destroyed=float(sums["profit_destroyed"].sum()),
     )
