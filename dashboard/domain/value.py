@@ -156,8 +156,7 @@ class ProfitTotals:
 
 #: Sums over a group of customers that every profit figure is built from, in currency units:
 #: what :func:`profit_sums` adds up from per-customer profit and what the store's ``GROUP BY``
-#: returns (:func:`dashboard.storage.customer_queries.profit_sums`). ``profit_destroyed`` is
-#: minus the sum of the negative profits (>= 0).
+#: returns (:func:`dashboard.storage.portfolio_queries.profit_sums`).
 PROFIT_SUMS = (
     "customers",
     "gross_margin",
@@ -165,7 +164,6 @@ PROFIT_SUMS = (
     "acquisition_cost",
     "profit",
     "losing_customers",
-    "profit_destroyed",
 )
 
 
@@ -179,7 +177,6 @@ def profit_sums(profit: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
     frame = profit[[*by, "gross_margin", "service_cost", "acquisition_cost", "profit"]].assign(
         customers=1,
         losing_customers=(values < 0).astype("int64"),
-        profit_destroyed=-values.where(values < 0, 0.0),
     )
     if not by:
         return frame[list(PROFIT_SUMS)].sum().to_frame().T.astype(_SUM_TYPES)
@@ -321,95 +318,38 @@ def whale_curve(
     WhaleCurve
     """
     values = np.sort(np.asarray(profit, dtype=np.float64))[::-1]
-    if values.size == 0:
+    n = values.size
+    if n == 0:
         raise ValueError("the whale curve needs at least one customer")
     cumulative = np.concatenate([[0.0], np.cumsum(values)])
-    peak = int(np.argmax(cumulative))
-    ranks = np.union1d(whale_ranks(values.size, max_points=max_points), [peak])
-    return whale_from_ranks(
-        pd.Series(cumulative[ranks], index=ranks),
-        customers=values.size,
-        peak_rank=peak,
-        losing_customers=int((values < 0).sum()),
-        profit_destroyed=float(-values[values < 0].sum()),
-        max_points=max_points,
-    )
-
-
-#: Shares of customers the whale curve's headline figures are read at (top 20 %, and 90 %
-#: for the bottom 10 %).
-_READ_AT = (0.2, 0.9)
-
-
-def whale_ranks(customers: int, *, max_points: int = WHALE_CURVE_POINTS) -> np.ndarray:
-    """Ranks (0 = nobody, ``customers`` = everyone, most profitable first) at which
-    :func:`whale_from_ranks` needs the cumulative profit, besides the peak's: the evenly
-    spaced plotted points, the end, and the two ranks either side of each share the headline
-    figures are read at."""
-    if customers < 1:
-        raise ValueError("the whale curve needs at least one customer")
-    shares = np.arange(customers + 1) / customers
-    brackets = [rank for x in _READ_AT for rank in _bracket(shares, x)]
-    keep = _downsample(customers, customers, max_points)
-    return np.unique(np.concatenate([keep, brackets])).astype(np.int64)
-
-
-def _bracket(shares: np.ndarray, x: float) -> tuple[int, int]:
-    """The two ranks whose customer shares enclose ``x`` (for linear interpolation)."""
-    low = int(np.clip(np.searchsorted(shares, x, side="right") - 1, 0, shares.size - 2))
-    return low, low + 1
-
-
-def whale_from_ranks(
-    cumulative: pd.Series,
-    *,
-    customers: int,
-    peak_rank: int,
-    losing_customers: int,
-    profit_destroyed: float,
-    max_points: int = WHALE_CURVE_POINTS,
-) -> WhaleCurve:
-    """The whale curve from the cumulative profit at the ranks of :func:`whale_ranks` and at
-    the peak.
-
-    ``cumulative`` is indexed by rank (profit of the ``rank`` most profitable customers; rank
-    0 may be left out: it is 0). ``peak_rank`` is the first rank at which it is highest (0
-    when it never rises above zero): the profitable customers. The end (rank ``customers``)
-    is the total profit. ``losing_customers`` and ``profit_destroyed`` count and sum the
-    negative profits (:data:`PROFIT_SUMS`).
-    """
-    cumulative = cumulative.astype(np.float64)
-    cumulative.loc[0] = 0.0
-    cumulative = cumulative.sort_index()
-    n = customers
-    total = float(cumulative.loc[n])
-    peak = float(cumulative.loc[peak_rank])
+    share_of_customers = np.arange(n + 1) / n
+    total = float(cumulative[-1])
+    peak_index = int(np.argmax(cumulative))
+    peak = float(cumulative[peak_index])
     positive_total = total > 0
-    shares = np.arange(n + 1) / n
 
     def curve_at(x: float) -> float:
-        ranks = list(_bracket(shares, x))
-        return float(np.interp(x, shares[ranks], cumulative.loc[ranks].to_numpy()))
+        return float(np.interp(x, share_of_customers, cumulative))
 
-    keep = _downsample(n, peak_rank, max_points)
-    at_keep = cumulative.loc[keep].to_numpy()
+    keep = _downsample(n, peak_index, max_points)
     points = pd.DataFrame(
         {
-            "customer_share": shares[keep],
-            "cumulative_profit": at_keep,
-            "profit_share": at_keep / total if positive_total else np.nan,
+            "customer_share": share_of_customers[keep],
+            "cumulative_profit": cumulative[keep],
+            "profit_share": cumulative[keep] / total if positive_total else np.nan,
         }
     )
+    losing = int((values < 0).sum())
     return WhaleCurve(
         points=points,
         customers=n,
         total_profit=total,
         peak_profit=peak,
         peak_share=peak / total if positive_total else None,
-        peak_customer_share=peak_rank / n,
-        losing_customers=losing_customers,
-        losing_share=losing_customers / n,
-        profit_destroyed=profit_destroyed,
+        peak_customer_share=peak_index / n,
+        losing_customers=losing,
+        losing_share=losing / n,
+        profit_destroyed=float(-values[values < 0].sum()),
         top_20_share=curve_at(0.2) / total if positive_total else None,
         bottom_10_loss_share=(curve_at(0.9) - total) / total if positive_total else None,
     )

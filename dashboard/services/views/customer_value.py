@@ -138,20 +138,10 @@ def _profit_view(
     totals = value.profit_totals(sums)
     if totals.customers == 0:
         return ProfitView(customers=0)
-    cumulative, peak = portfolio_queries.whale_cumulative(
-        engine, scope, basis, value.whale_ranks(totals.customers)
-    )
-    whale = value.whale_from_ranks(
-        cumulative,
-        customers=totals.customers,
-        peak_rank=peak,
-        losing_customers=totals.losing_customers,
-        profit_destroyed=float(sums["profit_destroyed"].sum()),
-    )
     return ProfitView(
         customers=totals.customers,
         totals=totals,
-        whale=whale,
+        whale=value.whale_curve(portfolio_queries.profits(engine, scope, basis)),
         by_group={
             by: value.profit_by_group(sums, by, groups=known)
             for by, known in groups.items()
