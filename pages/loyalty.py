@@ -4,7 +4,7 @@ from functools import partial
 
 import streamlit as st
 
-from dashboard.app.context import explain_missing, load, page_setup
+from dashboard.app.context import explain_missing, load, on_demand, page_setup
 from dashboard.app.exports import with_finding
 from dashboard.app.widgets import table_height
 from dashboard.charts.loyalty import (
@@ -17,9 +17,6 @@ from dashboard.domain import findings, loyalty
 from dashboard.formatting import format_value
 from dashboard.services import exports
 from dashboard.services.views import loyalty as loyalty_view
-
-#: Rows of the action list shown on screen (the CSV download holds every customer).
-ACTION_ROWS_SHOWN = 1_000
 
 ctx = page_setup(
     "Loyalty vs satisfaction",
@@ -247,19 +244,19 @@ if action_list.empty:
 else:
     order = "expected lifetime value" if "clv" in action_list else "revenue over the last 12 months"
     st.caption(
-        f"{len(action_list):,} customers who say they are satisfied but whose behaviour "
+        f"{view.action_customers:,} customers who say they are satisfied but whose behaviour "
         f"says they are leaving, most valuable first (by {order})."
     )
     # The columns a caller needs fit 1400 px without scrolling; the CSV has every column
     # (latest CSAT and NPS answers, revenue to date, where "still active" comes from) and
     # every customer, while the screen shows the most valuable (a browser cannot take 100k rows).
-    if len(action_list) > ACTION_ROWS_SHOWN:
+    if view.action_customers > len(action_list):
         st.caption(
-            f"The {ACTION_ROWS_SHOWN:,} most valuable are listed; the download holds all "
-            f"{len(action_list):,}."
+            f"The {len(action_list):,} most valuable are listed; the download holds all "
+            f"{view.action_customers:,}."
         )
     st.dataframe(
-        action_list.head(ACTION_ROWS_SHOWN),
+        action_list,
         hide_index=True,
         width="stretch",
         height=table_height(len(action_list), max_rows=10),
@@ -312,9 +309,15 @@ else:
         },
     )
     st.download_button(
-        f"Download the {len(action_list):,} customers (CSV)",
-        data=partial(
-            exports.csv_bytes, action_list, loyalty.ACTION_LIST_COLUMNS, float_format="%.2f"
+        f"Download the {view.action_customers:,} customers (CSV)",
+        # Read from the store on click: over 100k customers at 1M.
+        data=on_demand(
+            loyalty_view.action_list,
+            ctx,
+            settings,
+            render=partial(
+                exports.csv_bytes, headers=loyalty.ACTION_LIST_COLUMNS, float_format="%.2f"
+            ),
         ),
         file_name=f"satisfied-but-leaving_{f.start:%Y-%m-%d}_{f.end:%Y-%m-%d}.csv",
         mime="text/csv",

@@ -136,6 +136,30 @@ def load(view: Callable[..., Any], ctx: PageContext, *args: Any, **kwargs: Any) 
         _stop_with_store_error(StoreLocation(ctx.url, "current"), exc)
 
 
+def on_demand(
+    view: Callable[..., Any], ctx: PageContext, *args: Any, render: Callable[[Any], bytes]
+) -> Callable[[], bytes]:
+    """A download's data, made only when its button is clicked: ``render(view(engine,
+    ctx.scope, *args))``.
+
+    For a file too big to build with every page view (e.g. half a million loss makers at 1M
+    customers): Streamlit calls the returned function on a thread of its own when the user
+    clicks, so nothing is read before. Not cached (a file is asked for once). The view runs in
+    one store session, as :func:`load` runs it; a store that cannot be read gives a file that
+    says so (a download cannot show a message).
+    """
+
+    def make() -> bytes:
+        engine = _engine(ctx.url)
+        try:
+            with store_session(engine):
+                return render(view(engine, ctx.scope, *args))
+        except (SQLAlchemyError, StoreError) as exc:
+            return f"The data could not be read: {first_line(exc)}".encode()
+
+    return make
+
+
 def computing_text(view: Callable[..., Any], scope: Scope) -> str:
     """What the page waits for while ``view`` runs: its module's ``COMPUTING[<function name>]``
     (:data:`DEFAULT_COMPUTING` when it has none), then the period and filters of ``scope``."""

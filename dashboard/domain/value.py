@@ -154,27 +154,60 @@ class ProfitTotals:
         return self.losing_customers / self.customers if self.customers else None
 
 
-def profit_totals(profit: pd.DataFrame) -> ProfitTotals:
-    """Totals of :func:`customer_profit`."""
+#: Sums over a group of customers that every profit figure is built from, in currency units:
+#: what :func:`profit_sums` adds up from per-customer profit and what the store's ``GROUP BY``
+#: returns (:func:`dashboard.storage.portfolio_queries.profit_sums`).
+PROFIT_SUMS = (
+    "customers",
+    "gross_margin",
+    "service_cost",
+    "acquisition_cost",
+    "profit",
+    "losing_customers",
+)
+
+
+def profit_sums(profit: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
+    """Per-customer profit (:func:`customer_profit`) summed per group of ``by``.
+
+    Returns one row per group (one row in all without ``by``): the ``by`` columns and
+    :data:`PROFIT_SUMS`. Customers count as losing when their profit is below zero.
+    """
+    values = profit["profit"]
+    frame = profit[[*by, "gross_margin", "service_cost", "acquisition_cost", "profit"]].assign(
+        customers=1,
+        losing_customers=(values < 0).astype("int64"),
+    )
+    if not by:
+        return frame[list(PROFIT_SUMS)].sum().to_frame().T.astype(_SUM_TYPES)
+    return frame.groupby(list(by), observed=True, sort=False)[list(PROFIT_SUMS)].sum().reset_index()
+
+
+_SUM_TYPES = {"customers": "int64", "losing_customers": "int64"}
+
+
+def profit_totals(sums: pd.DataFrame) -> ProfitTotals:
+    """Totals of :func:`profit_sums` (any grouping: the column sums)."""
     return ProfitTotals(
-        customers=len(profit),
-        gross_margin=float(profit["gross_margin"].sum()),
-        service_cost=float(profit["service_cost"].sum()),
-        acquisition_cost=float(profit["acquisition_cost"].sum()),
-        profit=float(profit["profit"].sum()),
-        losing_customers=int((profit["profit"] < 0).sum()),
+        customers=int(sums["customers"].sum()),
+        gross_margin=float(sums["gross_margin"].sum()),
+        service_cost=float(sums["service_cost"].sum()),
+        acquisition_cost=float(sums["acquisition_cost"].sum()),
+        profit=float(sums["profit"].sum()),
+        losing_customers=int(sums["losing_customers"].sum()),
     )
 
 
 def profit_by_group(
-    profit: pd.DataFrame, by: str, *, groups: Sequence[object] | None = None
+    sums: pd.DataFrame, by: str, *, groups: Sequence[object] | None = None
 ) -> pd.DataFrame:
     """Profit per customer by segment, region or acquisition channel.
 
     Parameters
     ----------
-    profit : DataFrame
-        :func:`customer_profit`.
+    sums : DataFrame
+        :func:`profit_sums` by ``by`` or by finer groups that include it (e.g. segment,
+        region and channel at once: the sums are added up per ``by``).
     by : str
         Column to group by (``segment_name``, ``region``, ``acquisition_channel``...).
     groups : sequence, optional
@@ -190,19 +223,15 @@ def profit_by_group(
         ``profit_per_customer``, ``losing_customers``, ``losing_share`` (0-1) and
         ``profit_share`` (group profit / total profit; NaN when the total is not positive).
     """
-    # Aggregate a frame of just the needed columns (copying 100k wide rows costs more).
-    columns = ["gross_margin", "service_cost", "acquisition_cost", "profit"]
-    slim = profit[[by, *columns]].assign(losing_customers=(profit["profit"] < 0).astype("int64"))
-    grouped = slim.groupby(by, observed=True, sort=False)
-    table = grouped.sum()
-    table.insert(0, "customers", grouped.size())
+    columns = ["customers", "gross_margin", "service_cost", "acquisition_cost", "profit"]
+    table = sums.groupby(by, observed=True, sort=False)[[*columns, "losing_customers"]].sum()
     if groups is not None:
         table = table.reindex(_with_groups(table.index, groups), fill_value=0)
     table = table.astype({"customers": "int64", "losing_customers": "int64"})
     customers = table["customers"].where(table["customers"] > 0)
     table["profit_per_customer"] = table["profit"] / customers
     table["losing_share"] = table["losing_customers"] / customers
-    total = float(profit["profit"].sum())
+    total = float(sums["profit"].sum())
     table["profit_share"] = table["profit"] / total if total > 0 else np.nan
     table = table.sort_values(
         ["profit_per_customer", "customers"], ascending=False, na_position="last"
@@ -395,39 +424,140 @@ class Equity:
         return self.equity / self.customers if self.customers else None
 
 
-def customer_equity(values: pd.DataFrame) -> Equity:
-    """Customer equity = sum of CLV of the current (scored) customers in ``values``."""
-    scored = values["scored"].to_numpy(dtype=bool)
+#: Sums over a group of customers that equity, keep-versus-win and the acquisition tables are
+#: built from (money in currency units): what :func:`value_sums` adds up from
+#: :func:`lifetime_values` and what the store's ``GROUP BY`` returns
+#: (:func:`dashboard.storage.customer_queries.value_sums`).
+#:
+#: ``customers``, ``revenue``, ``gross_margin``, ``service_cost``, ``acquisition_cost``: every
+#: customer, to the period's end; ``won_in_period``, ``acquisition_spend_in_period``: those
+#: acquired in the period and their acquisition cost; ``paid_back``: customers whose gross margin
+#: − service cost covers their acquisition cost. Over the customers the stored fit scored:
+#: ``scored_customers``, ``scored_acquisition_cost``, ``ltv``, ``clv``, ``probability_alive``;
+#: of those, the active ones (``active_customers``, ``active_clv``) and those acquired in the
+#: period (``new_customers``, ``new_ltv``, ``new_acquisition_cost``).
+VALUE_SUMS = (
+    "customers",
+    "revenue",
+    "gross_margin",
+    "service_cost",
+    "acquisition_cost",
+    "won_in_period",
+    "acquisition_spend_in_period",
+    "paid_back",
+    "scored_customers",
+    "scored_acquisition_cost",
+    "ltv",
+    "clv",
+    "probability_alive",
+    "active_customers",
+    "active_clv",
+    "new_customers",
+    "new_ltv",
+    "new_acquisition_cost",
+)
+
+#: Counts among :data:`VALUE_SUMS` (the rest are money or sums of probabilities).
+VALUE_COUNTS = (
+    "customers",
+    "won_in_period",
+    "paid_back",
+    "scored_customers",
+    "active_customers",
+    "new_customers",
+)
+
+
+def value_sums(values: pd.DataFrame, by: Sequence[str], *, period_start: date) -> pd.DataFrame:
+    """:data:`VALUE_SUMS` per group of ``by`` from per-customer facts.
+
+    ``values`` is :func:`lifetime_values` (or the customer summary alone when no fit is
+    stored: the scored sums are then 0). ``acquisition_quarter`` may be among ``by``
+    (:func:`acquisition_quarter` of ``acquired_at``). Customers acquired on or after
+    ``period_start`` are the period's.
+    """
+    cost = _money(values["acquisition_cost"])
+    margin = _money(values["gross_margin"])
+    won = pd.to_datetime(values["acquired_at"]) >= pd.Timestamp(period_start)
+    if "scored" in values.columns:
+        scored = values["scored"].to_numpy(dtype=bool)
+        clv = values["clv"].where(scored, 0.0)
+        active = scored & values["active"].to_numpy(dtype=bool)
+    else:
+        scored = np.zeros(len(values), dtype=bool)
+        clv = pd.Series(0.0, index=values.index)
+        active = scored
+    new = scored & won.to_numpy()
+    ltv = (margin + clv).where(scored, 0.0)
+    frame = pd.DataFrame(
+        {
+            **{
+                key: acquisition_quarter(values["acquired_at"])
+                if key == "acquisition_quarter" and key not in values.columns
+                else values[key]
+                for key in by
+            },
+            "customers": 1,
+            "revenue": _money(values["revenue"]),
+            "gross_margin": margin,
+            "service_cost": _money(values["service_cost"]),
+            "acquisition_cost": cost,
+            "won_in_period": won.astype("int64"),
+            "acquisition_spend_in_period": cost.where(won, 0.0),
+            "paid_back": (margin - _money(values["service_cost"]) >= cost).astype("int64"),
+            "scored_customers": scored.astype("int64"),
+            "scored_acquisition_cost": cost.where(scored, 0.0),
+            "ltv": ltv,
+            "clv": clv,
+            "probability_alive": (
+                values["probability_alive"].where(scored, 0.0) if scored.any() else 0.0
+            ),
+            "active_customers": active.astype("int64"),
+            "active_clv": clv.where(active, 0.0),
+            "new_customers": new.astype("int64"),
+            "new_ltv": ltv.where(new, 0.0),
+            "new_acquisition_cost": cost.where(new, 0.0),
+        },
+        index=values.index,
+    )
+    return frame.groupby(list(by), observed=True, sort=False)[list(VALUE_SUMS)].sum().reset_index()
+
+
+def customer_equity(sums: pd.DataFrame) -> Equity:
+    """Customer equity = sum of CLV of the current (scored) customers of :func:`value_sums`."""
     return Equity(
-        customers=int(scored.sum()),
-        equity=float(values["clv"].to_numpy()[scored].sum()),
-        active_customers=int(values["active"].to_numpy(dtype=bool)[scored].sum()),
-        expected_alive=float(values["probability_alive"].to_numpy()[scored].sum()),
+        customers=int(sums["scored_customers"].sum()),
+        equity=float(sums["clv"].sum()),
+        active_customers=int(sums["active_customers"].sum()),
+        expected_alive=float(sums["probability_alive"].sum()),
     )
 
 
 def equity_by_group(
-    values: pd.DataFrame, by: str, *, groups: Sequence[object] | None = None
+    sums: pd.DataFrame, by: str, *, groups: Sequence[object] | None = None
 ) -> pd.DataFrame:
     """Customer equity split by ``by``: ``customers``, ``equity``, ``mean_clv``, ``equity_share``.
 
-    Groups in ``groups`` without customers are kept with zero equity and NaN mean CLV.
-    ``equity_share`` is a fraction of the total (NaN when the total is not positive).
+    ``sums`` is :func:`value_sums` by ``by`` or by finer groups. ``customers`` counts the
+    scored customers; a group without any is left out unless it is in ``groups``, where it is
+    kept with zero equity and NaN mean CLV. ``equity_share`` is a fraction of the total (NaN
+    when the total is not positive).
     """
-    scored = values.loc[values["scored"].to_numpy(dtype=bool), [by, "clv", "probability_alive"]]
-    grouped = scored.groupby(by, observed=True, sort=False)
-    table = pd.DataFrame(
-        {
-            "customers": grouped.size(),
-            "equity": grouped["clv"].sum(),
-            "expected_alive": grouped["probability_alive"].sum(),
+    grouped = sums.groupby(by, observed=True, sort=False)[
+        ["scored_customers", "clv", "probability_alive"]
+    ].sum()
+    table = grouped[grouped["scored_customers"] > 0].rename(
+        columns={
+            "scored_customers": "customers",
+            "clv": "equity",
+            "probability_alive": "expected_alive",
         }
     )
     if groups is not None:
         table = table.reindex(_with_groups(table.index, groups), fill_value=0)
     table = table.astype({"customers": "int64"})
     table["mean_clv"] = table["equity"] / table["customers"].where(table["customers"] > 0)
-    total = float(scored["clv"].sum())
+    total = float(sums["clv"].sum())
     table["equity_share"] = table["equity"] / total if total > 0 else np.nan
     return table.sort_values("equity", ascending=False).reset_index()
 
@@ -439,20 +569,22 @@ def acquisition_quarter(acquired_at: pd.Series) -> pd.Series:
 
 
 def acquisition_economics(
-    values: pd.DataFrame, by: str, *, period_start: date, payback: pd.DataFrame | None = None
+    sums: pd.DataFrame,
+    by: str,
+    *,
+    with_values: bool,
+    payback: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Acquisition cost, lifetime value and payback by channel or cohort.
 
     Parameters
     ----------
-    values : DataFrame
-        :func:`customer_profit`-like frame with ``acquisition_cost``, ``gross_margin``,
-        ``service_cost``, ``acquired_at`` and the grouping column; with ``ltv`` and
-        ``scored`` when a fit is stored (:func:`lifetime_values`).
+    sums : DataFrame
+        :func:`value_sums` by ``by`` or by finer groups.
     by : str
         Grouping column (``acquisition_channel`` or ``acquisition_quarter``).
-    period_start : date
-        First day of the period (for the "won in the period" columns).
+    with_values : bool
+        Whether a lifetime-value fit is stored (adds its columns).
     payback : DataFrame, optional
         :func:`payback_months` by the same groups (column ``group``), to add its month
         (``payback_month``, NaN = not yet) and the month in words (``payback``).
@@ -460,47 +592,29 @@ def acquisition_economics(
     Returns
     -------
     DataFrame
-        Per group: ``customers`` (acquired up to the period's end), ``mean_cac``,
-        ``won_in_period``, ``acquisition_spend_in_period``, ``paid_back_share`` (share whose
-        gross margin − service cost to date covers their acquisition cost), and with a fit:
-        ``mean_ltv`` and ``ltv_to_cac`` (mean LTV / mean CAC over the scored customers; NaN
-        when their CAC is zero), and ``payback_month`` / ``payback`` (with ``payback``).
+        Per group, in the order of the groups: ``customers`` (acquired up to the period's end),
+        ``mean_cac``, ``won_in_period``, ``acquisition_spend_in_period``, ``paid_back_share``
+        (share whose gross margin − service cost to date covers their acquisition cost), and
+        with a fit: ``scored_customers`` (NaN for a group without any), ``mean_ltv`` and
+        ``ltv_to_cac`` (mean LTV / mean CAC over the scored customers; NaN when their CAC is
+        zero), and ``payback_month`` / ``payback`` (with ``payback``).
     """
-    if by == "acquisition_quarter" and by not in values.columns:
-        key = acquisition_quarter(values["acquired_at"])
-    else:
-        key = values[by]
-    cost = _money(values["acquisition_cost"])
-    in_period = pd.to_datetime(values["acquired_at"]) >= pd.Timestamp(period_start)
-    # Only the columns aggregated: copying the whole per-customer frame costs more than this.
-    frame = pd.DataFrame(
-        {
-            "key": key.to_numpy(),
-            "cost": cost.to_numpy(),
-            "won": in_period.to_numpy(dtype=np.int64),
-            "spend": cost.where(in_period, 0.0).to_numpy(),
-            "paid_back": (
-                _money(values["gross_margin"]) - _money(values["service_cost"]) >= cost
-            ).to_numpy(dtype=np.float64),
-        }
-    )
-    grouped = frame.groupby("key", observed=True)
+    grouped = sums.groupby(by, observed=True)[list(VALUE_SUMS)].sum()
+    customers = grouped["customers"]
     table = pd.DataFrame(
         {
-            "customers": grouped.size(),
-            "mean_cac": grouped["cost"].mean(),
-            "won_in_period": grouped["won"].sum(),
-            "acquisition_spend_in_period": grouped["spend"].sum(),
-            "paid_back_share": grouped["paid_back"].mean(),
+            "customers": customers.astype("int64"),
+            "mean_cac": grouped["acquisition_cost"] / customers,
+            "won_in_period": grouped["won_in_period"].astype("int64"),
+            "acquisition_spend_in_period": grouped["acquisition_spend_in_period"],
+            "paid_back_share": grouped["paid_back"] / customers,
         }
     )
-    if "ltv" in values.columns:
-        scored = values["scored"].to_numpy(dtype=bool)
-        frame["ltv"] = values["ltv"].to_numpy()
-        by_scored = frame[scored].groupby("key", observed=True)
-        table["scored_customers"] = by_scored.size()
-        table["mean_ltv"] = by_scored["ltv"].mean()
-        scored_cac = by_scored["cost"].mean()
+    if with_values:
+        scored = grouped["scored_customers"].where(grouped["scored_customers"] > 0)
+        table["scored_customers"] = scored if scored.isna().any() else scored.astype("int64")
+        table["mean_ltv"] = grouped["ltv"] / scored
+        scored_cac = grouped["scored_acquisition_cost"] / scored
         table["ltv_to_cac"] = table["mean_ltv"] / scored_cac.where(scored_cac > 0)
     if payback is not None:
         months = payback.set_index("group")[["payback_month", "months_observed"]]
@@ -726,22 +840,20 @@ class KeepVersusWin:
         return self.keep_value / net
 
 
-def keep_versus_win(values: pd.DataFrame, *, period_start: date) -> KeepVersusWin:
+def keep_versus_win(sums: pd.DataFrame) -> KeepVersusWin:
     """Compare keeping an active customer with winning a new one (see :class:`KeepVersusWin`).
 
-    ``values`` is :func:`lifetime_values` (scoped by the filters); new customers are those
-    acquired on or after ``period_start``.
+    ``sums`` is :func:`value_sums` (any grouping) of the customers in scope; new customers
+    are the scored ones acquired in the period.
     """
-    columns = ["clv", "ltv", "acquisition_cost", "acquired_at", "active"]
-    scored = values.loc[values["scored"].to_numpy(dtype=bool), columns]
-    active = scored[scored["active"].to_numpy(dtype=bool)]
-    new = scored[pd.to_datetime(scored["acquired_at"]) >= pd.Timestamp(period_start)]
+    active = int(sums["active_customers"].sum())
+    new = int(sums["new_customers"].sum())
     return KeepVersusWin(
-        active_customers=len(active),
-        keep_value=float(active["clv"].mean()) if len(active) else None,
-        new_customers=len(new),
-        new_customer_ltv=float(new["ltv"].mean()) if len(new) else None,
-        new_customer_cac=float(_money(new["acquisition_cost"]).mean()) if len(new) else None,
+        active_customers=active,
+        keep_value=float(sums["active_clv"].sum()) / active if active else None,
+        new_customers=new,
+        new_customer_ltv=float(sums["new_ltv"].sum()) / new if new else None,
+        new_customer_cac=float(sums["new_acquisition_cost"].sum()) / new if new else None,
     )
 
 

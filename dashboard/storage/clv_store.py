@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.errors import first_line
 from dashboard.scope import Scope
+from dashboard.storage.customer_queries import summary_rows
 from dashboard.storage.engine import (
     StoreError,
     bulk_insert,
@@ -339,23 +340,33 @@ def draw_sums(engine: Engine, scope: Scope, run: ClvRun, as_of: date) -> pd.Data
     if not run.has_intervals:  # a run with draws was written to the interval layout
         return None
     c = customer_clv.c
-    margin = (
-        select(
-            orders.c.customer_id,
-            func.sum(orders.c.revenue - orders.c.cost).label("gross_margin"),
+    if as_of == scope.end:
+        # The customer summaries of the period hold every customer in scope acquired by its
+        # end with the gross margin to that day (stored once per data version): no scan of
+        # the orders.
+        facts = summary_rows(engine, scope)
+        people, margin_to_date, condition = facts, facts.c.gross_margin, true()
+    else:
+        margin = (
+            select(
+                orders.c.customer_id,
+                func.sum(orders.c.revenue - orders.c.cost).label("gross_margin"),
+            )
+            .where(orders.c.ordered_at <= as_of)
+            .group_by(orders.c.customer_id)
+            .subquery()
         )
-        .where(orders.c.ordered_at <= as_of)
-        .group_by(orders.c.customer_id)
-        .subquery()
-    )
+        people = customers.outerjoin(margin, margin.c.customer_id == customers.c.customer_id)
+        facts, margin_to_date = customers, margin.c.gross_margin
+        condition = customer_scope(scope) & (customers.c.acquired_at <= as_of)
 
     def total(column):
         return func.coalesce(func.sum(column), 0.0)
 
     sums = [
         func.count().label("customers"),
-        total(customers.c.acquisition_cost).label("acquisition_cost"),
-        total(margin.c.gross_margin).label("margin_to_date"),
+        total(facts.c.acquisition_cost).label("acquisition_cost"),
+        total(margin_to_date).label("margin_to_date"),
         total(c.clv).label("clv"),
         total(c.probability_alive).label("probability_alive"),
         *[total(c[name]).label(name) for name in DROPOUT_COLUMNS],
@@ -365,19 +376,18 @@ def draw_sums(engine: Engine, scope: Scope, run: ClvRun, as_of: date) -> pd.Data
         ],
         *[total(c[name]).label(name) for name in CLV_LOADINGS + ALIVE_LOADINGS],
     ]
-    joined = customers.outerjoin(
-        customer_clv, (c.customer_id == customers.c.customer_id) & (c.run_id == run.run_id)
-    ).outerjoin(margin, margin.c.customer_id == customers.c.customer_id)
+    joined = people.outerjoin(
+        customer_clv, (c.customer_id == facts.c.customer_id) & (c.run_id == run.run_id)
+    )
     statement = (
-        select(customers.c.acquisition_channel, *sums)
+        select(facts.c.acquisition_channel, *sums)
         .select_from(joined)
         .where(
-            customers.c.acquired_at <= as_of,
-            c.customer_id.is_not(None) | (customers.c.acquired_at <= run.calibration_end),
-            customer_scope(scope),
+            condition,
+            c.customer_id.is_not(None) | (facts.c.acquired_at <= run.calibration_end),
         )
-        .group_by(customers.c.acquisition_channel)
-        .order_by(customers.c.acquisition_channel)
+        .group_by(facts.c.acquisition_channel)
+        .order_by(facts.c.acquisition_channel)
     )
     frame = read_frame(engine, statement)
     for column in frame.columns:

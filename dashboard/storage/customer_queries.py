@@ -30,6 +30,7 @@ from sqlalchemy import (
     MetaData,
     Select,
     String,
+    Subquery,
     Table,
     case,
     cast,
@@ -96,6 +97,16 @@ def customer_summary(engine: Engine, scope: Scope, *, stored: bool = True) -> pd
         if version is not None:
             return _typed_summary(read_frame(engine, _stored_statement(scope, version)))
     return _typed_summary(read_frame(engine, _summary_statement(scope)))
+
+
+def summary_rows(engine: Engine, scope: Scope) -> Subquery:
+    """The rows of :func:`customer_summary` as a subquery (columns ``SUMMARY_COLUMNS``), for
+    queries that aggregate them in the database: the period's stored rows of the current data
+    version (storing them first), or the aggregation where the store cannot hold them."""
+    version = store_summaries(engine, scope.start, scope.end)
+    if version is None:
+        return _summary_statement(scope, ordered=False).subquery("summary")
+    return _stored_statement(scope, version).order_by(None).subquery("summary")
 
 
 def _typed_summary(frame: pd.DataFrame) -> pd.DataFrame:

@@ -70,7 +70,7 @@ def test_profit_to_date_by_hand():
     profit = value.customer_profit(summary_frame()).set_index("customer_id")
     # 280 - 10 - 100, 10 - 20 - 20, 200 - 3 - 120, 50 - 0 - 0, 0 - 0 - 60
     assert profit["profit"].tolist() == [170.0, -30.0, 77.0, 50.0, -60.0]
-    totals = value.profit_totals(profit)
+    totals = value.profit_totals(value.profit_sums(profit))
     assert totals.profit == pytest.approx(207.0)
     assert totals.profit_per_customer == pytest.approx(207.0 / 5)
     assert (totals.losing_customers, totals.losing_share) == (2, 0.4)
@@ -105,7 +105,8 @@ def test_missing_costs_count_as_zero():
 
 def test_profit_by_region_keeps_an_empty_group():
     profit = value.customer_profit(summary_frame())
-    table = value.profit_by_group(profit, "region", groups=["East", "North", "South", "West"])
+    sums = value.profit_sums(profit, ["region", "acquisition_channel"])
+    table = value.profit_by_group(sums, "region", groups=["East", "North", "South", "West"])
     rows = table.set_index("region")
     # North: 170 - 30 = 140 over 2; South: 77 + 50 = 127 over 2; West: -60.
     assert rows.loc["North", "profit_per_customer"] == pytest.approx(70.0)
@@ -209,6 +210,32 @@ def values_frame() -> pd.DataFrame:
     return value.lifetime_values(summary_frame(), scored_frame(), calibration_end=PERIOD_END)
 
 
+#: The finest groups the store's value sums come in (dashboard.storage.portfolio_queries).
+GROUPS = ["region", "acquisition_channel", "acquisition_quarter"]
+
+
+def sums_frame(period_start: date = PERIOD_START, frame=None) -> pd.DataFrame:
+    """:func:`value.value_sums` of the hand-built customers (with the stored predictions)."""
+    frame = values_frame() if frame is None else frame
+    return value.value_sums(frame, GROUPS, period_start=period_start)
+
+
+def test_value_sums_by_hand():
+    sums = sums_frame().set_index(GROUPS)
+    # Five customers, five groups: no two share region, channel and quarter.
+    assert len(sums) == 5
+    search = sums.xs("search", level="acquisition_channel")
+    assert search["ltv"].sum() == 930.0  # 580 + 350
+    assert search["paid_back"].sum() == 2
+    # Customer 5: a customer at the fit, never ordered: counted, not scored.
+    west = sums.loc[("West", "partner", "2024 Q1")]
+    assert (west["customers"], west["scored_customers"], west["clv"]) == (1, 0, 0.0)
+    totals = sums.sum()
+    assert (totals["won_in_period"], totals["acquisition_spend_in_period"]) == (2, 120.0)
+    assert (totals["active_customers"], totals["active_clv"]) == (3, 510.0)  # 300+150+60
+    assert (totals["new_customers"], totals["new_ltv"]) == (2, 460.0)  # 350 + 110
+
+
 def test_lifetime_values_join():
     values = values_frame().set_index("customer_id")
     # Customer 5 was a customer at the fit but never ordered: CLV 0, not scored.
@@ -227,7 +254,7 @@ def test_customer_acquired_after_the_fit_is_not_scored():
 
 
 def test_customer_equity_and_split():
-    values = values_frame()
+    values = sums_frame()
     equity = value.customer_equity(values)
     assert (equity.customers, equity.equity) == (4, 550.0)  # 300 + 40 + 150 + 60
     assert equity.active_customers == 3
@@ -243,9 +270,7 @@ def test_customer_equity_and_split():
 
 
 def test_acquisition_economics_by_channel():
-    table = value.acquisition_economics(
-        values_frame(), "acquisition_channel", period_start=PERIOD_START
-    )
+    table = value.acquisition_economics(sums_frame(), "acquisition_channel", with_values=True)
     rows = table.set_index("acquisition_channel")
     search = rows.loc["search"]
     assert (search["customers"], search["mean_cac"]) == (2, 110.0)  # (100 + 120) / 2
@@ -263,14 +288,14 @@ def test_acquisition_economics_by_channel():
 
 def test_acquisition_economics_without_a_fit():
     table = value.acquisition_economics(
-        summary_frame(), "acquisition_channel", period_start=PERIOD_START
+        sums_frame(frame=summary_frame()), "acquisition_channel", with_values=False
     )
     assert "ltv_to_cac" not in table.columns
     assert table["customers"].sum() == 5
 
 
 def test_keep_versus_win():
-    result = value.keep_versus_win(values_frame(), period_start=PERIOD_START)
+    result = value.keep_versus_win(sums_frame())
     # Active: 1, 3, 4 -> (300 + 150 + 60) / 3 = 170.
     assert (result.active_customers, result.keep_value) == (3, pytest.approx(170.0))
     # New in the period: 3 and 4 -> LTV (350 + 110) / 2 = 230, CAC (120 + 0) / 2 = 60.
@@ -282,7 +307,7 @@ def test_keep_versus_win():
 
 
 def test_keep_versus_win_without_new_customers():
-    result = value.keep_versus_win(values_frame(), period_start=date(2024, 7, 1))
+    result = value.keep_versus_win(sums_frame(date(2024, 7, 1)))
     assert result.new_customers == 0 and result.new_customer_net is None
     assert result.keep_to_win_ratio is None
 
@@ -407,10 +432,7 @@ def test_acquisition_economics_by_cohort_with_payback():
     facts, cohorts = payback_inputs()
     curves = value.payback_curves(facts, cohorts, by="cohort", as_of=PERIOD_END, min_customers=1)
     table = value.acquisition_economics(
-        values_frame(),
-        "acquisition_quarter",
-        period_start=PERIOD_START,
-        payback=value.payback_months(curves),
+        sums_frame(), "acquisition_quarter", with_values=True, payback=value.payback_months(curves)
     )
     rows = table.set_index("acquisition_quarter")
     # Q1: customers 1, 2 and 5 (Jan, Mar, Feb); Q2: 3 and 4. Payback curves for 1-3 only.
@@ -419,12 +441,12 @@ def test_acquisition_economics_by_cohort_with_payback():
     assert rows["payback"].to_dict() == {"2024 Q1": "month 5", "2024 Q2": "month 0"}
     lonely = value.payback_months(curves[curves["group"] == "2024 Q1"])
     table = value.acquisition_economics(
-        values_frame(), "acquisition_quarter", period_start=PERIOD_START, payback=lonely
+        sums_frame(), "acquisition_quarter", with_values=True, payback=lonely
     )
     assert table.set_index("acquisition_quarter").loc["2024 Q2", "payback"] == value.NO_CURVE
 
 
 def test_groups_outside_the_known_list_are_kept():
     profit = value.customer_profit(summary_frame())
-    table = value.profit_by_group(profit, "region", groups=["North"])
+    table = value.profit_by_group(value.profit_sums(profit, ["region"]), "region", groups=["North"])
     assert table["region"].tolist() == ["North", "South", "West"]

@@ -12,8 +12,7 @@ from dashboard.domain import value
 from dashboard.domain.clv import scenario as scenarios
 from dashboard.domain.clv import uncertainty
 from dashboard.scope import Scope
-from dashboard.storage import clv_store, queries, value_queries
-from dashboard.storage.customer_queries import customer_summary
+from dashboard.storage import clv_store, portfolio_queries, queries, value_queries
 
 #: What each function of this module computes, shown while it runs on a cache miss
 #: (``dashboard.app.context.load`` adds the period and filters).
@@ -21,10 +20,15 @@ COMPUTING = {
     "view": "Computing profit per customer, the whale curve, lifetime value, customer equity "
     "and payback",
     "what_if": "Computing the what-if on customer equity",
+    "loss_makers": "Listing every customer who loses money",
 }
 
 #: Groupings of the acquisition table and payback curves: key -> grouping column.
 PAYBACK_GROUPINGS = {"channel": "acquisition_channel", "cohort": "acquisition_quarter"}
+
+
+#: Loss makers the page lists (worst first); the download holds all (:func:`loss_makers`).
+LOSS_MAKERS_SHOWN = 100
 
 
 @dataclass(frozen=True)
@@ -34,14 +38,15 @@ class ProfitView:
     ``customers`` counts the customers counted on this basis (0: nobody ordered, contacted
     service or was acquired in the period); the other fields are then None.
     ``by_group`` maps each grouping column to :func:`~dashboard.domain.value.profit_by_group`;
-    ``losing`` is :func:`~dashboard.domain.value.loss_makers` (every loss maker, worst first).
+    ``worst_losses`` holds the :data:`LOSS_MAKERS_SHOWN` biggest loss makers, worst first
+    (``totals.losing_customers`` counts them all; :func:`loss_makers` lists them all).
     """
 
     customers: int
     totals: value.ProfitTotals | None = None
     whale: value.WhaleCurve | None = None
     by_group: dict[str, pd.DataFrame] | None = None
-    losing: pd.DataFrame | None = None
+    worst_losses: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -127,21 +132,24 @@ def known_groups(
 
 
 def _profit_view(
-    summary: pd.DataFrame, basis: str, period_start, groups: dict[str, tuple]
+    engine: Engine, scope: Scope, basis: str, segment_run: int | None, groups: dict[str, tuple]
 ) -> ProfitView:
-    profit = value.customer_profit(summary, basis=basis, period_start=period_start)
-    if profit.empty:
+    sums = portfolio_queries.profit_sums(engine, scope, basis, segment_run)
+    totals = value.profit_totals(sums)
+    if totals.customers == 0:
         return ProfitView(customers=0)
     return ProfitView(
-        customers=len(profit),
-        totals=value.profit_totals(profit),
-        whale=value.whale_curve(profit["profit"]),
+        customers=totals.customers,
+        totals=totals,
+        whale=value.whale_curve(portfolio_queries.profits(engine, scope, basis)),
         by_group={
-            by: value.profit_by_group(profit, by, groups=known)
+            by: value.profit_by_group(sums, by, groups=known)
             for by, known in groups.items()
-            if by in profit.columns
+            if by in sums.columns
         },
-        losing=value.loss_makers(profit),
+        worst_losses=portfolio_queries.loss_makers(
+            engine, scope, basis, segment_run, limit=LOSS_MAKERS_SHOWN
+        ),
     )
 
 
@@ -163,22 +171,23 @@ def view(
         None reads them from the store): groups without a customer in scope are listed empty
         (:func:`known_groups`). Segments apply only when a segmentation is saved.
 
-    Both profit bases are computed at once, so switching between them is a cache hit.
+    Both profit bases are computed at once, so switching between them is a cache hit. The
+    database sums the stored customer summaries per group of customers
+    (:mod:`dashboard.storage.portfolio_queries`): no per-customer frame reaches pandas.
     """
-    summary = customer_summary(engine, scope)
-    if summary.empty:
+    segment_run = portfolio_queries.segmented_run(engine, scope)
+    run = clv_store.latest_run(engine)
+    sums = portfolio_queries.value_sums(
+        engine, scope, None if run is None else run.run_id, segment_run
+    )
+    customers_in_view = int(sums["customers"].sum())
+    if customers_in_view == 0:
         return CustomerValueView(customers_in_view=0)
-    summary = value.attach_segments(summary, value_queries.customer_segments(engine, scope))
     groups = known_groups(engine, scope, regions, channels)
     profit = {
-        basis: _profit_view(summary, basis, scope.start, groups) for basis in value.PROFIT_BASES
+        basis: _profit_view(engine, scope, basis, segment_run, groups)
+        for basis in value.PROFIT_BASES
     }
-    run = clv_store.latest_run(engine)
-    values = None
-    if run is not None:
-        scored = clv_store.scored_customers(engine, scope, run.run_id, run.has_intervals)
-        values = value.lifetime_values(summary, scored, calibration_end=run.calibration_end)
-    acquisition_frame = summary if values is None else values
     facts = value_queries.payback_facts(engine, scope)
     cohorts = value_queries.acquisition_cohorts(engine, scope)
     curves = {
@@ -187,9 +196,9 @@ def view(
     }
     tables = {
         key: value.acquisition_economics(
-            acquisition_frame,
+            sums,
             column,
-            period_start=scope.start,
+            with_values=run is not None,
             payback=value.payback_months(curves[key]),
         )
         for key, column in PAYBACK_GROUPINGS.items()
@@ -197,28 +206,37 @@ def view(
     # The stored holdout check counts every region's customers: not for a restricted scope.
     whole = run is not None and scope.allowed_regions is None
     return CustomerValueView(
-        customers_in_view=len(summary),
-        has_segments="segment_name" in summary.columns,
-        cost_gaps=tuple(value.cost_data_gaps(summary)),
+        customers_in_view=customers_in_view,
+        has_segments=segment_run is not None,
+        cost_gaps=tuple(value.cost_data_gaps(sums)),
         profit=profit,
         run=run,
         holdout_by_frequency=run.holdout_by_frequency() if whole else None,
         holdout_tracking=run.holdout_tracking(complete_weeks_only=True) if whole else None,
-        equity=None if values is None else value.customer_equity(values),
+        equity=None if run is None else value.customer_equity(sums),
         equity_by_group=None
-        if values is None
+        if run is None
         else {
-            by: value.equity_by_group(values, by, groups=known)
+            by: value.equity_by_group(sums, by, groups=known)
             for by, known in groups.items()
-            if by in values.columns
+            if by in sums.columns
         },
-        keep_versus_win=None
-        if values is None
-        else value.keep_versus_win(values, period_start=scope.start),
+        keep_versus_win=None if run is None else value.keep_versus_win(sums),
         payback_curves=curves,
         acquisition_tables=tables,
         **_model_and_intervals(engine, scope, run, whole, tables),
     )
+
+
+def loss_makers(engine: Engine, scope: Scope, basis: str) -> pd.DataFrame:
+    """Every customer in scope whose profit on ``basis`` is below zero, worst first: the
+    download of the page's loss-maker list (read when it is asked for, not with the page).
+
+    Columns: the identity columns, ``segment`` and ``segment_name`` when a segmentation
+    applies, ``gross_margin``, ``service_cost``, ``acquisition_cost``, ``profit``.
+    """
+    segment_run = portfolio_queries.segmented_run(engine, scope)
+    return portfolio_queries.loss_makers(engine, scope, basis, segment_run)
 
 
 # --------------------------------------------------------------------------------------

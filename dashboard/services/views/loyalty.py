@@ -3,6 +3,7 @@ they say (their latest CSAT and NPS answers), quadrants, revenue at risk and the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -15,11 +16,18 @@ from dashboard.storage import clv_store, loyalty_queries
 
 #: What each function of this module computes, shown while it runs on a cache miss
 #: (``dashboard.app.context.load`` adds the period and filters).
-COMPUTING = {"view": "Scoring every customer's loyalty against their satisfaction"}
+COMPUTING = {
+    "view": "Scoring every customer's loyalty against their satisfaction",
+    "action_list": "Listing every customer who is satisfied but leaving",
+}
 
 #: Up to this many customers with a survey answer, one mark per customer; above, a density
 #: grid.
 LOYALTY_SCATTER_LIMIT = 2_000
+
+#: Customers of the "satisfied but leaving" action list the view holds (the most valuable);
+#: the download holds all (:func:`action_list`): a browser cannot take 100k rows.
+ACTION_LIST_SHOWN = 1_000
 
 
 @dataclass(frozen=True)
@@ -48,8 +56,10 @@ class LoyaltyView:
         they are at most ``scatter_limit``, else None.
     density:
         :func:`~dashboard.domain.loyalty.density_grid` above the limit, else None.
-    action_list:
-        :func:`~dashboard.domain.loyalty.satisfied_but_leaving`.
+    action_list, action_customers:
+        The :data:`ACTION_LIST_SHOWN` most valuable of
+        :func:`~dashboard.domain.loyalty.satisfied_but_leaving`, and how many there are in all
+        (:func:`action_list` lists them all).
     sources:
         :func:`~dashboard.domain.loyalty.activity_sources`.
     components:
@@ -70,6 +80,7 @@ class LoyaltyView:
     scatter: pd.DataFrame | None = None
     density: pd.DataFrame | None = None
     action_list: pd.DataFrame | None = None
+    action_customers: int = 0
     sources: dict[str, int] | None = None
     components: pd.DataFrame | None = None
     trends: pd.DataFrame | None = None
@@ -88,9 +99,10 @@ def view(
 
     Reads :func:`~dashboard.storage.loyalty_queries.loyalty_inputs` and the latest stored
     lifetime-value fit, scores every customer (:func:`~dashboard.domain.loyalty.customer_loyalty`)
-    and keeps only what the page shows, with the monthly NPS and repeat-purchase trends.
+    and keeps only what the page shows, with the monthly NPS and repeat-purchase trends. The
+    names, regions and channels are read only for the customers listed or plotted.
     """
-    inputs = loyalty_queries.loyalty_inputs(engine, scope)
+    inputs = loyalty_queries.loyalty_inputs(engine, scope, identity=False)
     run = clv_store.latest_run(engine)
     uses_p_alive = loyalty.fit_applies(run.calibration_end if run else None, scope.end)
     if inputs.empty:
@@ -101,6 +113,7 @@ def view(
     del inputs
     explains = loyalty.satisfaction_explains(customers)
     small = explains.customers <= scatter_limit
+    leaving = loyalty.satisfied_but_leaving(customers)
     trend_scope = loyalty.trend_filters(scope)
     return LoyaltyView(
         customers_in_view=len(customers),
@@ -110,17 +123,58 @@ def view(
         risk=loyalty.revenue_at_risk(customers),
         explains=explains,
         verdict=explains.sentence(),
-        scatter=loyalty.scatter_points(customers, random_state=0) if small else None,
+        scatter=_scatter(engine, scope, customers) if small else None,
         density=None if small else loyalty.density_grid(customers),
-        action_list=loyalty.satisfied_but_leaving(customers),
+        action_list=_identified(
+            engine, scope, leaving.head(ACTION_LIST_SHOWN), loyalty.ACTION_LIST_COLUMNS
+        ),
+        action_customers=len(leaving),
         sources=loyalty.activity_sources(customers),
         components=loyalty.component_table(settings, uses_probability_alive=uses_p_alive),
         trends=loyalty.monthly_trends(
             loyalty_queries.monthly_survey_answers(engine, trend_scope),
-            loyalty_queries.monthly_repeat_buyers(engine, trend_scope),
+            loyalty_queries.monthly_repeat_buyers(
+                engine, trend_scope, first_orders_start=scope.start
+            ),
             trend_scope.start,
             trend_scope.end,
         ),
         trend_start=trend_scope.start,
         trend_end=trend_scope.end,
     )
+
+
+def _identified(
+    engine: Engine, scope: Scope, frame: pd.DataFrame, order: Sequence[str]
+) -> pd.DataFrame:
+    """``frame`` (same rows, same index) with the name, region and channel of its customers,
+    its columns in the ``order`` given (any others after them)."""
+    known = loyalty_queries.customer_identity(engine, scope, frame["customer_id"])
+    merged = frame.merge(known, on="customer_id", how="left")
+    merged.index = frame.index
+    first = [c for c in order if c in merged.columns]
+    return merged[first + [c for c in merged.columns if c not in first]]
+
+
+def _scatter(engine: Engine, scope: Scope, customers: pd.DataFrame) -> pd.DataFrame:
+    """:func:`~dashboard.domain.loyalty.scatter_points` of the surveyed customers, with their
+    names. The customers are put in id order first: each point's nudge depends on its place."""
+    ranked = customers.sort_values("customer_id", ignore_index=True)
+    points = loyalty.scatter_points(ranked, random_state=0)
+    return _identified(engine, scope, points, loyalty_queries.INPUT_COLUMNS)
+
+
+def action_list(
+    engine: Engine, scope: Scope, settings: loyalty.LoyaltySettings = loyalty.DEFAULT_SETTINGS
+) -> pd.DataFrame:
+    """Every "satisfied but leaving" customer in scope, most valuable first: the download of
+    the page's action list (read when it is asked for, not with the page)."""
+    inputs = loyalty_queries.loyalty_inputs(engine, scope)
+    if inputs.empty:
+        return pd.DataFrame(columns=list(loyalty.ACTION_LIST_COLUMNS))
+    run = clv_store.latest_run(engine)
+    uses_p_alive = loyalty.fit_applies(run.calibration_end if run else None, scope.end)
+    customers = loyalty.customer_loyalty(
+        inputs, scope.end, settings, use_probability_alive=uses_p_alive
+    )
+    return loyalty.satisfied_but_leaving(customers)

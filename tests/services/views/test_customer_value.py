@@ -43,8 +43,11 @@ def test_profit_on_both_bases(tiny_engine):
     channels = to_date.by_group["acquisition_channel"].set_index("acquisition_channel")
     assert channels.loc["partner", "customers"] == 0
     assert channels.loc["search", "profit_per_customer"] == pytest.approx(123.5)
-    assert to_date.losing["profit"].lt(0).all()
-    assert len(to_date.losing) == to_date.totals.losing_customers
+    assert to_date.worst_losses["profit"].lt(0).all()
+    assert len(to_date.worst_losses) == to_date.totals.losing_customers == 1  # Bob
+    assert_frame_equal(
+        customer_value.loss_makers(tiny_engine, Scope(*PERIOD), "to_date"), to_date.worst_losses
+    )
     assert view.has_segments is False
     # No fit stored: no lifetime-value figures, acquisition tables from the facts alone.
     assert view.run is None and view.run_id is None
@@ -81,6 +84,10 @@ def test_with_a_stored_fit_matches_the_domain_functions(tiny_engine):
         clv_store.scored_customers(tiny_engine, scope, run.run_id),
         calibration_end=run.calibration_end,
     )
+    # The view's sums come from the store's GROUP BY; the domain's from the per-customer frame.
+    sums = value.value_sums(
+        values, ["region", "acquisition_channel", "acquisition_quarter"], period_start=scope.start
+    )
     assert view.run == run and view.run_id == run.run_id == 1
     # The hand-made run stores no margin rule: its settings line names the app's rule.
     assert view.run.describe_settings() == (
@@ -89,12 +96,12 @@ def test_with_a_stored_fit_matches_the_domain_functions(tiny_engine):
     )
     # Customers acquired by 30 June: Alice, Bob and Cara, CLV 300 + 40 + 150.
     assert view.equity.equity == pytest.approx(490.0)
-    assert view.equity == value.customer_equity(values)
-    assert view.keep_versus_win == value.keep_versus_win(values, period_start=scope.start)
+    assert view.equity == value.customer_equity(sums)
+    assert view.keep_versus_win == value.keep_versus_win(sums)
     assert view.keep_versus_win.new_customer_ltv == pytest.approx(350.0)  # Cara: 200 + 150
     assert_frame_equal(
         view.equity_by_group["region"],
-        value.equity_by_group(values, "region", groups=REGIONS),
+        value.equity_by_group(sums, "region", groups=REGIONS),
     )
     curves = value.payback_curves(
         payback_facts(tiny_engine, scope),
@@ -106,9 +113,9 @@ def test_with_a_stored_fit_matches_the_domain_functions(tiny_engine):
     assert_frame_equal(
         view.acquisition_tables["channel"],
         value.acquisition_economics(
-            values,
+            sums,
             "acquisition_channel",
-            period_start=scope.start,
+            with_values=True,
             payback=value.payback_months(curves),
         ),
     )

@@ -36,6 +36,9 @@ def test_matches_the_domain_functions(tiny_engine):
     assert view.explains.customers == loyalty.satisfaction_explains(customers).customers
     assert view.verdict == view.explains.sentence()
     assert_frame_equal(view.action_list, loyalty.satisfied_but_leaving(customers))
+    assert view.action_customers == len(view.action_list) == 2
+    # The download lists every one, read again from the store.
+    assert_frame_equal(loyalty_view.action_list(tiny_engine, scope), view.action_list)
     assert view.sources == loyalty.activity_sources(customers)
     assert_frame_equal(view.components, loyalty.component_table(uses_probability_alive=False))
     # A handful of surveyed customers: one mark each, no density grid.
