@@ -16,6 +16,7 @@ import pandas as pd
 from sqlalchemy import Engine, Integer, and_, case, cast, extract, func, literal, or_, select
 
 from dashboard.scope import Scope
+from dashboard.storage import audit_facts
 from dashboard.storage.engine import existing_tables
 from dashboard.storage.schema import clv_runs, customer_clv, customers, orders, subscriptions
 from dashboard.storage.sql import (
@@ -25,6 +26,7 @@ from dashboard.storage.sql import (
     month_index,
     read_frame,
 )
+from dashboard.storage.stores import is_split
 
 #: Grains of the cohort lenses: months per cohort period.
 GRAIN_MONTHS = {"month": 1, "quarter": 3}
@@ -45,11 +47,21 @@ RECENT_WINDOW_DAYS = 365
 
 def _period_index(column, grain: str):
     """Month index (``grain="month"``) or quarter index of a date column, as an integer."""
+    return _grain_index(month_index(column), grain)
+
+
+def _grain_index(index, grain: str):
+    """The month (``grain="month"``) or quarter index of a month index, as an integer."""
     months = GRAIN_MONTHS[grain]
-    index = month_index(column)
     if months == 1:
         return index
     return cast(func.floor(index / float(months)), Integer)
+
+
+def _facts_version(engine: Engine, scope: Scope, stored: bool) -> str | None:
+    """The data version whose audit facts as of ``scope.end`` are stored (storing them first),
+    or None: aggregate the orders (``stored=False``, or a store that cannot hold them)."""
+    return audit_facts.store_facts(engine, scope.end) if stored else None
 
 
 def _per_customer_in_period(scope: Scope):
@@ -176,35 +188,61 @@ def spend_per_customer(engine: Engine, scope: Scope, bins: int = SPEND_BINS) -> 
 # --------------------------------------------------------------------------------------
 
 
-def customer_flows(engine: Engine, scope: Scope) -> pd.DataFrame:
+def customer_flows(engine: Engine, scope: Scope, *, stored: bool = True) -> pd.DataFrame:
     """Buyers of the period and of the previous one by flow, with their revenue in each.
 
     Flows: ``retained`` (bought in both), ``lost`` (previous only), ``new`` (first order ever
     in the period), ``reactivated`` (bought in the period, not in the previous one, but
     before it). Columns ``flow``, ``customers``, ``revenue_previous``, ``revenue_current``
     (currency units). Only flows with customers appear.
+
+    ``stored`` (default): the first orders come from the stored audit facts
+    (:mod:`~dashboard.storage.audit_facts`), so only the two periods' orders are read; the
+    same rows as the aggregation of every order (``stored=False``). With the app's tables in
+    a store apart the orders and the facts are in different databases: aggregated there.
     """
     previous = scope.previous_period()
     in_current = between(orders.c.ordered_at, scope.start, scope.end)
     in_previous = between(orders.c.ordered_at, previous.start, previous.end)
-    per = (
-        select(
-            orders.c.customer_id,
-            func.min(orders.c.ordered_at).label("first_order"),
-            func.coalesce(func.sum(case((in_current, orders.c.revenue))), 0.0).label("current"),
-            func.coalesce(func.sum(case((in_previous, orders.c.revenue))), 0.0).label("previous"),
-            func.count(case((in_current, 1))).label("n_current"),
-            func.count(case((in_previous, 1))).label("n_previous"),
-        )
-        .where(orders.c.ordered_at <= scope.end, customer_scope(scope, orders.c.customer_id))
-        .group_by(orders.c.customer_id)
-        .cte("flows")
+    sums = (
+        func.coalesce(func.sum(case((in_current, orders.c.revenue))), 0.0).label("current"),
+        func.coalesce(func.sum(case((in_previous, orders.c.revenue))), 0.0).label("previous"),
+        func.count(case((in_current, 1))).label("n_current"),
+        func.count(case((in_previous, 1))).label("n_previous"),
     )
+    version = _facts_version(engine, scope, stored and not is_split(engine))
+    if version is None:
+        per = (
+            select(orders.c.customer_id, func.min(orders.c.ordered_at).label("first_order"), *sums)
+            .where(orders.c.ordered_at <= scope.end, customer_scope(scope, orders.c.customer_id))
+            .group_by(orders.c.customer_id)
+            .cte("flows")
+        )
+        first_order, source = per.c.first_order, per
+    else:
+        per = (
+            select(orders.c.customer_id, *sums)
+            .where(
+                between(orders.c.ordered_at, previous.start, scope.end),
+                customer_scope(scope, orders.c.customer_id),
+            )
+            .group_by(orders.c.customer_id)
+            .cte("flows")
+        )
+        firsts = audit_facts.customer_first_orders
+        first_order = firsts.c.first_order
+        source = per.outerjoin(
+            firsts,
+            and_(
+                firsts.c.customer_id == per.c.customer_id,
+                audit_facts.stored_rows(firsts, version, scope.end),
+            ),
+        )
     bought_now, bought_before = per.c.n_current > 0, per.c.n_previous > 0
     flow = case(
         (and_(bought_now, bought_before), "retained"),
         (bought_before, "lost"),
-        (and_(bought_now, per.c.first_order >= scope.start), "new"),
+        (and_(bought_now, first_order >= scope.start), "new"),
         (bought_now, "reactivated"),
         else_=None,
     )
@@ -215,6 +253,7 @@ def customer_flows(engine: Engine, scope: Scope) -> pd.DataFrame:
             func.sum(per.c.previous).label("revenue_previous"),
             func.sum(per.c.current).label("revenue_current"),
         )
+        .select_from(source)
         .where(or_(bought_now, bought_before))
         .group_by(flow)
         .order_by(flow)
@@ -242,7 +281,9 @@ def cohort_sizes(engine: Engine, scope: Scope, grain: str = "month") -> pd.DataF
     return _typed(read_frame(engine, statement), ints=("cohort", "customers"))
 
 
-def cohort_activity(engine: Engine, scope: Scope, grain: str = "month") -> pd.DataFrame:
+def cohort_activity(
+    engine: Engine, scope: Scope, grain: str = "month", *, stored: bool = True
+) -> pd.DataFrame:
     """What each acquisition cohort bought in each period since, up to the period's end.
 
     Covers the customers in scope acquired up to ``scope.end`` and their orders up to then.
@@ -251,29 +292,72 @@ def cohort_activity(engine: Engine, scope: Scope, grain: str = "month") -> pd.Da
     (customers with at least one order in that period), ``orders``, ``revenue``,
     ``gross_margin`` (currency units). With ``grain="month"``, ``cohort + age`` is the
     calendar month, so the same rows give the customer cohort chart (C3).
+
+    ``stored`` (default): read the stored customer-months
+    (:data:`~dashboard.storage.audit_facts.customer_months`, storing them first); the same
+    rows as the aggregation of the orders (``stored=False``).
     """
-    cohort = _period_index(customers.c.acquired_at, grain).label("cohort")
-    acquired = _period_index(customers.c.acquired_at, grain)
-    since = _period_index(orders.c.ordered_at, grain) - acquired
-    age = case((since < 0, 0), else_=since).label("age")
-    per = (
-        select(
-            orders.c.customer_id,
-            cohort,
-            age,
-            func.count().label("n_orders"),
-            func.sum(orders.c.revenue).label("revenue"),
-            func.sum(orders.c.revenue - orders.c.cost).label("gross_margin"),
+    version = _facts_version(engine, scope, stored)
+    if version is None:
+        cohort = _period_index(customers.c.acquired_at, grain).label("cohort")
+        acquired = _period_index(customers.c.acquired_at, grain)
+        since = _period_index(orders.c.ordered_at, grain) - acquired
+        age = case((since < 0, 0), else_=since).label("age")
+        per = (
+            select(
+                orders.c.customer_id,
+                cohort,
+                age,
+                func.count().label("n_orders"),
+                func.sum(orders.c.revenue).label("revenue"),
+                func.sum(orders.c.revenue - orders.c.cost).label("gross_margin"),
+            )
+            .select_from(orders.join(customers, customers.c.customer_id == orders.c.customer_id))
+            .where(
+                orders.c.ordered_at <= scope.end,
+                customers.c.acquired_at <= scope.end,
+                customer_scope(scope),
+            )
+            .group_by(orders.c.customer_id, cohort, age)
+            .cte("per_customer_period")
         )
-        .select_from(orders.join(customers, customers.c.customer_id == orders.c.customer_id))
-        .where(
-            orders.c.ordered_at <= scope.end,
-            customers.c.acquired_at <= scope.end,
-            customer_scope(scope),
+    else:
+        months = audit_facts.customer_months.c
+        cohort = _grain_index(months.cohort_month, grain)
+        # The stored month of an order before the acquisition is the acquisition month.
+        age = _grain_index(months.month, grain) - cohort
+        where = (
+            audit_facts.stored_rows(audit_facts.customer_months, version, scope.end),
+            customer_scope(scope, months.customer_id),
         )
-        .group_by(orders.c.customer_id, cohort, age)
-        .cte("per_customer_period")
-    )
+        if GRAIN_MONTHS[grain] == 1:  # one stored row per customer and month already
+            statement = (
+                select(
+                    cohort.label("cohort"),
+                    age.label("age"),
+                    func.count().label("active"),
+                    func.sum(months.orders).label("orders"),
+                    func.sum(months.revenue).label("revenue"),
+                    func.sum(months.gross_margin).label("gross_margin"),
+                )
+                .where(*where)
+                .group_by(cohort, age)
+                .order_by(cohort, age)
+            )
+            return _typed(read_frame(engine, statement), ints=_ACTIVITY_INTS)
+        per = (
+            select(
+                months.customer_id,
+                cohort.label("cohort"),
+                age.label("age"),
+                func.sum(months.orders).label("n_orders"),
+                func.sum(months.revenue).label("revenue"),
+                func.sum(months.gross_margin).label("gross_margin"),
+            )
+            .where(*where)
+            .group_by(months.customer_id, cohort, age)
+            .cte("per_customer_period")
+        )
     statement = (
         select(
             per.c.cohort,
@@ -286,47 +370,76 @@ def cohort_activity(engine: Engine, scope: Scope, grain: str = "month") -> pd.Da
         .group_by(per.c.cohort, per.c.age)
         .order_by(per.c.cohort, per.c.age)
     )
-    return _typed(read_frame(engine, statement), ints=("cohort", "age", "active", "orders"))
+    return _typed(read_frame(engine, statement), ints=_ACTIVITY_INTS)
 
 
-def second_purchase(engine: Engine, scope: Scope, grain: str = "month") -> pd.DataFrame:
+_ACTIVITY_INTS = ("cohort", "age", "active", "orders")
+
+
+def second_purchase(
+    engine: Engine, scope: Scope, grain: str = "month", *, stored: bool = True
+) -> pd.DataFrame:
     """Days from each customer's first to second purchase day, binned, by acquisition cohort.
 
     A second purchase is the first order on a later day than the first order (orders up to
     the period's end). ``bucket`` ``b`` holds ``30 b + 1 .. 30 (b + 1)`` days, the last
     (:data:`SECOND_PURCHASE_LAST_BUCKET`) 361 days or more, and null customers without a
     second purchase yet. Columns ``cohort``, ``bucket``, ``customers``.
+
+    ``stored`` (default): read the stored first orders
+    (:data:`~dashboard.storage.audit_facts.customer_first_orders`, storing them first); the
+    same rows as the aggregation of the orders (``stored=False``).
     """
-    scoped = (orders.c.ordered_at <= scope.end, customer_scope(scope, orders.c.customer_id))
-    first = (
-        select(orders.c.customer_id, func.min(orders.c.ordered_at).label("first_at"))
-        .where(*scoped)
-        .group_by(orders.c.customer_id)
-        .cte("first_purchase")
-    )
-    second = (
-        select(orders.c.customer_id, func.min(orders.c.ordered_at).label("second_at"))
-        .select_from(orders.join(first, first.c.customer_id == orders.c.customer_id))
-        .where(*scoped, orders.c.ordered_at > first.c.first_at)
-        .group_by(orders.c.customer_id)
-        .cte("second_purchase")
-    )
-    days = days_between(second.c.second_at, first.c.first_at)
+    version = _facts_version(engine, scope, stored)
+    if version is None:
+        scoped = (orders.c.ordered_at <= scope.end, customer_scope(scope, orders.c.customer_id))
+        first = (
+            select(orders.c.customer_id, func.min(orders.c.ordered_at).label("first_at"))
+            .where(*scoped)
+            .group_by(orders.c.customer_id)
+            .cte("first_purchase")
+        )
+        second = (
+            select(orders.c.customer_id, func.min(orders.c.ordered_at).label("second_at"))
+            .select_from(orders.join(first, first.c.customer_id == orders.c.customer_id))
+            .where(*scoped, orders.c.ordered_at > first.c.first_at)
+            .group_by(orders.c.customer_id)
+            .cte("second_purchase")
+        )
+        first_at, second_at, acquired_at = (
+            first.c.first_at,
+            second.c.second_at,
+            customers.c.acquired_at,
+        )
+        source = first.join(customers, customers.c.customer_id == first.c.customer_id).outerjoin(
+            second, second.c.customer_id == first.c.customer_id
+        )
+        where = (acquired_at <= scope.end,)
+    else:
+        firsts = audit_facts.customer_first_orders
+        first_at, second_at, acquired_at = (
+            firsts.c.first_order,
+            firsts.c.second_order,
+            firsts.c.acquired_at,
+        )
+        source = firsts
+        where = (
+            audit_facts.stored_rows(firsts, version, scope.end),
+            acquired_at <= scope.end,
+            customer_scope(scope, firsts.c.customer_id),
+        )
+    days = days_between(second_at, first_at)
     raw = cast(func.floor((days - 1) / float(SECOND_PURCHASE_BUCKET_DAYS)), Integer)
     bucket = case(
-        (second.c.second_at.is_(None), None),
+        (second_at.is_(None), None),
         (raw >= SECOND_PURCHASE_LAST_BUCKET, SECOND_PURCHASE_LAST_BUCKET),
         else_=raw,
     )
-    cohort = _period_index(customers.c.acquired_at, grain)
+    cohort = _period_index(acquired_at, grain)
     statement = (
         select(cohort.label("cohort"), bucket.label("bucket"), func.count().label("customers"))
-        .select_from(
-            first.join(customers, customers.c.customer_id == first.c.customer_id).outerjoin(
-                second, second.c.customer_id == first.c.customer_id
-            )
-        )
-        .where(customers.c.acquired_at <= scope.end)
+        .select_from(source)
+        .where(*where)
         .group_by(cohort, bucket)
         .order_by(cohort, bucket)
     )
