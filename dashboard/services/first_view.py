@@ -1,7 +1,8 @@
 """After a write: store what the first page view of the new data would otherwise compute.
 
 Pages read every customer's summary of their period from ``customer_summaries``, which is
-filled for each data version on the first read of a period (``customer_queries.store_summaries``).
+filled for each data version on the first read of a period (``customer_queries.store_summaries``),
+and the audit page its cohort facts as of the period's end (``audit_facts.store_facts``).
 Done here right after the commands that change the data (``demo``, ``import``, ``fit``,
 ``segment``), for the period every page opens on (``periods.DEFAULT_PRESET``), so the first
 visitor after a load does not wait for it (at a million customers, seconds on the embedded
@@ -15,13 +16,13 @@ from datetime import date
 from sqlalchemy import Engine
 
 from dashboard.domain.periods import DEFAULT_PRESET, preset_period
-from dashboard.storage import customer_queries, queries
+from dashboard.storage import audit_facts, customer_queries, queries
 from dashboard.storage.engine import existing_tables
 
 
 def prepare_default_period(engine: Engine) -> tuple[date, date] | None:
-    """Store the default period's customer summaries; its (start, end), or None (no customers
-    or orders yet, or a store that cannot hold them)."""
+    """Store the default period's customer summaries and the audit facts as of its end; its
+    (start, end), or None (no customers or orders yet, or a store that cannot hold them)."""
     if not {"customers", "orders"} <= existing_tables(engine):
         return None
     bounds = queries.data_bounds(engine)
@@ -29,5 +30,7 @@ def prepare_default_period(engine: Engine) -> tuple[date, date] | None:
         return None
     start, end = preset_period(DEFAULT_PRESET, bounds.last_order, bounds.first_order)
     if customer_queries.store_summaries(engine, start, end) is None:
+        return None
+    if audit_facts.store_facts(engine, end) is None:
         return None
     return start, end

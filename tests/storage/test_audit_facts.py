@@ -99,9 +99,7 @@ def test_an_order_before_the_acquisition_counts_at_age_0(engine):
     # Cara, June 2024 cohort: 20 May (60, margin 40) and 1 Jun (400, margin 200), one customer.
     june = 2024 * 12 + 5
     for stored in (True, False):
-        act = q.cohort_activity(engine, SCOPE, "month", stored=stored).set_index(
-            ["cohort", "age"]
-        )
+        act = q.cohort_activity(engine, SCOPE, "month", stored=stored).set_index(["cohort", "age"])
         assert act.loc[(june, 0), "active"] == 1
         assert act.loc[(june, 0), "orders"] == 2
         assert act.loc[(june, 0), "revenue"] == pytest.approx(460.0)

@@ -26,8 +26,15 @@ from dashboard.services.views import (
     service,
     value_curves,
 )
-from dashboard.storage import clv_store, customer_queries, queries, segment_store
-from dashboard.storage.engine import make_engine
+from dashboard.storage import (
+    audit_facts,
+    audit_queries,
+    clv_store,
+    customer_queries,
+    queries,
+    segment_store,
+)
+from dashboard.storage.engine import has_tables, make_engine
 from dashboard.storage.schema import clv_runs, segment_runs
 from dashboard.storage.stores import app_engine, is_split, resolve_app_url
 from tests.conftest import BACKENDS, throwaway_pg_schema
@@ -98,6 +105,14 @@ def _check_split(split, single, contract_counts_before):
             segment_store.segment_summary(split, s, seg_run.run_id),
             segment_store.segment_summary(single, s, 1),
         )
+        for grain in ("quarter", "month"):  # the audit's stored facts, in the app store
+            for query in (audit_queries.cohort_activity, audit_queries.second_purchase):
+                pd.testing.assert_frame_equal(query(split, s, grain), query(single, s, grain))
+        pd.testing.assert_frame_equal(
+            audit_queries.customer_flows(split, s), audit_queries.customer_flows(single, s)
+        )
+    assert has_tables(app_engine(split), audit_facts.customer_month_sets)
+    assert not has_tables(plain, audit_facts.customer_month_sets)
     assert (
         0
         < len(customer_queries.customer_summary(split, filtered))
