@@ -44,6 +44,7 @@ from sqlalchemy import (
     String,
     Table,
     case,
+    cast,
     func,
     literal,
     select,
@@ -84,6 +85,12 @@ customer_months = Table(
         Integer,
         nullable=False,
         comment="month index of the orders (the acquisition month for orders before it)",
+    ),
+    Column(
+        "quarter_first",
+        Integer,
+        nullable=False,
+        comment="1 for the customer's first month with orders in its quarter, else 0",
     ),
     Column("orders", BigInteger, nullable=False, comment="orders in the month"),
     Column("revenue", Double, nullable=False, comment="revenue in the month"),
@@ -165,11 +172,13 @@ def store_facts(engine: Engine, as_of: date) -> str | None:
 
 
 def _months_statement(as_of: date) -> Select:
-    """Per customer acquired by ``as_of`` and month: orders, revenue, gross margin."""
+    """Per customer acquired by ``as_of`` and month: orders, revenue, gross margin, and
+    whether it is the customer's first month in its quarter (so that customers active in a
+    quarter are a sum, not a count of distinct customers, when read)."""
     cohort = month_index(customers.c.acquired_at)
     ordered = month_index(orders.c.ordered_at)
     month = case((ordered < cohort, cohort), else_=ordered)
-    return (
+    grouped = (
         select(
             orders.c.customer_id,
             cohort.label("cohort_month"),
@@ -181,6 +190,20 @@ def _months_statement(as_of: date) -> Select:
         .select_from(orders.join(customers, customers.c.customer_id == orders.c.customer_id))
         .where(orders.c.ordered_at <= as_of, customers.c.acquired_at <= as_of)
         .group_by(orders.c.customer_id, cohort, month)
+        .subquery("customer_month")
+    )
+    rank_in_quarter = func.row_number().over(
+        partition_by=(grouped.c.customer_id, cast(func.floor(grouped.c.month / 3.0), Integer)),
+        order_by=grouped.c.month,
+    )
+    return select(
+        grouped.c.customer_id,
+        grouped.c.cohort_month,
+        grouped.c.month,
+        case((rank_in_quarter == 1, 1), else_=0).label("quarter_first"),
+        grouped.c.orders,
+        grouped.c.revenue,
+        grouped.c.gross_margin,
     )
 
 

@@ -298,66 +298,30 @@ def cohort_activity(
     rows as the aggregation of the orders (``stored=False``).
     """
     version = _facts_version(engine, scope, stored)
-    if version is None:
-        cohort = _period_index(customers.c.acquired_at, grain).label("cohort")
-        acquired = _period_index(customers.c.acquired_at, grain)
-        since = _period_index(orders.c.ordered_at, grain) - acquired
-        age = case((since < 0, 0), else_=since).label("age")
-        per = (
-            select(
-                orders.c.customer_id,
-                cohort,
-                age,
-                func.count().label("n_orders"),
-                func.sum(orders.c.revenue).label("revenue"),
-                func.sum(orders.c.revenue - orders.c.cost).label("gross_margin"),
-            )
-            .select_from(orders.join(customers, customers.c.customer_id == orders.c.customer_id))
-            .where(
-                orders.c.ordered_at <= scope.end,
-                customers.c.acquired_at <= scope.end,
-                customer_scope(scope),
-            )
-            .group_by(orders.c.customer_id, cohort, age)
-            .cte("per_customer_period")
+    if version is not None:
+        return _stored_activity(engine, scope, grain, version)
+    cohort = _period_index(customers.c.acquired_at, grain).label("cohort")
+    acquired = _period_index(customers.c.acquired_at, grain)
+    since = _period_index(orders.c.ordered_at, grain) - acquired
+    age = case((since < 0, 0), else_=since).label("age")
+    per = (
+        select(
+            orders.c.customer_id,
+            cohort,
+            age,
+            func.count().label("n_orders"),
+            func.sum(orders.c.revenue).label("revenue"),
+            func.sum(orders.c.revenue - orders.c.cost).label("gross_margin"),
         )
-    else:
-        months = audit_facts.customer_months.c
-        cohort = _grain_index(months.cohort_month, grain)
-        # The stored month of an order before the acquisition is the acquisition month.
-        age = _grain_index(months.month, grain) - cohort
-        where = (
-            audit_facts.stored_rows(audit_facts.customer_months, version, scope.end),
-            customer_scope(scope, months.customer_id),
+        .select_from(orders.join(customers, customers.c.customer_id == orders.c.customer_id))
+        .where(
+            orders.c.ordered_at <= scope.end,
+            customers.c.acquired_at <= scope.end,
+            customer_scope(scope),
         )
-        if GRAIN_MONTHS[grain] == 1:  # one stored row per customer and month already
-            statement = (
-                select(
-                    cohort.label("cohort"),
-                    age.label("age"),
-                    func.count().label("active"),
-                    func.sum(months.orders).label("orders"),
-                    func.sum(months.revenue).label("revenue"),
-                    func.sum(months.gross_margin).label("gross_margin"),
-                )
-                .where(*where)
-                .group_by(cohort, age)
-                .order_by(cohort, age)
-            )
-            return _typed(read_frame(engine, statement), ints=_ACTIVITY_INTS)
-        per = (
-            select(
-                months.customer_id,
-                cohort.label("cohort"),
-                age.label("age"),
-                func.sum(months.orders).label("n_orders"),
-                func.sum(months.revenue).label("revenue"),
-                func.sum(months.gross_margin).label("gross_margin"),
-            )
-            .where(*where)
-            .group_by(months.customer_id, cohort, age)
-            .cte("per_customer_period")
-        )
+        .group_by(orders.c.customer_id, cohort, age)
+        .cte("per_customer_period")
+    )
     statement = (
         select(
             per.c.cohort,
@@ -374,6 +338,35 @@ def cohort_activity(
 
 
 _ACTIVITY_INTS = ("cohort", "age", "active", "orders")
+
+
+def _stored_activity(engine: Engine, scope: Scope, grain: str, version: str) -> pd.DataFrame:
+    """:func:`cohort_activity` from the stored customer-months of ``version``."""
+    months = audit_facts.customer_months.c
+    cohort = _grain_index(months.cohort_month, grain)
+    # The stored month of an order before the acquisition is the acquisition month.
+    age = _grain_index(months.month, grain) - cohort
+    where = (
+        audit_facts.stored_rows(audit_facts.customer_months, version, scope.end),
+        customer_scope(scope, months.customer_id),
+    )
+    # One stored row per customer and month: a customer is active in a month once, in
+    # a quarter in the row of its first month there.
+    active = func.count() if GRAIN_MONTHS[grain] == 1 else func.sum(months.quarter_first)
+    statement = (
+        select(
+            cohort.label("cohort"),
+            age.label("age"),
+            active.label("active"),
+            func.sum(months.orders).label("orders"),
+            func.sum(months.revenue).label("revenue"),
+            func.sum(months.gross_margin).label("gross_margin"),
+        )
+        .where(*where)
+        .group_by(cohort, age)
+        .order_by(cohort, age)
+    )
+    return _typed(read_frame(engine, statement), ints=_ACTIVITY_INTS)
 
 
 def second_purchase(
