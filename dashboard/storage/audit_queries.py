@@ -58,10 +58,19 @@ def _grain_index(index, grain: str):
     return cast(func.floor(index / float(months)), Integer)
 
 
-def _facts_version(engine: Engine, scope: Scope, stored: bool) -> str | None:
+def stored_facts(engine: Engine, scope: Scope) -> str | None:
     """The data version whose audit facts as of ``scope.end`` are stored (storing them first),
-    or None: aggregate the orders (``stored=False``, or a store that cannot hold them)."""
-    return audit_facts.store_facts(engine, scope.end) if stored else None
+    or None (a store that cannot hold them). Pass it as ``stored`` to the cohort queries of
+    one view, so the data version is looked up once."""
+    return audit_facts.store_facts(engine, scope.end)
+
+
+def _facts_version(engine: Engine, scope: Scope, stored: bool | str) -> str | None:
+    """``stored`` as a data version with stored facts, or None: aggregate the orders
+    (``stored=False``, or a store that cannot hold them)."""
+    if isinstance(stored, str):
+        return stored
+    return stored_facts(engine, scope) if stored else None
 
 
 def _per_customer_in_period(scope: Scope):
@@ -188,7 +197,7 @@ def spend_per_customer(engine: Engine, scope: Scope, bins: int = SPEND_BINS) -> 
 # --------------------------------------------------------------------------------------
 
 
-def customer_flows(engine: Engine, scope: Scope, *, stored: bool = True) -> pd.DataFrame:
+def customer_flows(engine: Engine, scope: Scope, *, stored: bool | str = True) -> pd.DataFrame:
     """Buyers of the period and of the previous one by flow, with their revenue in each.
 
     Flows: ``retained`` (bought in both), ``lost`` (previous only), ``new`` (first order ever
@@ -210,7 +219,7 @@ def customer_flows(engine: Engine, scope: Scope, *, stored: bool = True) -> pd.D
         func.count(case((in_current, 1))).label("n_current"),
         func.count(case((in_previous, 1))).label("n_previous"),
     )
-    version = _facts_version(engine, scope, stored and not is_split(engine))
+    version = None if is_split(engine) else _facts_version(engine, scope, stored)
     if version is None:
         per = (
             select(orders.c.customer_id, func.min(orders.c.ordered_at).label("first_order"), *sums)
@@ -282,7 +291,7 @@ def cohort_sizes(engine: Engine, scope: Scope, grain: str = "month") -> pd.DataF
 
 
 def cohort_activity(
-    engine: Engine, scope: Scope, grain: str = "month", *, stored: bool = True
+    engine: Engine, scope: Scope, grain: str = "month", *, stored: bool | str = True
 ) -> pd.DataFrame:
     """What each acquisition cohort bought in each period since, up to the period's end.
 
@@ -295,7 +304,8 @@ def cohort_activity(
 
     ``stored`` (default): read the stored customer-months
     (:data:`~dashboard.storage.audit_facts.customer_months`, storing them first); the same
-    rows as the aggregation of the orders (``stored=False``).
+    rows as the aggregation of the orders (``stored=False``). A data version from
+    :func:`stored_facts` skips looking it up.
     """
     version = _facts_version(engine, scope, stored)
     if version is not None:
@@ -370,7 +380,7 @@ def _stored_activity(engine: Engine, scope: Scope, grain: str, version: str) -> 
 
 
 def second_purchase(
-    engine: Engine, scope: Scope, grain: str = "month", *, stored: bool = True
+    engine: Engine, scope: Scope, grain: str = "month", *, stored: bool | str = True
 ) -> pd.DataFrame:
     """Days from each customer's first to second purchase day, binned, by acquisition cohort.
 
@@ -381,7 +391,8 @@ def second_purchase(
 
     ``stored`` (default): read the stored first orders
     (:data:`~dashboard.storage.audit_facts.customer_first_orders`, storing them first); the
-    same rows as the aggregation of the orders (``stored=False``).
+    same rows as the aggregation of the orders (``stored=False``). A data version from
+    :func:`stored_facts` skips looking it up.
     """
     version = _facts_version(engine, scope, stored)
     if version is None:
@@ -643,5 +654,6 @@ __all__ = [
     "revenue_concentration",
     "second_purchase",
     "spend_per_customer",
+    "stored_facts",
     "subscription_tenures",
 ]
