@@ -148,8 +148,13 @@ def store_facts(engine: Engine, as_of: date) -> str | None:
                         *statement.subquery().c,
                     )
                     names = [c.name for c in keyed.selected_columns]
-                    result = conn.execute(table.insert().from_select(names, keyed))
-                    counts[table.name] = max(int(result.rowcount or 0), 0)
+                    conn.execute(table.insert().from_select(names, keyed))
+                    # Counted: the insert's rowcount came back 0 on PostgreSQL (1M copy).
+                    counts[table.name] = conn.execute(
+                        select(func.count())
+                        .select_from(table)
+                        .where(stored_rows(table, version, as_of))
+                    ).scalar_one()
             conn.execute(
                 customer_month_sets.insert().values(
                     data_version=version,

@@ -123,6 +123,9 @@ def test_one_fill_per_as_of_date_serves_every_filter(engine):
     # Jul; Eve Feb, Sep. First orders: the five customers.
     assert _rows(engine, facts.customer_months) == 10
     assert _rows(engine, facts.customer_first_orders) == 5
+    sets = facts.customer_month_sets.c
+    with engine.connect() as conn:
+        assert conn.execute(select(sets.customers, sets.months)).one() == (5, 10)
 
 
 def test_a_new_data_version_replaces_the_facts(engine):
