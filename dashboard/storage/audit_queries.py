@@ -6,6 +6,9 @@ database (per-customer figures are computed in a common table expression and onl
 groups come back), scoped with :func:`~dashboard.storage.sql.customer_scope`, portable across
 DuckDB and PostgreSQL. Cohorts are month (or quarter) indices, ``year * 12 + month - 1`` (or
 that // 3), so no dialect-specific date truncation is needed; the domain turns them into dates.
+The cohort lenses and the flows read the customer-month facts stored per data version and
+as-of date (:mod:`dashboard.storage.audit_facts`) when the store holds them, and aggregate
+the orders otherwise (``stored=False``): the same rows either way.
 """
 
 from __future__ import annotations
