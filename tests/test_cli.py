@@ -210,6 +210,7 @@ def test_demo_builds_the_complete_store_by_default(db, capsys):
     from dashboard.domain.periods import DEFAULT_PRESET, preset_period
     from dashboard.services.demo import COMPLETE_MARKER
     from dashboard.storage import clv_store, segment_store
+    from dashboard.storage.audit_facts import customer_month_sets
     from dashboard.storage.customer_queries import customer_summary_periods
     from dashboard.storage.engine import make_engine
     from dashboard.storage.markers import read_marker
@@ -237,6 +238,10 @@ def test_demo_builds_the_complete_store_by_default(db, capsys):
         ratings = LATEST_RATINGS.marker.c
         stored = conn.execute(select(ratings.data_version, ratings.as_of))
         assert stored.all() == [(data_version(store), end)]
+        audit_sets = conn.execute(
+            select(customer_month_sets.c.data_version, customer_month_sets.c.as_of)
+        )
+        assert audit_sets.all() == [(data_version(store), end)]
     store.dispose()
 
 

@@ -1,9 +1,10 @@
 """After a write: store what the first page view of the new data would otherwise compute.
 
 Pages read every customer's summary of their period from ``customer_summaries``, which is
-filled for each data version on the first read of a period (``customer_queries.store_summaries``).
-Done here right after the commands that change the data (``demo``, ``import``, ``fit``,
-``segment``), for the period every page opens on (``periods.DEFAULT_PRESET``), so the first
+filled for each data version on the first read of a period (``customer_queries.store_summaries``),
+and the audit page its cohort facts as of the period's end (``audit_facts.store_facts``).
+Done here right after the commands that change the data (``demo``, ``import``,
+``import-transactions``, ``fit``, ``segment``), for the period every page opens on (``periods.DEFAULT_PRESET``), so the first
 visitor after a load does not wait for it (at a million customers, seconds on the embedded
 store and tens of seconds on PostgreSQL). The value curves' latest ratings as of that period's
 end are stored too (``value_curve_queries.store_latest_ratings``). Other periods are still
@@ -17,13 +18,13 @@ from datetime import date
 from sqlalchemy import Engine
 
 from dashboard.domain.periods import DEFAULT_PRESET, preset_period
-from dashboard.storage import customer_queries, queries, value_curve_queries
+from dashboard.storage import audit_facts, customer_queries, queries, value_curve_queries
 from dashboard.storage.engine import existing_tables
 
 
 def prepare_default_period(engine: Engine) -> tuple[date, date] | None:
-    """Store the default period's customer summaries; its (start, end), or None (no customers
-    or orders yet, or a store that cannot hold them)."""
+    """Store the default period's customer summaries and the audit facts as of its end; its
+    (start, end), or None (no customers or orders yet, or a store that cannot hold them)."""
     if not {"customers", "orders"} <= existing_tables(engine):
         return None
     bounds = queries.data_bounds(engine)
@@ -33,4 +34,5 @@ def prepare_default_period(engine: Engine) -> tuple[date, date] | None:
     if customer_queries.store_summaries(engine, start, end) is None:
         return None
     value_curve_queries.store_latest_ratings(engine, end)
+    audit_facts.store_facts(engine, end)  # the audit's cohort lenses
     return start, end

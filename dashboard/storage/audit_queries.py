@@ -6,6 +6,9 @@ database (per-customer figures are computed in a common table expression and onl
 groups come back), scoped with :func:`~dashboard.storage.sql.customer_scope`, portable across
 DuckDB and PostgreSQL. Cohorts are month (or quarter) indices, ``year * 12 + month - 1`` (or
 that // 3), so no dialect-specific date truncation is needed; the domain turns them into dates.
+The cohort lenses and the flows read the customer-month facts stored per data version and
+as-of date (:mod:`dashboard.storage.audit_facts`) when the store holds them, and aggregate
+the orders otherwise (``stored=False``): the same rows either way.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import pandas as pd
 from sqlalchemy import Engine, Integer, and_, case, cast, extract, func, literal, or_, select
 
 from dashboard.scope import Scope
+from dashboard.storage import audit_facts
 from dashboard.storage.engine import existing_tables
 from dashboard.storage.schema import clv_runs, customer_clv, customers, orders, subscriptions
 from dashboard.storage.sql import (
@@ -25,6 +29,7 @@ from dashboard.storage.sql import (
     month_index,
     read_frame,
 )
+from dashboard.storage.stores import is_split
 
 #: Grains of the cohort lenses: months per cohort period.
 GRAIN_MONTHS = {"month": 1, "quarter": 3}
@@ -45,11 +50,30 @@ RECENT_WINDOW_DAYS = 365
 
 def _period_index(column, grain: str):
     """Month index (``grain="month"``) or quarter index of a date column, as an integer."""
+    return _grain_index(month_index(column), grain)
+
+
+def _grain_index(index, grain: str):
+    """The month (``grain="month"``) or quarter index of a month index, as an integer."""
     months = GRAIN_MONTHS[grain]
-    index = month_index(column)
     if months == 1:
         return index
     return cast(func.floor(index / float(months)), Integer)
+
+
+def stored_facts(engine: Engine, scope: Scope) -> str | None:
+    """The data version whose audit facts as of ``scope.end`` are stored (storing them first),
+    or None (a store that cannot hold them). Pass it as ``stored`` to the cohort queries of
+    one view, so the data version is looked up once."""
+    return audit_facts.store_facts(engine, scope.end)
+
+
+def _facts_version(engine: Engine, scope: Scope, stored: bool | str) -> str | None:
+    """``stored`` as a data version with stored facts, or None: aggregate the orders
+    (``stored=False``, or a store that cannot hold them)."""
+    if isinstance(stored, str):
+        return stored
+    return stored_facts(engine, scope) if stored else None
 
 
 def _per_customer_in_period(scope: Scope):
@@ -176,35 +200,61 @@ def spend_per_customer(engine: Engine, scope: Scope, bins: int = SPEND_BINS) -> 
 # --------------------------------------------------------------------------------------
 
 
-def customer_flows(engine: Engine, scope: Scope) -> pd.DataFrame:
+def customer_flows(engine: Engine, scope: Scope, *, stored: bool | str = True) -> pd.DataFrame:
     """Buyers of the period and of the previous one by flow, with their revenue in each.
 
     Flows: ``retained`` (bought in both), ``lost`` (previous only), ``new`` (first order ever
     in the period), ``reactivated`` (bought in the period, not in the previous one, but
     before it). Columns ``flow``, ``customers``, ``revenue_previous``, ``revenue_current``
     (currency units). Only flows with customers appear.
+
+    ``stored`` (default): the first orders come from the stored audit facts
+    (:mod:`~dashboard.storage.audit_facts`), so only the two periods' orders are read; the
+    same rows as the aggregation of every order (``stored=False``). With the app's tables in
+    a store apart the orders and the facts are in different databases: aggregated there.
     """
     previous = scope.previous_period()
     in_current = between(orders.c.ordered_at, scope.start, scope.end)
     in_previous = between(orders.c.ordered_at, previous.start, previous.end)
-    per = (
-        select(
-            orders.c.customer_id,
-            func.min(orders.c.ordered_at).label("first_order"),
-            func.coalesce(func.sum(case((in_current, orders.c.revenue))), 0.0).label("current"),
-            func.coalesce(func.sum(case((in_previous, orders.c.revenue))), 0.0).label("previous"),
-            func.count(case((in_current, 1))).label("n_current"),
-            func.count(case((in_previous, 1))).label("n_previous"),
-        )
-        .where(orders.c.ordered_at <= scope.end, customer_scope(scope, orders.c.customer_id))
-        .group_by(orders.c.customer_id)
-        .cte("flows")
+    sums = (
+        func.coalesce(func.sum(case((in_current, orders.c.revenue))), 0.0).label("current"),
+        func.coalesce(func.sum(case((in_previous, orders.c.revenue))), 0.0).label("previous"),
+        func.count(case((in_current, 1))).label("n_current"),
+        func.count(case((in_previous, 1))).label("n_previous"),
     )
+    version = None if is_split(engine) else _facts_version(engine, scope, stored)
+    if version is None:
+        per = (
+            select(orders.c.customer_id, func.min(orders.c.ordered_at).label("first_order"), *sums)
+            .where(orders.c.ordered_at <= scope.end, customer_scope(scope, orders.c.customer_id))
+            .group_by(orders.c.customer_id)
+            .cte("flows")
+        )
+        first_order, source = per.c.first_order, per
+    else:
+        per = (
+            select(orders.c.customer_id, *sums)
+            .where(
+                between(orders.c.ordered_at, previous.start, scope.end),
+                customer_scope(scope, orders.c.customer_id),
+            )
+            .group_by(orders.c.customer_id)
+            .cte("flows")
+        )
+        firsts = audit_facts.customer_first_orders
+        first_order = firsts.c.first_order
+        source = per.outerjoin(
+            firsts,
+            and_(
+                firsts.c.customer_id == per.c.customer_id,
+                audit_facts.stored_rows(firsts, version, scope.end),
+            ),
+        )
     bought_now, bought_before = per.c.n_current > 0, per.c.n_previous > 0
     flow = case(
         (and_(bought_now, bought_before), "retained"),
         (bought_before, "lost"),
-        (and_(bought_now, per.c.first_order >= scope.start), "new"),
+        (and_(bought_now, first_order >= scope.start), "new"),
         (bought_now, "reactivated"),
         else_=None,
     )
@@ -215,6 +265,7 @@ def customer_flows(engine: Engine, scope: Scope) -> pd.DataFrame:
             func.sum(per.c.previous).label("revenue_previous"),
             func.sum(per.c.current).label("revenue_current"),
         )
+        .select_from(source)
         .where(or_(bought_now, bought_before))
         .group_by(flow)
         .order_by(flow)
@@ -242,7 +293,9 @@ def cohort_sizes(engine: Engine, scope: Scope, grain: str = "month") -> pd.DataF
     return _typed(read_frame(engine, statement), ints=("cohort", "customers"))
 
 
-def cohort_activity(engine: Engine, scope: Scope, grain: str = "month") -> pd.DataFrame:
+def cohort_activity(
+    engine: Engine, scope: Scope, grain: str = "month", *, stored: bool | str = True
+) -> pd.DataFrame:
     """What each acquisition cohort bought in each period since, up to the period's end.
 
     Covers the customers in scope acquired up to ``scope.end`` and their orders up to then.
@@ -251,7 +304,15 @@ def cohort_activity(engine: Engine, scope: Scope, grain: str = "month") -> pd.Da
     (customers with at least one order in that period), ``orders``, ``revenue``,
     ``gross_margin`` (currency units). With ``grain="month"``, ``cohort + age`` is the
     calendar month, so the same rows give the customer cohort chart (C3).
+
+    ``stored`` (default): read the stored customer-months
+    (:data:`~dashboard.storage.audit_facts.customer_months`, storing them first); the same
+    rows as the aggregation of the orders (``stored=False``). A data version from
+    :func:`stored_facts` skips looking it up.
     """
+    version = _facts_version(engine, scope, stored)
+    if version is not None:
+        return _stored_activity(engine, scope, grain, version)
     cohort = _period_index(customers.c.acquired_at, grain).label("cohort")
     acquired = _period_index(customers.c.acquired_at, grain)
     since = _period_index(orders.c.ordered_at, grain) - acquired
@@ -286,47 +347,106 @@ def cohort_activity(engine: Engine, scope: Scope, grain: str = "month") -> pd.Da
         .group_by(per.c.cohort, per.c.age)
         .order_by(per.c.cohort, per.c.age)
     )
-    return _typed(read_frame(engine, statement), ints=("cohort", "age", "active", "orders"))
+    return _typed(read_frame(engine, statement), ints=_ACTIVITY_INTS)
 
 
-def second_purchase(engine: Engine, scope: Scope, grain: str = "month") -> pd.DataFrame:
+_ACTIVITY_INTS = ("cohort", "age", "active", "orders")
+
+
+def _stored_activity(engine: Engine, scope: Scope, grain: str, version: str) -> pd.DataFrame:
+    """:func:`cohort_activity` from the stored customer-months of ``version``."""
+    months = audit_facts.customer_months.c
+    cohort = _grain_index(months.cohort_month, grain)
+    # The stored month of an order before the acquisition is the acquisition month.
+    age = _grain_index(months.month, grain) - cohort
+    where = (
+        audit_facts.stored_rows(audit_facts.customer_months, version, scope.end),
+        customer_scope(scope, months.customer_id),
+    )
+    # One stored row per customer and month: a customer is active in a month once, in
+    # a quarter in the row of its first month there.
+    active = func.count() if GRAIN_MONTHS[grain] == 1 else func.sum(months.quarter_first)
+    statement = (
+        select(
+            cohort.label("cohort"),
+            age.label("age"),
+            active.label("active"),
+            func.sum(months.orders).label("orders"),
+            func.sum(months.revenue).label("revenue"),
+            func.sum(months.gross_margin).label("gross_margin"),
+        )
+        .where(*where)
+        .group_by(cohort, age)
+        .order_by(cohort, age)
+    )
+    return _typed(read_frame(engine, statement), ints=_ACTIVITY_INTS)
+
+
+def second_purchase(
+    engine: Engine, scope: Scope, grain: str = "month", *, stored: bool | str = True
+) -> pd.DataFrame:
     """Days from each customer's first to second purchase day, binned, by acquisition cohort.
 
     A second purchase is the first order on a later day than the first order (orders up to
     the period's end). ``bucket`` ``b`` holds ``30 b + 1 .. 30 (b + 1)`` days, the last
     (:data:`SECOND_PURCHASE_LAST_BUCKET`) 361 days or more, and null customers without a
     second purchase yet. Columns ``cohort``, ``bucket``, ``customers``.
+
+    ``stored`` (default): read the stored first orders
+    (:data:`~dashboard.storage.audit_facts.customer_first_orders`, storing them first); the
+    same rows as the aggregation of the orders (``stored=False``). A data version from
+    :func:`stored_facts` skips looking it up.
     """
-    scoped = (orders.c.ordered_at <= scope.end, customer_scope(scope, orders.c.customer_id))
-    first = (
-        select(orders.c.customer_id, func.min(orders.c.ordered_at).label("first_at"))
-        .where(*scoped)
-        .group_by(orders.c.customer_id)
-        .cte("first_purchase")
-    )
-    second = (
-        select(orders.c.customer_id, func.min(orders.c.ordered_at).label("second_at"))
-        .select_from(orders.join(first, first.c.customer_id == orders.c.customer_id))
-        .where(*scoped, orders.c.ordered_at > first.c.first_at)
-        .group_by(orders.c.customer_id)
-        .cte("second_purchase")
-    )
-    days = days_between(second.c.second_at, first.c.first_at)
+    version = _facts_version(engine, scope, stored)
+    if version is None:
+        scoped = (orders.c.ordered_at <= scope.end, customer_scope(scope, orders.c.customer_id))
+        first = (
+            select(orders.c.customer_id, func.min(orders.c.ordered_at).label("first_at"))
+            .where(*scoped)
+            .group_by(orders.c.customer_id)
+            .cte("first_purchase")
+        )
+        second = (
+            select(orders.c.customer_id, func.min(orders.c.ordered_at).label("second_at"))
+            .select_from(orders.join(first, first.c.customer_id == orders.c.customer_id))
+            .where(*scoped, orders.c.ordered_at > first.c.first_at)
+            .group_by(orders.c.customer_id)
+            .cte("second_purchase")
+        )
+        first_at, second_at, acquired_at = (
+            first.c.first_at,
+            second.c.second_at,
+            customers.c.acquired_at,
+        )
+        source = first.join(customers, customers.c.customer_id == first.c.customer_id).outerjoin(
+            second, second.c.customer_id == first.c.customer_id
+        )
+        where = (acquired_at <= scope.end,)
+    else:
+        firsts = audit_facts.customer_first_orders
+        first_at, second_at, acquired_at = (
+            firsts.c.first_order,
+            firsts.c.second_order,
+            firsts.c.acquired_at,
+        )
+        source = firsts
+        where = (
+            audit_facts.stored_rows(firsts, version, scope.end),
+            acquired_at <= scope.end,
+            customer_scope(scope, firsts.c.customer_id),
+        )
+    days = days_between(second_at, first_at)
     raw = cast(func.floor((days - 1) / float(SECOND_PURCHASE_BUCKET_DAYS)), Integer)
     bucket = case(
-        (second.c.second_at.is_(None), None),
+        (second_at.is_(None), None),
         (raw >= SECOND_PURCHASE_LAST_BUCKET, SECOND_PURCHASE_LAST_BUCKET),
         else_=raw,
     )
-    cohort = _period_index(customers.c.acquired_at, grain)
+    cohort = _period_index(acquired_at, grain)
     statement = (
         select(cohort.label("cohort"), bucket.label("bucket"), func.count().label("customers"))
-        .select_from(
-            first.join(customers, customers.c.customer_id == first.c.customer_id).outerjoin(
-                second, second.c.customer_id == first.c.customer_id
-            )
-        )
-        .where(customers.c.acquired_at <= scope.end)
+        .select_from(source)
+        .where(*where)
         .group_by(cohort, bucket)
         .order_by(cohort, bucket)
     )
@@ -537,5 +657,6 @@ __all__ = [
     "revenue_concentration",
     "second_purchase",
     "spend_per_customer",
+    "stored_facts",
     "subscription_tenures",
 ]

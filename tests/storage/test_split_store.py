@@ -27,13 +27,15 @@ from dashboard.services.views import (
     value_curves,
 )
 from dashboard.storage import (
+    audit_facts,
+    audit_queries,
     clv_store,
     customer_queries,
     queries,
     segment_store,
     value_curve_queries,
 )
-from dashboard.storage.engine import existing_tables, make_engine
+from dashboard.storage.engine import existing_tables, has_tables, make_engine
 from dashboard.storage.schema import clv_runs, segment_runs
 from dashboard.storage.stores import app_engine, is_split, resolve_app_url
 from tests.conftest import BACKENDS, throwaway_pg_schema
@@ -104,12 +106,20 @@ def _check_split(split, single, contract_counts_before):
             segment_store.segment_summary(split, s, seg_run.run_id),
             segment_store.segment_summary(single, s, 1),
         )
+        for grain in ("quarter", "month"):  # the audit's stored facts, in the app store
+            for query in (audit_queries.cohort_activity, audit_queries.second_purchase):
+                pd.testing.assert_frame_equal(query(split, s, grain), query(single, s, grain))
+        pd.testing.assert_frame_equal(
+            audit_queries.customer_flows(split, s), audit_queries.customer_flows(single, s)
+        )
         for grouping in ("segment", "region"):  # stored latest ratings, in the app store
             pd.testing.assert_frame_equal(
                 value_curve_queries.value_curve_ratings(split, s, grouping),
                 value_curve_queries.value_curve_ratings(single, s, grouping, stored=False),
                 check_dtype=False,
             )
+    assert has_tables(app_engine(split), audit_facts.customer_month_sets)
+    assert not has_tables(plain, audit_facts.customer_month_sets)
     # The stored latest ratings went to the app store, never to the contract store.
     assert "latest_ratings" in existing_tables(app_engine(split))
     assert "latest_ratings" not in existing_tables(plain)

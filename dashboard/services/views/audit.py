@@ -127,18 +127,22 @@ class CohortsView:
 def cohorts(engine: Engine, scope: Scope, grain: str = "quarter") -> CohortsView:
     """Every acquisition cohort up to the period's end, by age and over calendar time."""
     audit.year_months(grain)  # a bad grain fails here, before any query
+    stored = queries.stored_facts(engine, scope) or False  # False: aggregate the orders
     monthly_sizes = queries.cohort_sizes(engine, scope, "month")
     monthly = audit.cohort_grid(
-        queries.cohort_activity(engine, scope, "month"), monthly_sizes, "month", scope.end
+        queries.cohort_activity(engine, scope, "month", stored=stored),
+        monthly_sizes,
+        "month",
+        scope.end,
     )
     sizes = monthly_sizes if grain == "month" else queries.cohort_sizes(engine, scope, grain)
     if grain == "month":
         grid = monthly
     else:
         grid = audit.cohort_grid(
-            queries.cohort_activity(engine, scope, grain), sizes, grain, scope.end
+            queries.cohort_activity(engine, scope, grain, stored=stored), sizes, grain, scope.end
         )
-    buckets = queries.second_purchase(engine, scope, grain)
+    buckets = queries.second_purchase(engine, scope, grain, stored=stored)
     empty = monthly.empty
     return CohortsView(
         grain=grain,
