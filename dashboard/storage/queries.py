@@ -83,25 +83,34 @@ def data_bounds(engine: Engine, allowed_regions: tuple[str, ...] | None = None) 
     in_scope = (
         customers.c.region.in_(list(allowed_regions)) if allowed_regions is not None else true()
     )
+    # One statement (a warehouse statement costs about a second whatever it reads): the order
+    # dates beside the customers counted per (region, channel), a few dozen rows at most.
+    dates = select(
+        func.min(orders.c.ordered_at).label("first_order"),
+        func.max(orders.c.ordered_at).label("last_order"),
+    ).subquery("order_dates")
+    groups = (
+        select(
+            customers.c.region,
+            customers.c.acquisition_channel,
+            func.count().label("customers"),
+        )
+        .where(in_scope)
+        .group_by(customers.c.region, customers.c.acquisition_channel)
+        .subquery("customer_groups")
+    )
+    statement = select(dates, groups.c.region, groups.c.acquisition_channel, groups.c.customers)
+    statement = statement.select_from(dates.outerjoin(groups, true()))
     with engine.connect() as conn:
-        first, last = conn.execute(
-            select(func.min(orders.c.ordered_at), func.max(orders.c.ordered_at))
-        ).one()
-        regions = conn.execute(
-            select(customers.c.region).where(in_scope).distinct().order_by(customers.c.region)
-        ).scalars()
-        regions = tuple(str(r) for r in regions if r is not None)
-        channels = conn.execute(
-            select(customers.c.acquisition_channel)
-            .where(in_scope)
-            .distinct()
-            .order_by(customers.c.acquisition_channel)
-        ).scalars()
-        channels = tuple(str(c) for c in channels if c is not None)
-        n_customers = conn.execute(
-            select(func.count()).select_from(customers).where(in_scope)
-        ).scalar_one()
-    return DataBounds(_as_date(first), _as_date(last), regions, channels, int(n_customers))
+        rows = conn.execute(statement).all()
+    first, last = rows[0].first_order, rows[0].last_order
+    counted = [row for row in rows if row.customers]
+    regions = tuple(sorted({str(r.region) for r in counted if r.region is not None}))
+    channels = tuple(
+        sorted({str(r.acquisition_channel) for r in counted if r.acquisition_channel is not None})
+    )
+    n_customers = sum(int(r.customers) for r in counted)
+    return DataBounds(_as_date(first), _as_date(last), regions, channels, n_customers)
 
 
 def period_totals(engine: Engine, scope: Scope) -> pd.DataFrame:
