@@ -43,6 +43,12 @@ def test_period_totals_current_period(tiny_engine):
     assert current["referrals"] == 1
 
 
+def test_period_totals_of_both_periods_in_one_statement(tiny_engine):
+    # One statement: on a warehouse each costs about a second (docs/performance.md).
+    sent = statements_of(tiny_engine, lambda: queries.period_totals(tiny_engine, PERIOD_FILTERS))
+    assert len(sent) == 1
+
+
 def test_period_totals_previous_period_has_same_length(tiny_engine):
     previous = totals(tiny_engine)["previous"]
     assert previous["start"] == date(2024, 1, 1) and previous["end"] == date(2024, 3, 31)
