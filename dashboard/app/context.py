@@ -187,7 +187,7 @@ def run_action(ctx: PageContext, action: Callable[..., Any], *args: Any, **kwarg
 
 def clear_caches() -> None:
     """Forget cached data (after an explicit write such as a model fit)."""
-    _store_status.clear()
+    _missing_tables.clear()
     _cached_data_version.clear()
     _bounds.clear()
     _cached_call.clear()
@@ -221,16 +221,15 @@ def _stop_with_store_error(location: StoreLocation, exc: Exception) -> None:
 
 
 @st.cache_data(ttl=30, max_entries=8, show_spinner=False)
-def _store_status(url: str) -> tuple[list[str], int]:
-    """Contract tables the store lacks, and its number of customers (0 when tables lack).
+def _missing_tables(url: str) -> list[str]:
+    """Contract tables the store lacks.
 
-    Cached briefly, so a rerun does not inspect the schema and count customers every time;
-    tables created meanwhile are seen within 30 s.
+    Cached briefly, so a rerun does not inspect the schema every time; tables created
+    meanwhile are seen within 30 s.
     """
     engine = _engine(url)
     with waiting_at_most(VERSION_LOCK_WAIT_SECONDS), store_session(engine):
-        missing = queries.missing_contract_tables(engine)
-        return missing, 0 if missing else queries.data_bounds(engine).customers
+        return queries.missing_contract_tables(engine)
 
 
 def open_store() -> tuple[StoreLocation, str]:
@@ -247,7 +246,7 @@ def open_store() -> tuple[StoreLocation, str]:
         engine = _engine(location.url)
         if location.is_default:
             first_run.ensure_complete(engine, location, on_change=clear_caches)
-        missing, _ = _store_status(location.url)
+        missing = _missing_tables(location.url)
     except (SQLAlchemyError, StoreError, OSError) as exc:
         _stop_with_store_error(locals().get("location") or StoreLocation("?", "unknown"), exc)
     if missing:

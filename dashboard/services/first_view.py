@@ -1,14 +1,14 @@
 """After a write: store what the first page view of the new data would otherwise compute.
 
-Pages read every customer's summary of their period from ``customer_summaries``, which is
-filled for each data version on the first read of a period (``customer_queries.store_summaries``),
-and the audit page its cohort facts as of the period's end (``audit_facts.store_facts``).
-Done here right after the commands that change the data (``demo``, ``import``,
-``import-transactions``, ``fit``, ``segment``), for the period every page opens on (``periods.DEFAULT_PRESET``), so the first
-visitor after a load does not wait for it (at a million customers, seconds on the embedded
-store and tens of seconds on PostgreSQL). The value curves' latest ratings as of that period's
-end are stored too (``value_curve_queries.store_latest_ratings``). Other periods are still
-filled on their first read.
+Pages read every customer's summary of their period from ``customer_summaries``, filled for
+each data version on the first read of a period (``customer_queries.store_summaries``); the
+value curves read the latest ratings as of the period's end
+(``value_curve_queries.store_latest_ratings``) and the audit page its cohort facts as of it
+(``audit_facts.store_facts``). All three are stored here right after the commands that change
+the data (``demo``, ``import``, ``import-transactions``, ``fit``, ``segment``), for the period
+every page opens on (``periods.DEFAULT_PRESET``), so the first visitor after a load does not
+wait for them (at a million customers, seconds on the embedded store and tens of seconds on
+PostgreSQL). Other periods are still filled on their first read.
 """
 
 from __future__ import annotations

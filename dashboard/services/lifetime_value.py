@@ -5,8 +5,12 @@ Fitting is heavy, so it never happens on a page view: it runs on an explicit act
 demo build through :func:`fit_if_possible`). What a fit does (``docs/customer-value.md`` gives
 the reasons):
 
-1. reads the orders up to ``calibration_end`` (default: the latest order date) aggregated in
-   the database to one row per customer and day (revenue, gross margin);
+1. reads the sufficient statistics of the models, computed in the database by GROUP BY from
+   the orders up to ``calibration_end`` (default: the latest order date): one row per customer
+   (first and last purchase day, purchase days, repeat spend, revenue, gross margin, and the
+   same to the holdout check's calibration end), and the tracking plot's first and repeat
+   purchases per day (:func:`dashboard.storage.clv_store.purchase_statistics`,
+   :func:`~dashboard.storage.clv_store.purchase_day_counts`);
 2. holdout check: fits BG/NBD and Pareto/NBD on the data up to ``calibration_end -
    holdout_weeks`` and compares their predictions for the last ``holdout_weeks`` with what
    customers actually did (in total, per customer, week by week, by past repeat purchases);
@@ -40,6 +44,7 @@ from sqlalchemy import Engine
 
 from dashboard.domain import clv
 from dashboard.domain.clv import scenario, uncertainty
+from dashboard.domain.clv.data import time_unit_days
 from dashboard.storage import clv_store
 from dashboard.storage.engine import Progress, StoreLocation
 
@@ -118,17 +123,18 @@ def fit_and_save(
             f"{annual_discount_rate}"
         )
     started = time.perf_counter()
-    report(0.05, "Reading purchase days…")
+    report(0.05, "Computing each customer's purchase statistics in the store…")
     if calibration_end is None:
         calibration_end = clv_store.last_order_date(engine)
         if calibration_end is None:
             raise clv.ModelIdentificationError("the store has no orders: nothing to fit")
-    days = clv_store.purchase_days(engine, calibration_end)
-    if days.empty:
+    check_end = calibration_end - timedelta(weeks=holdout_weeks)
+    statistics = clv_store.purchase_statistics(engine, calibration_end, check_end)
+    if statistics.empty:
         raise clv.ModelIdentificationError(f"no orders up to {calibration_end}: nothing to fit")
 
     report(0.2, f"Holdout check: both purchase models predict the last {holdout_weeks} weeks…")
-    holdout, comparison = _holdout_check(days, calibration_end, holdout_weeks)
+    holdout, comparison = _holdout_check(engine, statistics, calibration_end, holdout_weeks)
     chosen, reason = _choose(requested, comparison)
     if "error" not in holdout:
         holdout = {**comparison["models"][chosen]["holdout"], "chosen": chosen}
@@ -136,11 +142,11 @@ def fit_and_save(
 
     report(0.4, "Fitting purchase and spend models on all the data…")
     scores, params, fit_diagnostics = _fit_and_score(
-        days, calibration_end, horizon_months, annual_discount_rate, chosen, report
+        statistics, calibration_end, horizon_months, annual_discount_rate, chosen, report
     )
 
     report(0.85, "Saving the predictions…")
-    portfolio_margin = _portfolio_margin_share(days)
+    portfolio_margin = _portfolio_margin_share(statistics)
     settings = {
         "horizon_months": int(horizon_months),
         "annual_discount_rate": float(annual_discount_rate),
@@ -181,16 +187,18 @@ def fit_if_possible(engine: Engine, *, progress: Progress | None = None) -> clv_
 
 
 def _holdout_check(
-    days: pd.DataFrame, calibration_end: date, holdout_weeks: int
+    engine: Engine, statistics: pd.DataFrame, calibration_end: date, holdout_weeks: int
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Fit both purchase models on the data before the holdout weeks, compare them on those.
 
-    Returns the holdout summary (``{"error": ...}`` when the check cannot run) and the model
-    comparison: per model its holdout figures, calibration log-likelihood, per-customer MAE,
-    weekly tracking; the rule's choice and reason.
+    ``statistics``: :func:`dashboard.storage.clv_store.purchase_statistics` with the check's
+    calibration end ``calibration_end - holdout_weeks``. Returns the holdout summary
+    (``{"error": ...}`` when the check cannot run) and the model comparison: per model its
+    holdout figures, calibration log-likelihood, per-customer MAE, weekly tracking; the
+    rule's choice and reason.
     """
     check_end = calibration_end - timedelta(weeks=holdout_weeks)
-    first_day = days["ordered_at"].min().date()
+    first_day = statistics["first_purchase"].min().date()
     # The calibration part must be at least as long as the holdout it predicts.
     if (check_end - first_day).days < holdout_weeks * 7:
         error = (
@@ -198,18 +206,18 @@ def _holdout_check(
             f"{holdout_weeks} weeks out and fit on at least as long a period before them"
         )
         return {"error": error}, {"models": {}, "auto": None, "auto_reason": error}
-    split = clv.calibration_holdout_split(
-        days, "customer_id", "ordered_at", check_end, calibration_end, time_unit=clv_store.TIME_UNIT
+    split = _calibration_holdout_split(statistics, check_end, calibration_end)
+    counts = clv_store.purchase_day_counts(engine, calibration_end, check_end).set_index(
+        "ordered_at"
     )
+    day_counts = clv.PurchaseDayCounts(counts["first_purchases"], counts["repeat_purchases"])
     try:
         choice = clv.choose_purchase_model(
             split,
-            days,
-            customer_id_col="customer_id",
-            datetime_col="ordered_at",
             calibration_end=check_end,
             holdout_end=calibration_end,
             time_unit=clv_store.TIME_UNIT,
+            day_counts=day_counts,
         )
     except clv.ModelIdentificationError as exc:
         error = f"the models cannot be fitted on the data before the holdout: {exc}"
@@ -232,6 +240,23 @@ def _holdout_check(
         "auto": choice.chosen,
         "auto_reason": choice.reason,
     }
+
+
+def _calibration_holdout_split(
+    statistics: pd.DataFrame, check_end: date, holdout_end: date
+) -> pd.DataFrame:
+    """:func:`dashboard.domain.clv.calibration_holdout_split` from the per-customer statistics:
+    the customers who bought by ``check_end``, summarised to it, with their purchase days after
+    it (every one a repeat purchase) as ``frequency_holdout``."""
+    calibration = statistics.loc[
+        statistics["check_purchase_days"] > 0, ["first_purchase", "check_last_purchase"]
+    ].rename(columns={"check_last_purchase": "last_purchase"})
+    calibration["purchase_days"] = statistics["check_purchase_days"]
+    split = clv.rfm_from_statistics(calibration, check_end, time_unit=clv_store.TIME_UNIT)
+    holdout_days = statistics["purchase_days"] - statistics["check_purchase_days"]
+    split["frequency_holdout"] = holdout_days.reindex(split.index).to_numpy(dtype=np.int64)
+    split["duration_holdout"] = (holdout_end - check_end).days / time_unit_days(clv_store.TIME_UNIT)
+    return split
 
 
 def _holdout_summary(
@@ -312,7 +337,7 @@ def clv_labels() -> dict[str, str]:
 
 
 def _fit_and_score(
-    days: pd.DataFrame,
+    statistics: pd.DataFrame,
     calibration_end: date,
     horizon_months: int,
     annual_discount_rate: float,
@@ -321,12 +346,9 @@ def _fit_and_score(
 ) -> tuple[pd.DataFrame, dict, dict]:
     """Fit both purchase models and Gamma-Gamma on all data; score every customer with
     ``chosen``, with 90 % intervals from parameter draws and the what-if columns."""
-    summary = clv.rfm_summary(
-        days,
-        "customer_id",
-        "ordered_at",
-        "revenue",
-        observation_period_end=calibration_end,
+    summary = clv.rfm_from_statistics(
+        statistics[["first_purchase", "last_purchase", "purchase_days", "repeat_spend"]],
+        calibration_end,
         time_unit=clv_store.TIME_UNIT,
     )
     frequency, recency, age = summary["frequency"], summary["recency"], summary["T"]
@@ -352,8 +374,8 @@ def _fit_and_score(
     discounted_revenue = clv.customer_lifetime_value(
         purchase, gamma_gamma, *history, margin=1.0, **settings
     )
-    margin_share = _customer_margin_share(days).reindex(summary.index)
-    margin_share = margin_share.fillna(_portfolio_margin_share(days)).to_numpy()
+    margin_share = _customer_margin_share(statistics).reindex(summary.index)
+    margin_share = margin_share.fillna(_portfolio_margin_share(statistics)).to_numpy()
     alive = purchase.probability_alive(frequency, recency, age)
     scores = pd.DataFrame(
         {
@@ -456,16 +478,16 @@ def _fit_and_score(
     return scores, params, diagnostics
 
 
-def _customer_margin_share(days: pd.DataFrame) -> pd.Series:
+def _customer_margin_share(statistics: pd.DataFrame) -> pd.Series:
     """Each customer's gross margin / revenue, clipped to [-1, 1]; NaN without revenue."""
-    totals = days.groupby("customer_id")[["revenue", "gross_margin"]].sum()
-    share = totals["gross_margin"] / totals["revenue"].where(totals["revenue"] > 0)
+    revenue = statistics["revenue"]
+    share = statistics["gross_margin"] / revenue.where(revenue > 0)
     return share.clip(-1.0, 1.0)
 
 
-def _portfolio_margin_share(days: pd.DataFrame) -> float:
-    revenue = float(days["revenue"].sum())
-    return float(days["gross_margin"].sum()) / revenue if revenue > 0 else 0.0
+def _portfolio_margin_share(statistics: pd.DataFrame) -> float:
+    revenue = float(statistics["revenue"].sum())
+    return float(statistics["gross_margin"].sum()) / revenue if revenue > 0 else 0.0
 
 
 def _finite(value: float | None) -> float | None:

@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, func, select, true
+from sqlalchemy import Engine, case, func, select, true
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.errors import first_line
@@ -244,27 +244,92 @@ def expected_alive(engine: Engine, scope: Scope) -> tuple[float, date] | None:
         return float(conn.execute(statement).scalar_one()), run.calibration_end
 
 
-def purchase_days(engine: Engine, end: date) -> pd.DataFrame:
-    """Orders up to ``end`` summed per customer and day (the models count purchase days).
+def _purchase_days(end: date):
+    """Orders up to ``end`` summed per customer and day (the models count purchase days), each
+    row marked with the customer's first purchase day (a window over the customer's days)."""
+    o = orders.c
+    days = (
+        select(
+            o.customer_id,
+            o.ordered_at,
+            func.sum(o.revenue).label("revenue"),
+            func.sum(o.revenue - o.cost).label("gross_margin"),
+        )
+        .where(o.ordered_at <= end)
+        .group_by(o.customer_id, o.ordered_at)
+        .subquery("purchase_days")
+    )
+    first = func.min(days.c.ordered_at).over(partition_by=days.c.customer_id)
+    return select(*days.c, first.label("first_purchase")).subquery("marked_days")
 
-    Returns ``customer_id``, ``ordered_at`` (datetime), ``revenue`` and ``gross_margin``
-    (currency units). Portfolio-wide: a fit covers every customer.
+
+def purchase_statistics(engine: Engine, end: date, check_end: date) -> pd.DataFrame:
+    """Per customer, the sufficient statistics of the value models and the holdout check,
+    computed in the store by GROUP BY: one row per customer with an order up to ``end``.
+
+    Same-day orders are one purchase (their values summed), as the models count
+    (``docs/clv.md``). Portfolio-wide: a fit covers every customer.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``customer_id`` (sorted): ``first_purchase``, ``last_purchase`` (datetime),
+        ``purchase_days`` (distinct order days), ``repeat_spend`` (revenue after the first
+        purchase day), ``revenue``, ``gross_margin`` (currency, all orders to ``end``);
+        ``check_last_purchase`` (datetime, NaT without an order by ``check_end``) and
+        ``check_purchase_days``: the same up to ``check_end``, the holdout check's
+        calibration end (its holdout is the rest, to ``end``).
     """
+    days = _purchase_days(end)
+    d = days.c
+    up_to_check = d.ordered_at <= check_end
+    statement = select(
+        d.customer_id,
+        func.min(d.ordered_at).label("first_purchase"),
+        func.max(d.ordered_at).label("last_purchase"),
+        func.count().label("purchase_days"),
+        func.sum(case((d.ordered_at > d.first_purchase, d.revenue), else_=0.0)).label(
+            "repeat_spend"
+        ),
+        func.sum(d.revenue).label("revenue"),
+        func.sum(d.gross_margin).label("gross_margin"),
+        func.max(case((up_to_check, d.ordered_at))).label("check_last_purchase"),
+        func.count(case((up_to_check, 1))).label("check_purchase_days"),
+    ).group_by(d.customer_id)
+    frame = read_frame(engine, statement)
+    for column in ("first_purchase", "last_purchase", "check_last_purchase"):
+        frame[column] = pd.to_datetime(frame[column]).astype("datetime64[ns]")
+    for column in ("purchase_days", "check_purchase_days"):
+        frame[column] = pd.to_numeric(frame[column]).astype("int64")
+    for column in ("repeat_spend", "revenue", "gross_margin"):
+        frame[column] = pd.to_numeric(frame[column]).astype("float64")
+    frame["customer_id"] = frame["customer_id"].astype(str)
+    return frame.set_index("customer_id").sort_index()
+
+
+def purchase_day_counts(engine: Engine, end: date, cohort_end: date) -> pd.DataFrame:
+    """Day by day to ``end``, the first and repeat purchases of the customers whose first
+    purchase is on or before ``cohort_end`` (the holdout check's tracking plot), by GROUP BY.
+
+    Returns ``ordered_at`` (datetime, sorted), ``first_purchases`` (customers whose first
+    purchase day it is) and ``repeat_purchases`` (customers buying again that day).
+    """
+    days = _purchase_days(end)
+    d = days.c
     statement = (
         select(
-            orders.c.customer_id,
-            orders.c.ordered_at,
-            func.sum(orders.c.revenue).label("revenue"),
-            func.sum(orders.c.revenue - orders.c.cost).label("gross_margin"),
+            d.ordered_at,
+            func.count(case((d.ordered_at == d.first_purchase, 1))).label("first_purchases"),
+            func.count(case((d.ordered_at > d.first_purchase, 1))).label("repeat_purchases"),
         )
-        .where(orders.c.ordered_at <= end)
-        .group_by(orders.c.customer_id, orders.c.ordered_at)
+        .where(d.first_purchase <= cohort_end)
+        .group_by(d.ordered_at)
     )
     frame = read_frame(engine, statement)
-    frame["ordered_at"] = pd.to_datetime(frame["ordered_at"])
-    for column in ("revenue", "gross_margin"):
-        frame[column] = pd.to_numeric(frame[column]).astype("float64")
-    return frame
+    frame["ordered_at"] = pd.to_datetime(frame["ordered_at"]).astype("datetime64[ns]")
+    for column in ("first_purchases", "repeat_purchases"):
+        frame[column] = pd.to_numeric(frame[column]).astype("int64")
+    return frame.sort_values("ordered_at", ignore_index=True)
 
 
 def last_order_date(engine: Engine) -> date | None:

@@ -284,7 +284,7 @@ def existing_tables(engine: Engine) -> set[str]:
 
     With a separate app store (``stores.app_engine``), the contract store's tables and the app
     store's. Spark (``hive://``) is asked with ``SHOW TABLES`` (PyHive's inspector misreads
-    its answer), the listing reused for ``stores.FINGERPRINT_SECONDS``.
+    its answer), the listing reused for ``stores.TABLES_SECONDS``.
     """
     from dashboard.storage import stores
 
@@ -292,7 +292,7 @@ def existing_tables(engine: Engine) -> set[str]:
     if bind.url.get_backend_name() == "hive":
         cache = getattr(bind, "_dashboard_cache", None)
         hit = cache.get("tables") if cache is not None else None
-        if hit and time.monotonic() - hit[1] < stores.FINGERPRINT_SECONDS:
+        if hit and time.monotonic() - hit[1] < stores.TABLES_SECONDS:
             names = set(hit[0])
         else:
             with engine.connect() as conn:

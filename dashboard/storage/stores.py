@@ -64,8 +64,13 @@ EXCHANGE_ENV_VAR = "DASHBOARD_SPARK_EXCHANGE_DIR"
 WAREHOUSE_BACKENDS = frozenset(
     {"hive", "databricks", "trino", "presto", "snowflake", "bigquery", "spark"}
 )
-#: How long a contract fingerprint (and a table listing) of a warehouse is reused (seconds).
+#: How long a contract fingerprint of a warehouse is reused (seconds): the pages' refresh
+#: interval, so new data still shows within it.
 FINGERPRINT_SECONDS = 10.0
+#: How long a warehouse's table listing is reused (seconds). Tables come and go far more
+#: rarely than rows, and a listing costs a statement (0.2-1 s on Spark's Thrift server) that
+#: a cold page would otherwise repeat once its set-up outlasts the fingerprint's 10 s.
+TABLES_SECONDS = 60.0
 #: Key in the app store's ``dataset_info`` of the contract fingerprint its customer copy has.
 MIRROR_KEY = "customers_mirror"
 _ATTRIBUTE = "dashboard_app_store"
@@ -338,9 +343,12 @@ def ensure_customer_mirror(engine: Engine, fingerprint: str | None = None) -> No
     from dashboard.storage.markers import read_marker, write_marker
     from dashboard.storage.sql import read_frame
 
-    fingerprint = fingerprint or cached_fingerprint(engine)
-    app = app_engine(engine)
     cache = getattr(engine, "_dashboard_cache", {})
+    if fingerprint is None:
+        fingerprint = cached_fingerprint(engine)
+    else:  # just computed (the data version): later statements of the page reuse it
+        cache["fingerprint"] = (fingerprint, time.monotonic())
+    app = app_engine(engine)
     if cache.get("mirror") == fingerprint:
         return
     if read_marker(app, MIRROR_KEY) != fingerprint:

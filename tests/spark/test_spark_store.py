@@ -47,3 +47,38 @@ def test_every_page_runs_on_spark(spark_demo, monkeypatch, page):
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
     assert at.title
+
+
+def test_fit_statistics_are_computed_in_spark(spark_demo):
+    # One row per customer leaves Spark; it equals the summary of the raw orders.
+    from datetime import timedelta
+
+    import pandas as pd
+
+    from dashboard.domain import clv
+    from dashboard.services import lifetime_value
+    from dashboard.storage import clv_store
+    from dashboard.storage.sql import read_frame
+
+    url, env = spark_demo
+    engine = make_engine(url)
+    end = clv_store.last_order_date(engine)
+    check_end = end - timedelta(weeks=26)
+    stats = clv_store.purchase_statistics(engine, end, check_end)
+    assert len(stats) == 2000
+    raw = read_frame(
+        engine,
+        select(orders.c.customer_id, orders.c.ordered_at, orders.c.revenue).where(
+            orders.c.ordered_at <= end
+        ),
+    )
+    expected = clv.rfm_summary(raw, "customer_id", "ordered_at", "revenue", end)
+    summary = clv.rfm_from_statistics(stats, end)
+    pd.testing.assert_frame_equal(summary, expected, check_dtype=False, check_index_type=False)
+    split = lifetime_value._calibration_holdout_split(stats, check_end, end)
+    pd.testing.assert_frame_equal(
+        split,
+        clv.calibration_holdout_split(raw, "customer_id", "ordered_at", check_end, end),
+        check_dtype=False,
+        check_index_type=False,
+    )

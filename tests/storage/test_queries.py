@@ -10,6 +10,7 @@ import pytest
 
 from dashboard.scope import Scope
 from dashboard.storage import queries
+from dashboard.storage.schema import CONTRACT
 from tests.fixtures import PERIOD
 
 PERIOD_FILTERS = Scope(*PERIOD)
@@ -40,6 +41,12 @@ def test_period_totals_current_period(tiny_engine):
     # NPS 10, 3, 8, 9 -> promoters 10 and 9, detractor 3, passive 8.
     assert (current["nps_answers"], current["promoters"], current["detractors"]) == (4, 2, 1)
     assert current["referrals"] == 1
+
+
+def test_period_totals_of_both_periods_in_one_statement(tiny_engine):
+    # One statement: on a warehouse each costs about a second (docs/performance.md).
+    sent = statements_of(tiny_engine, lambda: queries.period_totals(tiny_engine, PERIOD_FILTERS))
+    assert len(sent) == 1
 
 
 def test_period_totals_previous_period_has_same_length(tiny_engine):
@@ -91,6 +98,56 @@ def test_data_bounds(tiny_engine):
     assert bounds.regions == ("North", "South")
     assert bounds.channels == ("partner", "referral", "search")
     assert bounds.customers == 4 and not bounds.is_empty
+
+
+def statements_of(engine, call) -> list[str]:
+    """The SQL statements ``call()`` sends to ``engine``."""
+    from sqlalchemy import event
+
+    sent = []
+
+    def record(conn, cursor, statement, *args):
+        sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        call()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return sent
+
+
+def test_data_bounds_in_one_statement_also_within_regions_and_when_empty(tiny_engine):
+    # One statement: on a warehouse each costs about a second (docs/performance.md).
+    sent = statements_of(tiny_engine, lambda: queries.data_bounds(tiny_engine, ("South",)))
+    assert len(sent) == 1
+    south = queries.data_bounds(tiny_engine, ("South",))
+    assert (south.regions, south.channels, south.customers) == (
+        ("South",),
+        ("partner", "search"),
+        2,
+    )
+    assert south.last_order == date(2024, 7, 15)  # the store's dates, whoever asks
+    nobody = queries.data_bounds(tiny_engine, ("West",))
+    assert (nobody.regions, nobody.customers, nobody.is_empty) == ((), 0, True)
+    with tiny_engine.begin() as conn:
+        for table in reversed(CONTRACT.sorted_tables):
+            conn.execute(table.delete())
+    empty = queries.data_bounds(tiny_engine)
+    assert (empty.first_order, empty.last_order, empty.customers) == (None, None, 0)
+
+
+def test_tables_with_rows_in_one_statement(tiny_engine):
+    from dashboard.storage import presence
+    from dashboard.storage.engine import existing_tables
+
+    sent = statements_of(tiny_engine, lambda: presence.tables_with_rows(tiny_engine))
+    listing = statements_of(tiny_engine, lambda: existing_tables(tiny_engine))
+    assert len(sent) - len(listing) == 1  # the table listing, then one statement
+    assert presence.tables_with_rows(tiny_engine) >= {"customers", "orders", "surveys"}
+    with tiny_engine.begin() as conn:
+        conn.execute(CONTRACT.tables["surveys"].delete())
+    assert "surveys" not in presence.tables_with_rows(tiny_engine)
 
 
 def test_data_version_changes_on_write(tiny_engine):

@@ -19,9 +19,10 @@ from dashboard.domain.clv.data import (
     DAYS_PER_MONTH,
     TIME_UNIT_DAYS,
     calibration_holdout_split,
+    rfm_from_statistics,
     rfm_summary,
 )
-from dashboard.domain.clv.holdout import HoldoutComparison, holdout_comparison
+from dashboard.domain.clv.holdout import HoldoutComparison, PurchaseDayCounts, holdout_comparison
 from dashboard.domain.clv.intervals import Interval, ParameterDraws, interval, parameter_draws
 from dashboard.domain.clv.model_choice import (
     BGNBD,
@@ -58,6 +59,7 @@ __all__ = [
     "NotFittedError",
     "ParameterDraws",
     "ParetoNBDModel",
+    "PurchaseDayCounts",
     "PurchaseModelChoice",
     "calibration_holdout_split",
     "choose_purchase_model",
@@ -66,5 +68,6 @@ __all__ = [
     "interval",
     "monthly_discount_rate",
     "parameter_draws",
+    "rfm_from_statistics",
     "rfm_summary",
 ]

@@ -19,6 +19,8 @@ __all__ = [
     "DAYS_PER_MONTH",
     "TIME_UNIT_DAYS",
     "calibration_holdout_split",
+    "day_numbers",
+    "rfm_from_statistics",
     "rfm_summary",
     "time_unit_days",
 ]
@@ -163,6 +165,32 @@ def _first_last_day(
     return first, last
 
 
+def _summary_columns(
+    first: np.ndarray,
+    last: np.ndarray,
+    n_days: np.ndarray,
+    end_day: int,
+    unit_days: float,
+    repeat_spend: np.ndarray | None,
+) -> dict[str, np.ndarray]:
+    """The summary's columns from each customer's first and last purchase day (day numbers),
+    distinct purchase days and repeat spend (``None``: no ``monetary_value``)."""
+    frequency = n_days - 1
+    columns: dict[str, np.ndarray] = {
+        "frequency": frequency,
+        "recency": (last - first) / unit_days,
+        "T": (end_day - first) / unit_days,
+    }
+    if repeat_spend is not None:
+        # Same-day purchases were merged, so the mean over repeat *days* is repeat spend /
+        # frequency.
+        with np.errstate(invalid="ignore", divide="ignore"):
+            columns["monetary_value"] = np.where(
+                frequency > 0, repeat_spend / np.maximum(frequency, 1), 0.0
+            )
+    return columns
+
+
 def _summarise(
     purchases: _Purchases, end_day: int, unit_days: float
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
@@ -179,22 +207,15 @@ def _summarise(
     n_days = _distinct_day_counts(codes, days, n)
     present = n_days > 0
 
-    frequency = n_days[present] - 1
-    columns: dict[str, np.ndarray] = {
-        "frequency": frequency,
-        "recency": (last[present] - first[present]) / unit_days,
-        "T": (end_day - first[present]) / unit_days,
-    }
+    repeat_spend = None
     if purchases.values is not None:
         values = purchases.values[in_period]
-        # Everything bought after the first purchase day is repeat spend; same-day purchases
-        # were merged, so the mean over repeat *days* is repeat spend / frequency.
+        # Everything bought after the first purchase day is repeat spend.
         repeat = days > first[codes]
         repeat_spend = np.bincount(codes[repeat], weights=values[repeat], minlength=n)[present]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            columns["monetary_value"] = np.where(
-                frequency > 0, repeat_spend / np.maximum(frequency, 1), 0.0
-            )
+    columns = _summary_columns(
+        first[present], last[present], n_days[present], end_day, unit_days, repeat_spend
+    )
     summary = pd.DataFrame(columns, index=purchases.customer_ids[present])
     return summary, present, first
 
@@ -316,6 +337,80 @@ def calibration_holdout_split(
         count = holdout_days[present]
         summary["monetary_value_holdout"] = np.where(count > 0, spend / np.maximum(count, 1), 0.0)
     return summary
+
+
+def day_numbers(dates: pd.Series) -> np.ndarray:
+    """Date-like values (dates, timestamps, ISO text as a database returns them) as whole days
+    since 1970-01-01, time of day dropped; missing values are refused."""
+    stamps = pd.to_datetime(dates)
+    if isinstance(stamps.dtype, pd.DatetimeTZDtype):
+        stamps = stamps.dt.tz_localize(None)
+    if stamps.isna().any():
+        raise ValueError(f"{int(stamps.isna().sum())} missing dates in {dates.name!r}")
+    return stamps.to_numpy().astype("datetime64[D]").astype(np.int64)
+
+
+def rfm_from_statistics(
+    statistics: pd.DataFrame,
+    observation_period_end: object,
+    time_unit: str = "W",
+) -> pd.DataFrame:
+    """:func:`rfm_summary` from per-customer purchase statistics computed where the
+    transactions are (a database ``GROUP BY``: one row per customer leaves it).
+
+    Parameters
+    ----------
+    statistics : DataFrame
+        Indexed by customer id, one row per customer with at least one purchase up to
+        ``observation_period_end``:
+
+        - ``first_purchase``, ``last_purchase`` (date-like): first and last purchase day up to
+          the end;
+        - ``purchase_days`` (int): distinct purchase days up to the end (same-day purchases
+          are one);
+        - ``repeat_spend`` (float, currency, optional): value of the purchases after the first
+          purchase day. Without it the result has no ``monetary_value``.
+
+        Rows with ``purchase_days`` 0 (no purchase up to the end) are left out.
+    observation_period_end : date-like
+        Last day observed, included.
+    time_unit : {"D", "W", "M"}
+        Unit of ``recency`` and ``T``.
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`rfm_summary`, with the same definitions, sorted by customer id.
+    """
+    unit_days = time_unit_days(time_unit)
+    end_day = _to_day_number(observation_period_end, "observation_period_end")
+    missing = {"first_purchase", "last_purchase", "purchase_days"} - set(statistics.columns)
+    if missing:
+        raise KeyError(f"statistics lack {sorted(missing)}")
+    n_days = pd.to_numeric(statistics["purchase_days"]).fillna(0).to_numpy(dtype=np.int64)
+    present = statistics[n_days > 0]
+    try:
+        present = present.sort_index()
+    except TypeError:  # ids of mixed, unorderable types: keep the given order
+        pass
+    first = day_numbers(present["first_purchase"])
+    last = day_numbers(present["last_purchase"])
+    if (first > last).any() or (last > end_day).any():
+        raise ValueError(
+            "statistics must have first_purchase <= last_purchase <= observation_period_end"
+        )
+    repeat_spend = None
+    if "repeat_spend" in present.columns:
+        repeat_spend = pd.to_numeric(present["repeat_spend"]).to_numpy(dtype=np.float64)
+    columns = _summary_columns(
+        first,
+        last,
+        pd.to_numeric(present["purchase_days"]).to_numpy(dtype=np.int64),
+        end_day,
+        unit_days,
+        repeat_spend,
+    )
+    return pd.DataFrame(columns, index=present.index)
 
 
 def _first_purchase_and_repeat_days(

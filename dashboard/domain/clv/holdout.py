@@ -18,11 +18,12 @@ import pandas as pd
 from dashboard.domain.clv.data import (
     _first_purchase_and_repeat_days,
     _to_day_number,
+    day_numbers,
     time_unit_days,
 )
 from dashboard.domain.clv.models import BetaGeoModel
 
-__all__ = ["HoldoutComparison", "holdout_comparison"]
+__all__ = ["HoldoutComparison", "PurchaseDayCounts", "holdout_comparison"]
 
 ACTUAL = "actual"
 PREDICTED = "predicted"
@@ -68,6 +69,48 @@ class HoldoutComparison:
     tracking_holdout_mape: float | None
 
 
+@dataclass(frozen=True)
+class PurchaseDayCounts:
+    """What the tracking plot needs, day by day: counted where the transactions are (a
+    ``GROUP BY`` day in the database) or from transactions (:meth:`from_transactions`).
+
+    Attributes
+    ----------
+    first_purchases : Series
+        Indexed by day (date-like): customers of the summary whose first purchase was that day.
+    repeat_purchases : Series
+        Indexed by day, up to the holdout end: repeat purchase days of those customers on that
+        day (a customer's purchases on one day are one; the first purchase day is not a repeat).
+    """
+
+    first_purchases: pd.Series
+    repeat_purchases: pd.Series
+
+    @classmethod
+    def from_transactions(
+        cls,
+        transactions: pd.DataFrame,
+        customer_id_col: Hashable,
+        datetime_col: Hashable,
+        customers: pd.Index,
+        holdout_end: object,
+    ) -> PurchaseDayCounts:
+        """The counts of ``customers`` (all in ``transactions``) up to ``holdout_end``."""
+        first_day, repeat_days = _first_purchase_and_repeat_days(
+            transactions,
+            customer_id_col,
+            datetime_col,
+            customers,
+            _to_day_number(holdout_end, "holdout_end"),
+        )
+
+        def per_day(day_numbers: np.ndarray) -> pd.Series:
+            days, counts = np.unique(day_numbers, return_counts=True)
+            return pd.Series(counts, index=pd.to_datetime(days.astype("datetime64[D]")))
+
+        return cls(per_day(first_day), per_day(repeat_days))
+
+
 def _pct_error(predicted: float, actual: float) -> float:
     return float(100.0 * (predicted - actual) / actual) if actual else float("nan")
 
@@ -90,6 +133,7 @@ def holdout_comparison(
     holdout_end: object | None = None,
     time_unit: str = "W",
     max_frequency: int = 7,
+    day_counts: PurchaseDayCounts | None = None,
 ) -> HoldoutComparison:
     """Compare a BG/NBD model fitted on the calibration period with the holdout.
 
@@ -110,6 +154,9 @@ def holdout_comparison(
         Time unit of the summary and model; also the length of a tracking period.
     max_frequency : int, default 7
         Calibration purchase counts from this one up are pooled ("7+").
+    day_counts : PurchaseDayCounts, optional
+        Instead of ``transactions`` (with ``calibration_end`` and ``holdout_end``): the
+        summary's customers' first and repeat purchases per day, for the tracking plot.
 
     Returns
     -------
@@ -161,18 +208,22 @@ def holdout_comparison(
 
     tracking = None
     tracking_mape = None
-    if transactions is not None:
-        if None in (customer_id_col, datetime_col, calibration_end, holdout_end):
+    if transactions is not None or day_counts is not None:
+        if None in (calibration_end, holdout_end) or (
+            day_counts is None and None in (customer_id_col, datetime_col)
+        ):
             raise ValueError(
                 "the tracking plot needs customer_id_col, datetime_col, calibration_end and "
-                "holdout_end along with transactions"
+                "holdout_end along with transactions (calibration_end and holdout_end with "
+                "day_counts)"
+            )
+        if day_counts is None:
+            day_counts = PurchaseDayCounts.from_transactions(
+                transactions, customer_id_col, datetime_col, summary.index, holdout_end
             )
         tracking = _tracking(
             model,
-            summary.index,
-            transactions,
-            customer_id_col,
-            datetime_col,
+            day_counts,
             _to_day_number(calibration_end, "calibration_end"),
             _to_day_number(holdout_end, "holdout_end"),
             time_unit_days(time_unit),
@@ -200,29 +251,32 @@ def holdout_comparison(
 
 def _tracking(
     model: BetaGeoModel,
-    customers: pd.Index,
-    transactions: pd.DataFrame,
-    customer_id_col: Hashable,
-    datetime_col: Hashable,
+    day_counts: PurchaseDayCounts,
     calibration_day: int,
     holdout_day: int,
     unit_days: float,
 ) -> pd.DataFrame:
-    first_day, repeat_days = _first_purchase_and_repeat_days(
-        transactions, customer_id_col, datetime_col, customers, holdout_day
-    )
-    cohort_start = int(first_day.min())
+    first_purchases = day_counts.first_purchases.sort_index()
+    first_days = day_numbers(first_purchases.index.to_series())
+    cohort_sizes = first_purchases.to_numpy(dtype=np.float64)
+    cohort_start = int(first_days.min())
     # Period k covers the days up to cohort_start + floor(k * unit) - 1, the same
     # "time = day number" convention as T, so period 39 of CDNOW ends on 1997-09-30.
     n_periods = int(np.ceil((holdout_day - cohort_start + 1) / unit_days))
     ends = cohort_start + np.floor(np.arange(1, n_periods + 1) * unit_days).astype(np.int64) - 1
     ends = np.minimum(ends, holdout_day)
 
-    actual = np.bincount(np.searchsorted(ends, repeat_days, side="left"), minlength=n_periods)
+    repeat = day_counts.repeat_purchases
+    repeat_days = day_numbers(repeat.index.to_series())
+    in_range = repeat_days <= holdout_day
+    actual = np.bincount(
+        np.searchsorted(ends, repeat_days[in_range], side="left"),
+        weights=repeat.to_numpy(dtype=np.float64)[in_range],
+        minlength=n_periods,
+    )
 
     # Predicted: customers grouped by first-purchase day; E[X(t)] of a new customer tabled
     # once per elapsed day.
-    first_days, cohort_sizes = np.unique(first_day, return_counts=True)
     elapsed = ends[:, None] - first_days[None, :]
     expected_by_elapsed = model.expected_purchases_new(
         np.arange(int(max(elapsed.max(), 0)) + 1) / unit_days
@@ -234,7 +288,7 @@ def _tracking(
     period = np.where(ends <= calibration_day, "calibration", "holdout")
     frames = []
     for series, cumulative in (
-        (ACTUAL, np.cumsum(actual).astype(np.float64)),
+        (ACTUAL, np.cumsum(actual)),
         (PREDICTED, predicted_cumulative),
     ):
         frames.append(

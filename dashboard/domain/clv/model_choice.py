@@ -22,7 +22,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dashboard.domain.clv.holdout import HoldoutComparison, holdout_comparison
+from dashboard.domain.clv.holdout import (
+    HoldoutComparison,
+    PurchaseDayCounts,
+    holdout_comparison,
+)
 from dashboard.domain.clv.models import (
     BetaGeoModel,
     ModelIdentificationError,
@@ -83,6 +87,7 @@ def choose_purchase_model(
     time_unit: str = "W",
     tie_tolerance: float = 0.01,
     penalizer: float = 0.0,
+    day_counts: PurchaseDayCounts | None = None,
 ) -> PurchaseModelChoice:
     """Fit BG/NBD and Pareto/NBD on the calibration period and pick one by the holdout.
 
@@ -91,8 +96,9 @@ def choose_purchase_model(
     summary : DataFrame
         Output of :func:`calibration_holdout_split` (``frequency``, ``recency``, ``T``,
         ``frequency_holdout``, ``duration_holdout``).
-    transactions, customer_id_col, datetime_col, calibration_end, holdout_end, time_unit
-        As for :func:`holdout_comparison`; with transactions the tracking curves are added.
+    transactions, customer_id_col, datetime_col, calibration_end, holdout_end, time_unit, day_counts
+        As for :func:`holdout_comparison`; with transactions (or day counts) the tracking
+        curves are added.
     tie_tolerance : float, default 0.01
         Relative MAE difference under which the MAEs count as equal.
     penalizer : float, default 0
@@ -136,6 +142,7 @@ def choose_purchase_model(
             calibration_end=calibration_end,
             holdout_end=holdout_end,
             time_unit=time_unit,
+            day_counts=day_counts,
         )
         comparisons[name] = comparison
         predicted = model.expected_purchases(duration, *args)

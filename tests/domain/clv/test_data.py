@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard.domain.clv import calibration_holdout_split, rfm_summary
+from dashboard.domain.clv import calibration_holdout_split, rfm_from_statistics, rfm_summary
 
 
 @pytest.fixture
@@ -151,3 +151,57 @@ def test_calibration_holdout_split_by_hand(orders):
     assert (split["duration_holdout"] == 31).all()
     with pytest.raises(ValueError, match="after calibration_end"):
         calibration_holdout_split(orders, "customer", "ordered_at", "2024-02-01", "2024-01-01")
+
+
+def test_rfm_from_statistics_by_hand():
+    # A as in the orders fixture: purchase days 1, 8, 15 Jan, repeat spend 20 + 30; B one day;
+    # C no purchase up to the end (left out).
+    statistics = pd.DataFrame(
+        {
+            "first_purchase": ["2024-01-01", "2024-01-10", None],
+            "last_purchase": ["2024-01-15", "2024-01-10", None],
+            "purchase_days": [3, 1, 0],
+            "repeat_spend": [50.0, 0.0, 0.0],
+        },
+        index=pd.Index(["A", "B", "C"], name="customer"),
+    )
+    summary = rfm_from_statistics(statistics, "2024-01-29")
+    expected = pd.DataFrame(
+        {
+            "frequency": [2, 0],
+            "recency": [2.0, 0.0],
+            "T": [4.0, 19 / 7],
+            "monetary_value": [25.0, 0.0],
+        },
+        index=pd.Index(["A", "B"], name="customer"),
+    )
+    pd.testing.assert_frame_equal(summary, expected, check_dtype=False)
+    assert summary["frequency"].dtype.kind == "i"
+    without_spend = rfm_from_statistics(statistics.drop(columns="repeat_spend"), "2024-01-29")
+    assert "monetary_value" not in without_spend
+
+
+def test_rfm_from_statistics_equals_rfm_summary(orders):
+    days = orders.assign(day=orders["ordered_at"].dt.normalize())
+    days = days[days["day"] <= "2024-01-29"].groupby(["customer", "day"])["revenue"].sum()
+    days = days.reset_index()
+    first = days.groupby("customer")["day"].transform("min")
+    statistics = days.groupby("customer").agg(
+        first_purchase=("day", "min"), last_purchase=("day", "max"), purchase_days=("day", "size")
+    )
+    statistics["repeat_spend"] = days[days["day"] > first].groupby("customer")["revenue"].sum()
+    statistics["repeat_spend"] = statistics["repeat_spend"].fillna(0.0)
+    pd.testing.assert_frame_equal(
+        rfm_from_statistics(statistics, "2024-01-29"),
+        rfm_summary(orders, "customer", "ordered_at", "revenue", "2024-01-29"),
+    )
+
+
+def test_rfm_from_statistics_refuses_inconsistent_rows():
+    statistics = pd.DataFrame(
+        {"first_purchase": ["2024-01-05"], "last_purchase": ["2024-01-01"], "purchase_days": [2]}
+    )
+    with pytest.raises(ValueError, match="first_purchase <= last_purchase"):
+        rfm_from_statistics(statistics, "2024-01-29")
+    with pytest.raises(KeyError, match="purchase_days"):
+        rfm_from_statistics(statistics.drop(columns="purchase_days"), "2024-01-29")

@@ -6,7 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard.domain.clv import BetaGeoModel, calibration_holdout_split, holdout_comparison
+from dashboard.domain.clv import (
+    BetaGeoModel,
+    PurchaseDayCounts,
+    calibration_holdout_split,
+    holdout_comparison,
+)
 
 MODEL = BetaGeoModel.from_params({"r": 1.0, "alpha": 1.0, "a": 2.0, "b": 1.0})
 
@@ -92,3 +97,31 @@ def test_refuses_incomplete_inputs(summary):
         holdout_comparison(MODEL, summary.drop(columns="duration_holdout"))
     with pytest.raises(ValueError, match="tracking plot needs"):
         holdout_comparison(MODEL, summary, pd.DataFrame({"customer": [], "day": []}))
+
+
+def test_tracking_from_day_counts_equals_tracking_from_transactions():
+    # The same history as test_tracking_by_hand, counted per day (as the store does).
+    start = pd.Timestamp("2024-01-01")
+    transactions = pd.DataFrame(
+        {
+            "customer": ["A", "A", "B"],
+            "day": [start, start + pd.Timedelta(days=2), start + pd.Timedelta(days=1)],
+        }
+    )
+    split = calibration_holdout_split(
+        transactions, "customer", "day", "2024-01-03", "2024-01-05", time_unit="D"
+    )
+    ends = {"calibration_end": "2024-01-03", "holdout_end": "2024-01-05", "time_unit": "D"}
+    from_transactions = holdout_comparison(
+        MODEL, split, transactions, customer_id_col="customer", datetime_col="day", **ends
+    )
+    # First purchases: A on day 0, B on day 1; one repeat purchase, A's on day 2.
+    counts = PurchaseDayCounts(
+        first_purchases=pd.Series([1, 1], index=[start, start + pd.Timedelta(days=1)]),
+        repeat_purchases=pd.Series([1], index=[start + pd.Timedelta(days=2)]),
+    )
+    from_counts = holdout_comparison(MODEL, split, day_counts=counts, **ends)
+    pd.testing.assert_frame_equal(from_counts.tracking, from_transactions.tracking)
+    assert from_counts.tracking_holdout_mape == from_transactions.tracking_holdout_mape
+    with pytest.raises(ValueError, match="tracking plot needs"):
+        holdout_comparison(MODEL, split, day_counts=counts)
