@@ -133,7 +133,10 @@ def _frames(path: str, a: pd.DataFrame, b: pd.DataFrame, rtol: float, out: list[
         if x.dtype.kind != y.dtype.kind:
             out.append(f"{path}.{column}: dtype {x.dtype} != {y.dtype}")
         if x.dtype.kind in "fiu" and y.dtype.kind in "fiu":
-            xs, ys = x.to_numpy(dtype=float, na_value=np.nan), y.to_numpy(dtype=float, na_value=np.nan)
+            xs, ys = (
+                x.to_numpy(dtype=float, na_value=np.nan),
+                y.to_numpy(dtype=float, na_value=np.nan),
+            )
             ok = np.isclose(xs, ys, rtol=rtol, atol=1e-9, equal_nan=True)
         else:
             ok = np.array(
