@@ -13,14 +13,13 @@ from dataclasses import replace
 from datetime import date
 
 import pandas as pd
-from sqlalchemy import Date, Engine, Float, and_, case, cast, func, null, select
+from sqlalchemy import Engine, Float, and_, case, func, null, select
 
 from dashboard.scope import Scope
 from dashboard.storage import clv_store
 from dashboard.storage.customer_queries import summary_rows
 from dashboard.storage.schema import customer_clv, customers, orders, surveys
 from dashboard.storage.sql import between, customer_scope, month_start, read_frame
-from dashboard.storage.stores import is_split
 
 #: Columns of :func:`loyalty_inputs` (units: money in currency units).
 INPUT_COLUMNS = {
@@ -146,7 +145,7 @@ def monthly_repeat_buyers(
     start of a period whose summaries are stored, e.g. the page's); None: aggregated from
     every order up to ``scope.end``.
     """
-    if first_orders_start is None or is_split(engine):  # apart: summaries arrive as text
+    if first_orders_start is None:
         first_orders = (
             select(orders.c.customer_id, func.min(orders.c.ordered_at).label("first_order"))
             .where(orders.c.ordered_at <= scope.end, customer_scope(scope, orders.c.customer_id))
@@ -167,10 +166,9 @@ def monthly_repeat_buyers(
         select(
             buyer_months.c.month,
             func.count().label("buyers"),
-            # The cast: rows handed over from an app store apart arrive as text (stores.route).
-            func.count(
-                case((cast(first_orders.c.first_order, Date) < buyer_months.c.month, 1))
-            ).label("repeat_buyers"),
+            func.count(case((first_orders.c.first_order < buyer_months.c.month, 1))).label(
+                "repeat_buyers"
+            ),
         )
         .select_from(
             buyer_months.join(

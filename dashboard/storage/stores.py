@@ -256,7 +256,17 @@ def _rows_sql(contract: Engine, table: Table, frame: pd.DataFrame) -> str:
             for row in frame[[c.name for c in table.columns]].itertuples(index=False)
         ]
         rows = values(*columns, name=f"{table.name}_rows", literal_binds=True).data(records)
-        query = select(rows)
+        # Dates are written as text literals: typed here, so that the rows compare with the
+        # contract tables' dates as the stored columns do (SQLite keeps dates as text anyway).
+        typed = contract.url.get_backend_name() != "sqlite"
+        query = select(
+            *(
+                cast(rows.c[c.name], c.type).label(c.name)
+                if typed and isinstance(c.type, (Date, DateTime))
+                else rows.c[c.name]
+                for c in table.columns
+            )
+        )
     return str(query.compile(dialect=contract.dialect, compile_kwargs={"literal_binds": True}))
 
 
